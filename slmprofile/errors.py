@@ -1,0 +1,22 @@
+"""The project's own exceptions and warnings."""
+
+from __future__ import annotations
+
+
+class SlmprofileError(Exception):
+    """Base class of every error slmprofile raises on purpose."""
+
+
+class IngestError(SlmprofileError, ValueError):
+    """Bad input that ingestion cannot (or, with ``strict=True``, may not) skip.
+
+    The message always names the file, and the line and field where there is one.
+    """
+
+
+class MissingDependencyError(SlmprofileError, ImportError):
+    """An optional dependency is not installed; the message names the extra that provides it."""
+
+
+class SlmprofileWarning(UserWarning):
+    """Base class of slmprofile's warnings."""

@@ -1,0 +1,358 @@
+"""The ingestion driver: files -> detected reader -> normalized rows -> one polars frame + an IngestReport."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+
+from ..errors import IngestError
+from ..schema import OUTCOME_COLUMNS, core_schema, outcome_dtype
+from .common import (
+    DUPLICATE_ID,
+    EMPTY_PROMPT,
+    UNMATCHED_BATCH_OUTPUT,
+    Skip,
+    as_bool,
+    as_float,
+    as_int,
+    as_str,
+    get_path,
+    parse_timestamp,
+)
+from .formats import DETECTION_ORDER, FORMATS, TABLE_FIELDS, LogFormat, Table, get_format
+from .report import FileReport, IngestReport
+from .sources import expand_paths, iter_records
+
+if TYPE_CHECKING:  # pragma: no cover
+    import polars as pl
+
+logger = logging.getLogger(__name__)
+
+DETECT_SAMPLE = 50
+CHUNK_ROWS = 50_000
+
+
+@dataclass
+class IngestResult:
+    """The normalized calls and the report of how they were read."""
+
+    frame: pl.DataFrame
+    report: IngestReport
+
+    def write_parquet(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.frame.write_parquet(path)
+        return path
+
+
+def parse_mapping(spec: str | Mapping[str, str] | None) -> dict[str, str]:
+    """``"prompt=question,slm_correct=col"`` -> ``{"prompt": "question", "slm_correct": "col"}``."""
+    if spec is None:
+        return {}
+    if isinstance(spec, Mapping):
+        return {str(k): str(v) for k, v in spec.items()}
+    mapping: dict[str, str] = {}
+    for part in (p.strip() for p in spec.split(",")):
+        if not part:
+            continue
+        target, sep, column = part.partition("=")
+        if not sep or not target.strip() or not column.strip():
+            raise ValueError(f"bad --map entry {part!r}: expected TARGET=COLUMN (e.g. prompt=question)")
+        mapping[target.strip()] = column.strip()
+    return mapping
+
+
+def _coerce(target: str, value: Any, field: str) -> Any:
+    column = TABLE_FIELDS.get(target, target)
+    if column in ("prompt_tokens", "completion_tokens"):
+        return as_int(value, field)
+    if column in ("cost_usd", "latency_ms"):
+        return as_float(value, field)
+    if column == "timestamp":
+        return parse_timestamp(value, field)
+    kind = OUTCOME_COLUMNS.get(column)
+    if kind == "bool":
+        return as_bool(value, field)
+    if kind == "float":
+        return as_float(value, field)
+    return as_str(value)
+
+
+def _detect(records: list[tuple[int, Any]], mapping: Mapping[str, str]) -> LogFormat | None:
+    objects = [r for _, r in records if isinstance(r, dict)]
+    for name in DETECTION_ORDER:
+        reader = Table(mapping) if name == "table" else FORMATS[name]()
+        if any(reader.detect(obj) for obj in objects[:DETECT_SAMPLE]):
+            return reader
+    return None
+
+
+class _Ingestor:
+    """Mutable state of one ``ingest`` call (kept private; the public API is :func:`ingest`)."""
+
+    def __init__(self, *, format: str | None, mapping: dict[str, str], strict: bool) -> None:
+        self.format = format
+        self.mapping = mapping
+        self.extra_targets = [t for t in mapping if t not in TABLE_FIELDS]
+        self.strict = strict
+        self.report = IngestReport()
+        self.seen_ids: set[str] = set()
+        self.rows: list[dict[str, Any]] = []
+        self.frames: list[pl.DataFrame] = []
+        self.batch_inputs: dict[str, tuple[dict[str, Any], FileReport, str]] = {}
+        self.batch_outputs: list[tuple[dict[str, Any], FileReport, str]] = []
+
+    # -- skips
+    def skip(self, file: FileReport, location: str, skip: Skip) -> None:
+        if self.strict:
+            raise IngestError(f"{location}: {skip.describe()}")
+        file.skip(skip.reason, f"{location} {skip.where()}".rstrip())
+
+    # -- files
+    def read_file(self, path: Path) -> None:
+        display = str(path)
+        file = FileReport(path=display)
+        self.report.files.append(file)
+        if not path.exists():
+            raise IngestError(f"{display}: no such file")
+        if path.stat().st_size == 0:
+            file.problem = "empty file"
+            if self.strict:
+                raise IngestError(f"{display}: empty file")
+            return
+        records = iter_records(path)
+        head = list(itertools.islice(records, DETECT_SAMPLE))
+        if not head:
+            file.problem = "no records (only blank lines or a header)"
+            if self.strict:
+                raise IngestError(f"{display}: {file.problem}")
+            return
+        if self.format:
+            reader = Table(self.mapping) if self.format == "table" else get_format(self.format)
+            file.detected_by = "--format"
+        else:
+            reader = _detect(head, self.mapping)
+            file.detected_by = "auto"
+        if reader is None:
+            keys = next((sorted(r)[:10] for _, r in head if isinstance(r, dict)), [])
+            msg = (f"could not detect the log format (first record's keys: {keys}); pass --format, one of: "
+                   f"{', '.join(sorted(FORMATS))} (table needs --map prompt=COLUMN)")
+            if self.strict:
+                raise IngestError(f"{display}: {msg}")
+            file.problem = "unknown format: " + msg
+            for line, _ in itertools.chain(head, records):
+                file.rows_read += 1
+                file.skip("unknown_format", f"{display}:{line}")
+            return
+        file.format = reader.name
+        if isinstance(reader, Table) and "prompt" not in self.mapping:
+            guessed = next((Table.prompt_column(r) for _, r in head if isinstance(r, dict)), None)
+            self.report.notes.append(f"{display}: prompt column guessed as {guessed!r} (set --map prompt=COLUMN)")
+        for line, item in itertools.chain(head, records):
+            file.rows_read += 1
+            location = f"{display}:{line}"
+            if isinstance(item, Skip):
+                self.skip(file, location, item)
+                continue
+            try:
+                row = reader.parse(item)
+                self.apply_mapping(row, item, reader)
+            except Skip as skip:
+                self.skip(file, location, skip)
+                continue
+            row["source"] = location
+            row["format"] = reader.name
+            self.keep(row, file, location, reader.name)
+
+    def apply_mapping(self, row: dict[str, Any], record: Mapping[str, Any], reader: LogFormat) -> None:
+        for target, path in self.mapping.items():
+            if isinstance(reader, Table) and target in TABLE_FIELDS:
+                continue
+            value = get_path(record, path)
+            column = TABLE_FIELDS.get(target, target)
+            if column == "messages":
+                continue
+            coerced = _coerce(target, value, path)
+            if column in TABLE_FIELDS.values() and coerced is None:
+                continue  # an override never blanks what the reader found
+            row[column] = coerced
+
+    def keep(self, row: dict[str, Any], file: FileReport, location: str, fmt: str) -> None:
+        if fmt == "openai_batch_output":
+            file.rows_kept += 1
+            self.batch_outputs.append((row, file, location))
+            return
+        if not (row.get("prompt_text") or "").strip():
+            self.skip(file, location, Skip(EMPTY_PROMPT, "prompt_text", "no user text in the request"))
+            return
+        if row["id"] is None:
+            row["id"] = f"{Path(file.path).name}:{location.rsplit(':', 1)[1]}"
+        if fmt == "openai_batch_input":
+            if row["id"] in self.batch_inputs:
+                self.skip(file, location, Skip(DUPLICATE_ID, "custom_id", f"{row['id']!r} already read"))
+                return
+            self.batch_inputs[row["id"]] = (row, file, location)
+            file.rows_kept += 1
+            return
+        if row["id"] in self.seen_ids:
+            self.skip(file, location, Skip(DUPLICATE_ID, "id", f"{row['id']!r} already read"))
+            return
+        self.seen_ids.add(row["id"])
+        file.rows_kept += 1
+        self.rows.append(row)
+        if len(self.rows) >= CHUNK_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Turn buffered rows into a (compact, columnar) frame so memory stays bounded."""
+        if self.rows:
+            self.frames.append(_frame(self.rows, self.extra_targets))
+            self.rows = []
+
+    def join_batches(self) -> None:
+        """Merge Batch API output rows into their input rows (on ``custom_id``)."""
+        for out_row, file, location in self.batch_outputs:
+            entry = self.batch_inputs.get(out_row["id"])
+            if entry is None:
+                file.rows_kept -= 1
+                self.skip(file, location, Skip(UNMATCHED_BATCH_OUTPUT, "custom_id",
+                                               f"{out_row['id']!r} not in any input file given"))
+                continue
+            in_row = entry[0]
+            if in_row["status"] != "pending":
+                file.rows_kept -= 1
+                self.skip(file, location, Skip(DUPLICATE_ID, "custom_id", f"{out_row['id']!r} already joined"))
+                continue
+            meta = json.loads(in_row["metadata"] or "{}")
+            meta.update(json.loads(out_row["metadata"] or "{}"))
+            meta["output_source"] = location
+            for key in ("timestamp", "model", "response_text", "prompt_tokens", "completion_tokens", "cost_usd",
+                        "latency_ms", "n_tool_calls"):
+                if out_row.get(key) is not None:
+                    in_row[key] = out_row[key]
+            in_row["status"], in_row["error"] = out_row["status"], out_row["error"]
+            in_row["metadata"] = json.dumps(meta, sort_keys=True, separators=(",", ":"))
+            for target in self.extra_targets:
+                if out_row.get(target) is not None:
+                    in_row[target] = out_row[target]
+            self.report.batch_joined += 1
+        for cid, (row, file, location) in self.batch_inputs.items():
+            if cid in self.seen_ids:
+                file.rows_kept -= 1
+                self.skip(file, location, Skip(DUPLICATE_ID, "custom_id", f"{cid!r} already read"))
+                continue
+            self.seen_ids.add(cid)
+            self.rows.append(row)
+        pending = sum(1 for r, _, _ in self.batch_inputs.values() if r["status"] == "pending")
+        if pending:
+            self.report.notes.append(f"{pending:,} Batch API input rows have no output line (kept, status 'pending')")
+
+
+def _frame(rows: list[dict[str, Any]], extra: Sequence[str]) -> pl.DataFrame:
+    import polars as pl
+
+    schema = core_schema()
+    for name in extra:
+        schema[name] = outcome_dtype(name)
+    return pl.DataFrame(rows, schema=schema, strict=False)
+
+
+def finalize(frame: pl.DataFrame, report: IngestReport, *, estimate: bool = True,
+             templates: bool = True) -> pl.DataFrame:
+    """Derived columns: estimated tokens and costs, ``prompt_hash`` and ``template_id``."""
+    import polars as pl
+
+    from ..templates import assign_templates, hash_strings
+    from ..tokens import estimate_missing_tokens, price_missing_costs
+
+    if estimate:
+        frame = estimate_missing_tokens(frame)
+        frame, unpriced = price_missing_costs(frame)
+        report.tokens_estimated += int(frame["tokens_estimated"].sum())
+        report.cost_estimated += int(frame["cost_estimated"].sum())
+        report.unpriced_models.update(unpriced)
+        report.cost_unknown += sum(unpriced.values())
+    else:
+        frame = frame.with_columns(tokens_estimated=pl.lit(False), cost_estimated=pl.lit(False))
+    frame = frame.with_columns(
+        prompt_hash=pl.Series(hash_strings(frame["prompt_text"].to_list()), dtype=pl.Utf8),
+    )
+    if templates:
+        frame = frame.with_columns(template_id=assign_templates(frame))
+        report.templates = frame["template_id"].n_unique()
+    else:
+        frame = frame.with_columns(template_id=pl.lit(None, dtype=pl.Utf8))
+    return frame
+
+
+def ingest(
+    paths: str | Path | Iterable[str | Path],
+    *,
+    format: str | None = None,
+    mapping: str | Mapping[str, str] | None = None,
+    strict: bool = False,
+    estimate: bool = True,
+    templates: bool = True,
+    progress: bool = False,
+) -> IngestResult:
+    """Read LLM call logs into one normalized polars frame (see :mod:`slmprofile.schema`).
+
+    Args:
+        paths: files or directories (a directory contributes its ``.jsonl/.json/.csv/.tsv/.parquet`` files).
+        format: force a reader (``openai_chat``, ``openai_batch_input``, ``openai_batch_output``, ``langfuse``,
+            ``helicone``, ``litellm``, ``langsmith``, ``posthog``, ``table``); default: detect per file.
+        mapping: ``TARGET=COLUMN`` pairs (string ``"prompt=q,slm_correct=mixtral_ok"`` or a dict). For the
+            ``table`` format they name the prompt/response/... columns; for any format they add outcome columns
+            (``slm_correct``, ``frontier_correct``, ``feedback``, ``eval_score`` or any other name) and can
+            override a core field. Nested fields use dotted paths (``metadata.score``).
+        strict: raise :class:`~slmprofile.errors.IngestError` at the first row that would be skipped.
+        estimate: count missing tokens (bpe-openai) and price missing costs (genai-prices).
+        templates: compute ``template_id``.
+        progress: show a progress bar per file.
+
+    Returns:
+        :class:`IngestResult` with ``frame`` and ``report``. Every row read is either kept or counted in the
+        report under a skip reason with its first locations; nothing is dropped silently.
+    """
+    import polars as pl
+
+    started = time.perf_counter()
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    files = expand_paths(list(paths))
+    if not files:
+        raise IngestError(f"no log files found in {[str(p) for p in paths]}")
+    if format is not None and format not in FORMATS:
+        raise IngestError(f"unknown log format {format!r}; valid formats: {', '.join(sorted(FORMATS))}")
+    state = _Ingestor(format=format, mapping=parse_mapping(mapping), strict=strict)
+    iterator: Iterable[Path] = files
+    if progress and len(files) > 1:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(files, desc="ingest", unit="file")
+    for path in iterator:
+        state.read_file(path)
+    state.join_batches()
+    state.flush()
+    report = state.report
+    frame = pl.concat(state.frames) if state.frames else _frame([], state.extra_targets)
+    state.frames = []
+    frame = finalize(frame, report, estimate=estimate, templates=templates)
+    for target in state.extra_targets:
+        if frame.height and frame[target].null_count() == frame.height:
+            msg = f"mapped column {target!r} (from {state.mapping[target]!r}) is empty in every row: check the name"
+            if strict:
+                raise IngestError(msg)
+            report.notes.append(msg)
+    report.rows_out = frame.height
+    report.seconds = time.perf_counter() - started
+    if frame.height == 0 and report.rows_read == 0 and all(f.problem for f in report.files):
+        raise IngestError("nothing to ingest: " + "; ".join(f"{f.path}: {f.problem}" for f in report.files))
+    logger.info("ingested %d calls from %d files", frame.height, len(files))
+    return IngestResult(frame=frame, report=report)

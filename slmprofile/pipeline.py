@@ -1,0 +1,132 @@
+"""``slmprofile run``: the stages chained, each reading what the previous one wrote.
+
+Today: ingest -> redact -> embed (cached). Later stages (task types, suitability, savings, router, report) plug in
+here as they land. Everything goes under one output directory with a ``run.json`` describing the run.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+
+if TYPE_CHECKING:  # pragma: no cover
+    import polars as pl
+
+    from .embed import Embedder
+    from .ingest import IngestReport
+
+#: Text columns redacted before logs are written (everything that could reach a report or an API).
+REDACT_COLUMNS = ("prompt_text", "response_text", "system_prompt", "messages", "error", "metadata")
+
+
+@dataclass
+class RunResult:
+    """What :func:`run` wrote and measured."""
+
+    out_dir: Path
+    logs: pl.DataFrame
+    report: IngestReport
+    redactions: dict[str, int]
+    embeddings: pl.DataFrame | None
+    timings: dict[str, float] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
+
+
+def redact_logs(logs: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, int]]:
+    """Redact PII in the text columns and recompute ``prompt_hash`` on the redacted prompt."""
+    import polars as pl
+
+    from .redact import redact_frame
+    from .templates import hash_strings
+
+    columns = [c for c in REDACT_COLUMNS if c in logs.columns]
+    logs, counts = redact_frame(logs, columns)
+    logs = logs.with_columns(prompt_hash=pl.Series(hash_strings(logs["prompt_text"].to_list()), dtype=pl.Utf8))
+    return logs, counts
+
+
+def versions() -> dict[str, str]:
+    """Versions of the packages that shape results."""
+    out = {"python": platform.python_version()}
+    for name in ("slmprofile", "polars", "sentence-transformers", "torch", "transformers", "hdbscan",
+                 "onnxruntime", "genai-prices", "bpe-openai"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def run(
+    paths: Iterable[str | Path],
+    out_dir: str | Path,
+    *,
+    format: str | None = None,
+    mapping: str | Mapping[str, str] | None = None,
+    strict: bool = False,
+    redact: bool = True,
+    embed: bool = True,
+    embedder: Embedder | None = None,
+    on_stage: Callable[[str], None] | None = None,
+) -> RunResult:
+    """Run the pipeline on log files and write ``logs.parquet``, ``embeddings.parquet`` and ``run.json``.
+
+    ``on_stage`` is called with each stage's name as it starts (the CLI uses it for its progress display).
+    """
+    from .embed import Embedder, embed_prompts
+    from .ingest import ingest
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [str(p) for p in paths]
+    timings: dict[str, float] = {}
+    notify = on_stage or (lambda stage: None)
+
+    notify("ingest")
+    t = time.perf_counter()
+    result = ingest(paths, format=format, mapping=mapping, strict=strict, progress=True)
+    logs, report = result.frame, result.report
+    timings["ingest"] = time.perf_counter() - t
+
+    redactions: dict[str, int] = {}
+    if redact:
+        notify("redact")
+        t = time.perf_counter()
+        logs, redactions = redact_logs(logs)
+        timings["redact"] = time.perf_counter() - t
+    files = {"logs": str(out / "logs.parquet")}
+    logs.write_parquet(out / "logs.parquet")
+
+    embeddings = None
+    embed_info: dict[str, Any] = {}
+    if embed:
+        notify("embed")
+        t = time.perf_counter()
+        embedder = embedder or Embedder()
+        embeddings = embed_prompts(logs, embedder=embedder)
+        embeddings.write_parquet(out / "embeddings.parquet")
+        files["embeddings"] = str(out / "embeddings.parquet")
+        timings["embed"] = time.perf_counter() - t
+        embed_info = {**embedder.info(), "stats": vars(embedder.stats_)}
+
+    run_info = {
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "inputs": paths,
+        "settings": {"format": format, "mapping": mapping if isinstance(mapping, (str, type(None))) else dict(mapping),
+                     "strict": strict, "redact": redact, "embed": embed},
+        "versions": versions(),
+        "timings_s": {k: round(v, 3) for k, v in timings.items()},
+        "ingest": report.to_dict(),
+        "redactions": redactions,
+        "embedding": embed_info,
+        "files": files,
+    }
+    (out / "run.json").write_text(json.dumps(run_info, indent=2, default=str) + "\n", encoding="utf-8")
+    files["run"] = str(out / "run.json")
+    return RunResult(out_dir=out, logs=logs, report=report, redactions=redactions, embeddings=embeddings,
+                     timings=timings, files=files)

@@ -1,0 +1,120 @@
+"""Template detection: group prompts that come from the same prompt template.
+
+In real logs one product feature is one template: a fixed instruction wrapped around variable data. Prompts are
+grouped (``template_id``) by, in order:
+
+1. the system prompt, when there is one (its text, with numbers/ids/quoted spans masked);
+2. otherwise the prompt's *skeleton*: its lines (and ``Label:`` prefixes) that recur in at least
+   ``min_support`` prompts, after masking numbers, ids, e-mails, URLs and quoted spans, with the variable lines
+   collapsed to ``<SLOT>``;
+3. otherwise (no recurring line) the masked prompt itself, so prompts differing only in numbers, ids or quoted
+   spans share a template and every other prompt is its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    import polars as pl
+
+#: Regex -> placeholder, applied in order, so that variable values do not split a template.
+MASKS: tuple[tuple[str, str], ...] = (
+    (r"[\w.+-]+@[\w-]+\.[\w.-]+", "<EMAIL>"),
+    (r"https?://\S+", "<URL>"),
+    (r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b", "<UUID>"),
+    (r"\b[0-9a-f]{12,}\b", "<HEX>"),
+    (r"\"[^\"\n]{1,200}\"|'[^'\n]{1,200}'|“[^”\n]{1,200}”|`[^`\n]{1,200}`", "<QUOTED>"),
+    (r"\b[A-Z]{2,}[-_]?\d[\w-]*\b", "<ID>"),
+    (r"[$€£]?\d[\d,.:/-]*%?", "<NUM>"),
+    (r"[ \t]+", " "),
+)
+
+
+def mask_expr(column: str) -> pl.Expr:
+    """Polars expression masking variable values in ``column`` (see :data:`MASKS`)."""
+    import polars as pl
+
+    expr = pl.col(column).fill_null("")
+    for pattern, placeholder in MASKS:
+        expr = expr.str.replace_all(pattern, placeholder)
+    return expr.str.strip_chars()
+
+
+def stable_hash(text: str, *, length: int = 16) -> str:
+    """Hex digest of ``text`` that is stable across runs, machines and library versions."""
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()[:length]
+
+
+def hash_strings(values: list[str | None], *, length: int = 16) -> list[str | None]:
+    """:func:`stable_hash` of each value (None stays None), hashing each distinct value once."""
+    memo: dict[str, str] = {}
+    out: list[str | None] = []
+    for value in values:
+        if value is None:
+            out.append(None)
+            continue
+        digest = memo.get(value)
+        if digest is None:
+            digest = memo[value] = stable_hash(value, length=length)
+        out.append(digest)
+    return out
+
+
+def assign_templates(df: pl.DataFrame, *, min_support: int | None = None, min_line_chars: int = 8) -> pl.Series:
+    """Template id of each row of ``df`` (needs ``prompt_text`` and ``system_prompt``).
+
+    ``min_support``: how many prompts a line must occur in to count as fixed template text; default
+    ``max(3, 0.1 % of the rows)``. Lower finds more (smaller) templates, higher fewer.
+    """
+    import polars as pl
+
+    n = df.height
+    if n == 0:
+        return pl.Series("template_id", [], dtype=pl.Utf8)
+    support = min_support if min_support is not None else max(3, int(0.001 * n))
+    base = df.select(
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"),
+        mask_expr("prompt_text").alias("masked"),
+        mask_expr("system_prompt").alias("system"),
+    )
+    # Segments: lines, with a short "Label:" prefix split off as its own segment.
+    segs = (
+        base.select("row", pl.col("masked").str.split("\n").alias("seg"))
+        .explode("seg")
+        .with_columns(pl.col("seg").str.strip_chars())
+        .with_columns(pl.col("seg").str.extract(r"^([^:]{3,80}:)\s+\S", 1).alias("prefix"))
+        .with_columns(
+            pl.when(pl.col("prefix").is_not_null()).then(pl.concat_list("prefix", pl.lit("<SLOT>")))
+            .otherwise(pl.concat_list("seg")).alias("seg")
+        )
+        .drop("prefix")
+        .explode("seg")
+        .with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).alias("pos"))
+    )
+    counts = (
+        segs.filter(pl.col("seg").str.len_chars() >= min_line_chars)
+        .unique(["row", "seg"])
+        .group_by("seg")
+        .agg(pl.len().alias("support"))
+        .filter(pl.col("support") >= support)
+    )
+    skeleton = (
+        segs.join(counts, on="seg", how="left")
+        .sort("pos")
+        .with_columns(
+            pl.when(pl.col("support").is_not_null()).then(pl.col("seg")).otherwise(pl.lit("<SLOT>")).alias("tok"),
+            pl.col("support").is_not_null().alias("fixed"),
+        )
+        .group_by("row", maintain_order=True)
+        .agg(pl.col("tok").str.join("\n").alias("skeleton"), pl.col("fixed").any().alias("has_fixed"))
+        .with_columns(pl.col("skeleton").str.replace_all(r"(<SLOT>\n?)+", "<SLOT>\n"))
+    )
+    keys = base.join(skeleton, on="row", how="left").sort("row").select(
+        pl.when(pl.col("system") != "").then(pl.lit("s") + pl.col("system"))
+        .when(pl.col("has_fixed")).then(pl.lit("k") + pl.col("skeleton"))
+        .otherwise(pl.lit("p") + pl.col("masked"))
+    ).to_series().to_list()
+    ids = [f"{k[0]}{h}" for k, h in zip(keys, hash_strings(keys, length=11))]
+    return pl.Series("template_id", ids, dtype=pl.Utf8)

@@ -1,0 +1,97 @@
+"""Embedding: bundled model offline, dedup, cache hits and resumption, long prompts, frames."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from slmprofile.embed import EmbeddingCache, Embedder, embed_prompts, model_identity
+from slmprofile.errors import SlmprofileError
+
+TEXTS = ["My card was charged twice, please refund.", "Reset my password", "Translate 'good morning' to German",
+         "Reset my password", "Summarise the meeting notes below"]
+
+
+def test_bundled_model_encodes_offline_and_dedups(embedder: Embedder) -> None:
+    vecs = embedder.encode(TEXTS)
+    assert vecs.shape == (5, 384) and vecs.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-5)
+    assert np.array_equal(vecs[1], vecs[3])
+    assert embedder.stats_.distinct == 4
+    # semantically close texts are closer than unrelated ones
+    sims = vecs @ vecs.T
+    paraphrase = embedder.encode(["I was billed two times, I want my money back"])[0]
+    assert paraphrase @ vecs[0] > paraphrase @ vecs[2] + 0.2
+    assert sims[0, 2] < 0.5
+
+
+def test_cache_makes_a_rerun_encode_nothing(tmp_path: Path, embedder: Embedder) -> None:
+    first = embedder.clone(cache_dir=tmp_path)
+    a = first.encode(TEXTS)
+    assert first.stats_.encoded == 4 and first.stats_.cache_hits == 0
+    second = Embedder(cache_dir=tmp_path, device="cpu")  # a fresh process would load the model anew
+    b = second.encode(TEXTS + ["A brand new prompt"])
+    assert second.stats_.cache_hits == 4 and second.stats_.encoded == 1
+    assert np.allclose(a, b[:5], atol=1e-6)
+    files = sorted(p.name for p in (tmp_path / "embeddings" / first.model_id_).iterdir())
+    assert len(files) == 4 and all(f.endswith(".npy") for f in files)  # two shards, no pickles
+
+
+def test_cache_ignores_a_shard_whose_write_was_interrupted(tmp_path: Path) -> None:
+    cache = EmbeddingCache(tmp_path)
+    cache.put(["a" * 32, "b" * 32], np.ones((2, 3), dtype=np.float32))
+    # a crash after the vectors but before the keys file leaves an orphan vectors file: ignored on load
+    np.save(tmp_path / "orphan.vectors.npy", np.zeros((1, 3), dtype=np.float32))
+    (tmp_path / "half.keys.npy.tmp").write_bytes(b"garbage")
+    fresh = EmbeddingCache(tmp_path)
+    found, vecs = fresh.get(["b" * 32, "c" * 32, "a" * 32])
+    assert found == [0, 2] and vecs.shape == (2, 3) and len(fresh) == 2
+
+
+def test_long_prompts_truncate_or_chunk(embedder: Embedder) -> None:
+    head = "Classify the sentiment of this product review as positive, negative or neutral. "
+    filler = " ".join(f"The delivery on day {i} was on time and the box was intact." for i in range(80))
+    long_text = head + filler
+    assert embedder.count_tokens([long_text])[0] > 3 * embedder.max_seq_length_
+    # truncate: everything past max_seq_length is ignored, so appending more text changes nothing
+    a, b = embedder.encode([long_text, long_text + " Terrible, never again!" * 20])
+    assert float(a @ b) > 0.9999
+    chunker = embedder.clone(long_text="chunk", cache_dir=False)
+    c, d = chunker.encode([long_text, long_text + " Terrible, never again!" * 20])
+    assert float(c @ d) < 0.9999  # chunking sees the tail
+    assert abs(np.linalg.norm(c) - 1) < 1e-5
+    short = chunker.encode(["a short prompt"])[0]
+    assert np.allclose(short, embedder.encode(["a short prompt"])[0], atol=1e-5)
+
+
+def test_model_must_be_a_local_directory() -> None:
+    with pytest.raises(SlmprofileError, match="never downloads"):
+        Embedder("sentence-transformers/all-mpnet-base-v2", cache_dir=False).model_
+
+
+def test_constructor_does_no_work() -> None:
+    emb = Embedder("/does/not/exist", batch_size=0)
+    assert emb.model == "/does/not/exist" and not hasattr(emb, "model_id_")
+    with pytest.raises(ValueError, match="'batch_size' parameter must be >= 1"):
+        emb.model_
+
+
+def test_model_identity_changes_with_weights(tmp_path: Path) -> None:
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "config.json").write_text("{}")
+    (tmp_path / "m" / "model.safetensors").write_bytes(b"\x00" * 100)
+    first = model_identity(tmp_path / "m")
+    (tmp_path / "m" / "model.safetensors").write_bytes(b"\x01" * 100)
+    assert model_identity(tmp_path / "m") != first and first.startswith("m-")
+
+
+def test_embed_prompts_one_row_per_distinct_prompt(embedder: Embedder) -> None:
+    logs = pl.DataFrame({"prompt_text": TEXTS, "prompt_hash": [f"h{t}" for t in TEXTS],
+                         "template_id": ["t1", "t2", "t3", "t2", "t4"]})
+    out = embed_prompts(logs, embedder=embedder)
+    assert out.columns == ["prompt_hash", "n_calls", "template_id", "embedding"]
+    assert out.height == 4 and out.schema["embedding"] == pl.Array(pl.Float32, 384)
+    assert out.filter(pl.col("prompt_hash") == "hReset my password")["n_calls"].item() == 2
