@@ -74,8 +74,9 @@ def measure(path: str, mode: str) -> None:
 
 
 def _run(path: Path, mode: str) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--measure", str(path), mode], capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run([sys.executable, __file__, "--measure", str(path), mode], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"{mode} on {path} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

@@ -29,7 +29,7 @@ CacheOpt = Annotated[Optional[Path], typer.Option("--cache-dir", help="Embedding
 def _console():
     from rich.console import Console
 
-    return Console(stderr=True)
+    return Console(stderr=True, soft_wrap=True)
 
 
 def _print_report(report) -> None:

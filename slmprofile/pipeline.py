@@ -38,14 +38,19 @@ class RunResult:
 
 
 def redact_logs(logs: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, int]]:
-    """Redact PII in the text columns and recompute ``prompt_hash`` on the redacted prompt."""
+    """Redact PII in the text columns and messages; recompute ``prompt_hash`` on the redacted prompt.
+
+    Counts are per kind over the text columns (``messages`` repeats them, so it is redacted but not counted).
+    """
     import polars as pl
 
     from .redact import redact_frame
     from .templates import hash_strings
 
-    columns = [c for c in REDACT_COLUMNS if c in logs.columns]
+    columns = [c for c in REDACT_COLUMNS if c in logs.columns and c != "messages"]
     logs, counts = redact_frame(logs, columns)
+    if "messages" in logs.columns:  # repeats prompt/system text: redacted, not counted twice
+        logs, _ = redact_frame(logs, ["messages"])
     logs = logs.with_columns(prompt_hash=pl.Series(hash_strings(logs["prompt_text"].to_list()), dtype=pl.Utf8))
     return logs, counts
 

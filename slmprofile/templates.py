@@ -32,6 +32,10 @@ MASKS: tuple[tuple[str, str], ...] = (
 )
 
 
+HEAD_SEGMENTS = 12
+TAIL_SEGMENTS = 4
+
+
 def mask_expr(column: str) -> pl.Expr:
     """Polars expression masking variable values in ``column`` (see :data:`MASKS`)."""
     import polars as pl
@@ -70,18 +74,27 @@ def assign_templates(df: pl.DataFrame, *, min_support: int | None = None, min_li
     """
     import polars as pl
 
-    n = df.height
-    if n == 0:
+    if df.height == 0:
         return pl.Series("template_id", [], dtype=pl.Utf8)
+    # Work on distinct (prompt, system) pairs: repeats of one prompt neither cost time nor count as support.
+    keys = df.select(pl.struct("prompt_text", "system_prompt").hash(seed=7).alias("key"))
+    distinct = df.select("prompt_text", "system_prompt").with_columns(keys["key"]).unique("key", keep="first",
+                                                                                         maintain_order=True)
+    n = distinct.height
     support = min_support if min_support is not None else max(3, int(0.001 * n))
-    base = df.select(
+    base = distinct.select(
         pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"),
         mask_expr("prompt_text").alias("masked"),
         mask_expr("system_prompt").alias("system"),
     )
-    # Segments: lines, with a short "Label:" prefix split off as its own segment.
+    # Segments: lines (the first HEAD_SEGMENTS and last TAIL_SEGMENTS: templates wrap the data, they do not
+    # interleave with it), with a short "Label:" prefix split off as its own segment.
+    lines = pl.col("masked").str.split("\n")
     segs = (
-        base.select("row", pl.col("masked").str.split("\n").alias("seg"))
+        base.select("row", pl.when(lines.list.len() > HEAD_SEGMENTS + TAIL_SEGMENTS)
+                    .then(pl.concat_list(lines.list.head(HEAD_SEGMENTS), pl.lit(["<SLOT>"]),
+                                         lines.list.tail(TAIL_SEGMENTS)))
+                    .otherwise(lines).alias("seg"))
         .explode("seg")
         .with_columns(pl.col("seg").str.strip_chars())
         .with_columns(pl.col("seg").str.extract(r"^([^:]{3,80}:)\s+\S", 1).alias("prefix"))
@@ -111,10 +124,11 @@ def assign_templates(df: pl.DataFrame, *, min_support: int | None = None, min_li
         .agg(pl.col("tok").str.join("\n").alias("skeleton"), pl.col("fixed").any().alias("has_fixed"))
         .with_columns(pl.col("skeleton").str.replace_all(r"(<SLOT>\n?)+", "<SLOT>\n"))
     )
-    keys = base.join(skeleton, on="row", how="left").sort("row").select(
+    group_keys = base.join(skeleton, on="row", how="left").sort("row").select(
         pl.when(pl.col("system") != "").then(pl.lit("s") + pl.col("system"))
         .when(pl.col("has_fixed")).then(pl.lit("k") + pl.col("skeleton"))
         .otherwise(pl.lit("p") + pl.col("masked"))
     ).to_series().to_list()
-    ids = [f"{k[0]}{h}" for k, h in zip(keys, hash_strings(keys, length=11))]
-    return pl.Series("template_id", ids, dtype=pl.Utf8)
+    ids = [f"{k[0]}{h}" for k, h in zip(group_keys, hash_strings(group_keys, length=11))]
+    mapping = distinct.select("key", pl.Series("template_id", ids, dtype=pl.Utf8))
+    return keys.join(mapping, on="key", how="left", maintain_order="left")["template_id"]

@@ -57,25 +57,26 @@ def estimate_missing_tokens(df: pl.DataFrame) -> pl.DataFrame:
         return df.with_columns(tokens_estimated=pl.lit(False))
     prompt = df["prompt_tokens"].to_list()
     completion = df["completion_tokens"].to_list()
-    models = df["model"].to_list()
+    rows_needed = [i for i, flag in enumerate(flags) if flag]
+    sub = df[rows_needed]  # only the rows to count are materialized as Python objects
+    models = sub["model"].to_list()
+    messages = sub["messages"].to_list()
+    responses = sub["response_text"].to_list()
+    need_p = sub["prompt_tokens"].is_null().to_list()
+    need_c = (sub["completion_tokens"].is_null() & sub["response_text"].is_not_null()).to_list()
     by_encoding: dict[str, list[int]] = {}
-    for i, flag in enumerate(flags):
-        if flag:
-            by_encoding.setdefault(encoding_name_for(models[i]), []).append(i)
-    messages = df["messages"].to_list()
-    responses = df["response_text"].to_list()
-    need_p = need_prompt.to_list()
-    need_c = need_completion.to_list()
+    for j, model in enumerate(models):
+        by_encoding.setdefault(encoding_name_for(model), []).append(j)
     for enc_name, rows in by_encoding.items():
         enc = _encoding(enc_name)
-        p_rows = [i for i in rows if need_p[i]]
-        p_texts = ["\n".join((m.get("content") or "") + (m.get("tool_calls") or "") for m in (messages[i] or []))
-                   for i in p_rows]
-        for i, toks in zip(p_rows, enc.encode_ordinary_batch(p_texts)):
-            prompt[i] = len(toks) + TOKENS_PER_MESSAGE * len(messages[i] or []) + TOKENS_PER_REPLY
-        c_rows = [i for i in rows if need_c[i]]
-        for i, toks in zip(c_rows, enc.encode_ordinary_batch([responses[i] for i in c_rows])):
-            completion[i] = len(toks)
+        p_rows = [j for j in rows if need_p[j]]
+        p_texts = ["\n".join((m.get("content") or "") + (m.get("tool_calls") or "") for m in (messages[j] or []))
+                   for j in p_rows]
+        for j, toks in zip(p_rows, enc.encode_ordinary_batch(p_texts)):
+            prompt[rows_needed[j]] = len(toks) + TOKENS_PER_MESSAGE * len(messages[j] or []) + TOKENS_PER_REPLY
+        c_rows = [j for j in rows if need_c[j]]
+        for j, toks in zip(c_rows, enc.encode_ordinary_batch([responses[j] for j in c_rows])):
+            completion[rows_needed[j]] = len(toks)
     return df.with_columns(
         prompt_tokens=pl.Series(prompt, dtype=pl.Int64),
         completion_tokens=pl.Series(completion, dtype=pl.Int64),

@@ -66,7 +66,7 @@ def get_path(record: Mapping[str, Any], path: str, default: Any = None) -> Any:
         return record[path]
     cur: Any = record
     for part in path.split("."):
-        if isinstance(cur, Mapping):
+        if isinstance(cur, dict):
             cur = cur.get(part, _MISSING)
         elif isinstance(cur, list) and part.lstrip("-").isdigit():
             idx = int(part)
@@ -230,7 +230,7 @@ def content_text(content: Any) -> tuple[str | None, int]:
         return None, 0
     if isinstance(content, str):
         return content, 0
-    if isinstance(content, Mapping):
+    if isinstance(content, dict):
         content = [content]
     if isinstance(content, list):
         texts: list[str] = []
@@ -238,7 +238,7 @@ def content_text(content: Any) -> tuple[str | None, int]:
         for part in content:
             if isinstance(part, str):
                 texts.append(part)
-            elif isinstance(part, Mapping):
+            elif isinstance(part, dict):
                 kind = part.get("type", "text")
                 if kind in _TEXT_PART_TYPES and isinstance(part.get("text"), str):
                     texts.append(part["text"])
@@ -256,11 +256,11 @@ def normalize_message(raw: Any) -> tuple[dict[str, str | None], int]:
     """One message in the schema's ``{role, content, name, tool_calls, tool_call_id}`` shape."""
     if isinstance(raw, str):
         return {"role": "user", "content": raw, "name": None, "tool_calls": None, "tool_call_id": None}, 0
-    if not isinstance(raw, Mapping):
+    if not isinstance(raw, dict):
         raise Skip(WRONG_TYPE, "messages", f"a message must be an object, got {type(raw).__name__}")
     msg: Mapping[str, Any] = raw
     role = msg.get("role")
-    if msg.get("lc") == 1 and isinstance(msg.get("kwargs"), Mapping):  # LangChain-serialized message
+    if msg.get("lc") == 1 and isinstance(msg.get("kwargs"), dict):  # LangChain-serialized message
         cls = (msg.get("id") or ["?"])[-1]
         msg = msg["kwargs"]
         role = _LC_ROLES.get(cls) or msg.get("role") or "user"
@@ -289,7 +289,7 @@ def normalize_conversation(raw: Any, *, field: str = "messages", system: Any = N
     user message it falls back to the other non-system text.
     """
     raw = maybe_json(raw)
-    if isinstance(raw, Mapping):
+    if isinstance(raw, dict):
         if "messages" in raw:
             raw = raw["messages"]
         elif "prompts" in raw:
@@ -344,10 +344,10 @@ def response_text(raw: Any) -> tuple[str | None, int]:
     if isinstance(raw, str):
         return raw, 0
     if isinstance(raw, list):
-        if raw and isinstance(raw[0], Mapping) and ("message" in raw[0] or "role" in raw[0]):
+        if raw and isinstance(raw[0], dict) and ("message" in raw[0] or "role" in raw[0]):
             return response_text(raw[0])  # choices list or message list
         return json.dumps(raw, ensure_ascii=False), 0
-    if not isinstance(raw, Mapping):
+    if not isinstance(raw, dict):
         return str(raw), 0
     if "choices" in raw:
         choices = raw.get("choices") or []
@@ -357,9 +357,9 @@ def response_text(raw: Any) -> tuple[str | None, int]:
         while isinstance(gens, list) and gens and isinstance(gens[0], list):
             gens = gens[0]
         return response_text(gens[0]) if gens else (None, 0)
-    if "message" in raw and isinstance(raw["message"], Mapping):
+    if "message" in raw and isinstance(raw["message"], dict):
         return response_text(raw["message"])
-    if raw.get("lc") == 1 and isinstance(raw.get("kwargs"), Mapping):
+    if raw.get("lc") == 1 and isinstance(raw.get("kwargs"), dict):
         return response_text(raw["kwargs"])
     if "content" in raw or "tool_calls" in raw:
         text, _ = content_text(raw.get("content"))

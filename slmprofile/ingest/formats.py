@@ -50,9 +50,9 @@ def _error_text(value: Any) -> str | None:
     value = maybe_json(value)
     if value in (None, "", {}):
         return None
-    if isinstance(value, Mapping):
+    if isinstance(value, dict):
         inner = value.get("error", value)
-        if isinstance(inner, Mapping):
+        if isinstance(inner, dict):
             parts = [str(inner[k]) for k in ("code", "type", "message") if inner.get(k) not in (None, "")]
             return ": ".join(parts) if parts else json.dumps(inner, sort_keys=True)
         return str(inner)
@@ -95,7 +95,7 @@ def _conversation_row(conv_raw: Any, field: str, *, system: Any = None) -> dict[
 
 def _chat_request_meta(request: Mapping[str, Any]) -> dict[str, Any]:
     tools = request.get("tools") or request.get("functions") or []
-    names = [get_path(t, "function.name") or t.get("name") for t in tools if isinstance(t, Mapping)]
+    names = [get_path(t, "function.name") or t.get("name") for t in tools if isinstance(t, dict)]
     return drop_none([
         ("temperature", request.get("temperature")),
         ("max_tokens", request.get("max_tokens") or request.get("max_completion_tokens")),
@@ -106,7 +106,7 @@ def _chat_request_meta(request: Mapping[str, Any]) -> dict[str, Any]:
 
 def _completion_fields(resp: Mapping[str, Any] | None) -> dict[str, Any]:
     """Fields of an OpenAI chat completion object (response text, usage, model, created, finish reason)."""
-    if not isinstance(resp, Mapping):
+    if not isinstance(resp, dict):
         return {}
     text, n_tools = response_text(resp)
     usage = resp.get("usage") or {}
@@ -155,12 +155,12 @@ class OpenAIChat(LogFormat):
 
     def detect(self, record: Mapping[str, Any]) -> bool:
         request = maybe_json(record.get("request"))
-        return isinstance(request, Mapping) and "messages" in request and "custom_id" not in record
+        return isinstance(request, dict) and "messages" in request and "custom_id" not in record
 
     def parse(self, record: Mapping[str, Any]) -> dict[str, Any]:
         request = maybe_json(record.get("request"))
         response = maybe_json(record.get("response"))
-        if response is not None and not isinstance(response, Mapping):
+        if response is not None and not isinstance(response, dict):
             raise Skip("wrong_type", "response", f"expected an object, got {type(response).__name__}")
         comp = _completion_fields(response)
         error = _error_text(record.get("error")) or _error_text((response or {}).get("error"))
@@ -208,7 +208,7 @@ class OpenAIBatchInput(LogFormat):
         if not custom_id:
             raise Skip(MISSING_FIELD, "custom_id")
         body = maybe_json(record.get("body"))
-        if not isinstance(body, Mapping):
+        if not isinstance(body, dict):
             raise Skip(MISSING_FIELD, "body", "no request body")
         model = as_str(body.get("model"))
         meta = _chat_request_meta(body)
@@ -248,7 +248,7 @@ class OpenAIBatchOutput(LogFormat):
         response = maybe_json(record.get("response")) or {}
         status_code = as_int(response.get("status_code"), "response.status_code")
         body = maybe_json(response.get("body"))
-        comp = _completion_fields(body if isinstance(body, Mapping) and "choices" in body else None)
+        comp = _completion_fields(body if isinstance(body, dict) and "choices" in body else None)
         error = _error_text(record.get("error"))
         if not error and status_code is not None and status_code >= 400:
             error = f"HTTP {status_code}: " + (_error_text(body) or "")
@@ -349,15 +349,15 @@ class Helicone(LogFormat):
 
     def parse(self, record: Mapping[str, Any]) -> dict[str, Any]:
         request = maybe_json(record.get("request_body"))
-        if not isinstance(request, Mapping):
+        if not isinstance(request, dict):
             raise Skip(MISSING_FIELD, "request_body",
                        "no request body (export with the request/response bodies included)")
         response = maybe_json(record.get("response_body"))
         status_code = as_int(record.get("response_status"), "response_status")
-        text, n_tools = response_text(response) if isinstance(response, Mapping) and "error" not in response \
+        text, n_tools = response_text(response) if isinstance(response, dict) and "error" not in response \
             else (None, 0)
         error = None
-        if (status_code is not None and status_code >= 400) or (isinstance(response, Mapping) and "error" in response):
+        if (status_code is not None and status_code >= 400) or (isinstance(response, dict) and "error" in response):
             error = f"HTTP {status_code}: " if status_code else ""
             error += _error_text(response) or "error"
         model = as_str(first_of(record, "model", "response_model", "request_model")) or as_str(request.get("model"))
@@ -380,7 +380,7 @@ class Helicone(LogFormat):
             status="error" if error else "ok",
             error=error,
             user_id=as_str(first_of(record, "request_user_id", "user_id")),
-            session_id=as_str(get_path(props, "Helicone-Session-Id")) if isinstance(props, Mapping) else None,
+            session_id=as_str(get_path(props, "Helicone-Session-Id")) if isinstance(props, dict) else None,
             metadata=compact_json(meta),
         )
 
@@ -508,11 +508,11 @@ class PostHog(LogFormat):
     def detect(self, record: Mapping[str, Any]) -> bool:
         props = maybe_json(record.get("properties"))
         return record.get("event") == "$ai_generation" or "$ai_model" in record or (
-            isinstance(props, Mapping) and "$ai_model" in props)
+            isinstance(props, dict) and "$ai_model" in props)
 
     def parse(self, record: Mapping[str, Any]) -> dict[str, Any]:
         props = maybe_json(record.get("properties"))
-        p: Mapping[str, Any] = props if isinstance(props, Mapping) else record
+        p: Mapping[str, Any] = props if isinstance(props, dict) else record
         latency = as_float(p.get("$ai_latency"), "$ai_latency")
         text, n_tools = response_text(p.get("$ai_output_choices"))
         is_error = maybe_json(p.get("$ai_is_error")) in (True, "true", "True")

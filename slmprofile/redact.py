@@ -1,0 +1,650 @@
+"""Replace PII and secrets in text with typed placeholders, and count what was replaced.
+
+Each recognizer is a regular expression plus, where a format has one, a validity check, so that
+shape alone is never enough where a checksum exists:
+
+``EMAIL``
+    ``local@domain.tld``.
+``PHONE``
+    ``+CC ...`` international numbers (``00CC`` too); national forms with a trunk ``0`` (UK, DE, FR, ...)
+    and North American ``(415) 555-0132`` / ``415-555-0132`` / ``415.555.0132``; 9-15 digits. Bare digit
+    strings only right after a word such as "phone" or "call". National forms without a trunk ``0``
+    (Spain, Italian mobiles, China) are found only with their ``+CC``.
+``CARD``
+    13-19 digits, unseparated or in card groupings, with a card-network prefix and a passing Luhn check.
+``IBAN``
+    Upper-case country code + check digits + BBAN, compact or in groups of 4, with the country's IBAN
+    length and a passing ISO 13616 mod-97 check.
+``IP``
+    IPv4 with octets <= 255 (not right after "version"/"v"), IPv6 including ``::`` forms.
+``API_KEY``
+    OpenAI / Anthropic ``sk-...``, AWS ``AKIA...``, GitHub, GitLab, Slack, Google ``AIza...``, Stripe,
+    Hugging Face, npm, JWTs, PEM private keys, the token after ``Bearer``/``Basic`` (the word is kept),
+    and the values of ``api_key=`` / ``password:`` style assignments.
+``URL_TOKEN``
+    The value of secret-bearing query parameters (``token=``, ``access_token=``, ``api_key=``, ``key=``,
+    ``sig=``, ``signature=``, ``password=``, ``secret=``, ``code=``, ...); the URL and the parameter name
+    are kept.
+``NATIONAL_ID``
+    US SSN ``ddd-dd-dddd`` (areas 000/666/9xx excluded; spaced or unseparated only after "SSN"), UK
+    National Insurance numbers, Spanish DNI/NIE (check letter verified), Canadian SIN (Luhn, after "SIN").
+
+Not redacted on purpose: personal names and postal addresses (they need a language model, not a
+regex), UUIDs, commit hashes, dates, times, amounts, versions, order/invoice/ticket numbers.
+
+When recognizers overlap, the more specific one wins (keys, URL tokens, e-mails, IBANs and cards
+over IPs and national ids, those over phone numbers), then the longer span: an IBAN never also
+yields a PHONE, an API key with digits in it never yields a PHONE. IBAN- and card-shaped strings
+that fail their checksum are left alone, and they also stop the digits inside them from being
+read as a phone number.
+
+>>> redact("Mail jane.doe@example.com or call +44 20 7946 0958.")
+('Mail <EMAIL> or call <PHONE>.', Counter({'EMAIL': 1, 'PHONE': 1}))
+"""
+
+from __future__ import annotations
+
+import bisect
+import collections
+import ipaddress
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    import polars as pl
+
+#: Every kind name :func:`find_pii` can report; the placeholder of kind ``K`` is ``<K>``.
+PII_KINDS: tuple[str, ...] = ("EMAIL", "PHONE", "CARD", "IBAN", "IP", "API_KEY", "URL_TOKEN", "NATIONAL_ID")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One detected span: ``text[start:end]`` is of ``kind`` (one of :data:`PII_KINDS`)."""
+
+    kind: str
+    start: int
+    end: int
+    text: str
+
+    @property
+    def placeholder(self) -> str:
+        """What :func:`redact` writes in place of the span, e.g. ``<EMAIL>``."""
+        return f"<{self.kind}>"
+
+
+# --------------------------------------------------------------------------------------------------
+# Overlap resolution: a candidate with a higher tier wins, then the longer one, then PII_KINDS order
+# (with URL_TOKEN before API_KEY, so that a key passed in a URL counts as a URL token).
+
+_TIER = {"API_KEY": 3, "URL_TOKEN": 3, "EMAIL": 3, "IBAN": 3, "CARD": 3, "NATIONAL_ID": 2, "IP": 2, "PHONE": 0}
+# Shapes that are never reported but suppress weaker candidates overlapping them: any IBAN-shaped string
+# (valid or not) suppresses CARD and PHONE inside it; any card-shaped digit string suppresses PHONE.
+_BLOCK_IBAN = "_BLOCK_IBAN"
+_BLOCK_CARD = "_BLOCK_CARD"
+_BLOCKS = {_BLOCK_IBAN: ("CARD", "PHONE"), _BLOCK_CARD: ("PHONE",)}
+_TIE_ORDER = {k: i for i, k in enumerate(("URL_TOKEN", "API_KEY", "EMAIL", "IBAN", "CARD", "NATIONAL_ID", "IP"))}
+
+_Cand = tuple[int, int, str]  # start, end, kind
+
+# --------------------------------------------------------------------------------------------------
+# EMAIL
+
+_EMAIL = re.compile(
+    r"(?<![\w.%+-])[A-Za-z0-9](?:[A-Za-z0-9._%+-]{0,62}[A-Za-z0-9_%+-])?"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w-])"
+)
+
+
+def _emails(text: str) -> Iterator[_Cand]:
+    if "@" not in text:
+        return
+    for m in _EMAIL.finditer(text):
+        yield m.start(), m.end(), "EMAIL"
+
+
+# --------------------------------------------------------------------------------------------------
+# CARD
+
+
+def _luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+_CARD = re.compile(
+    r"(?<![\w.,/+-])(?<!\d{4}[ -])"  # not the middle of a longer list of 4-digit numbers
+    r"(?:\d{13,19}"
+    r"|\d{4}([ -])\d{4}\1\d{4}\1\d{1,4}(?:\1\d{1,3})?"  # 4-4-4-4(-3), 13-19 digits
+    r"|\d{4}([ -])\d{6}\2\d{4,5})"  # Amex 4-6-5, Diners 4-6-4
+    r"(?![\w]|[.,/-]\d|[ -]\d{4})"
+)
+
+
+def _card_prefix_ok(d: str) -> bool:
+    """A card-network prefix: Visa 4, Mastercard 51-55/2221-2720, Amex/Diners/JCB 3, Discover/Maestro 5/6."""
+    if d[0] in "3456":
+        return True
+    return 2221 <= int(d[:4]) <= 2720
+
+
+_NOT_CARD_BEFORE = re.compile(r"(?i)\b(?:EAN|GTIN|UPC|ISBN|barcode|SKU|IMEI)\b\W{0,5}$")
+
+
+def _cards(text: str) -> Iterator[_Cand]:
+    for m in _CARD.finditer(text):
+        if _NOT_CARD_BEFORE.search(text, max(0, m.start() - 16), m.start()):
+            continue
+        digits = re.sub(r"\D", "", m.group())
+        ok = 13 <= len(digits) <= 19 and _card_prefix_ok(digits) and _luhn_ok(digits)
+        yield m.start(), m.end(), _BLOCK_CARD
+        if ok:
+            yield m.start(), m.end(), "CARD"
+
+
+# --------------------------------------------------------------------------------------------------
+# IBAN
+
+#: IBAN length per country (ISO 13616 registry).
+_IBAN_LENGTHS: dict[str, int] = dict(
+    (cc, int(n))
+    for cc, n in (
+        item.split(":")
+        for item in (
+            "AD:24 AE:23 AL:28 AT:20 AZ:28 BA:20 BE:16 BG:22 BH:22 BR:29 BY:28 CH:21 CR:22 CY:28 CZ:24 "
+            "DE:22 DK:18 DO:28 EE:20 EG:29 ES:24 FI:18 FO:18 FR:27 GB:22 GE:22 GI:23 GL:18 GR:27 GT:28 "
+            "HR:21 HU:28 IE:22 IL:23 IQ:23 IS:26 IT:27 JO:30 KW:30 KZ:20 LB:28 LC:32 LI:21 LT:20 LU:20 "
+            "LV:21 MC:27 MD:24 ME:22 MK:19 MR:27 MT:31 MU:30 NL:18 NO:15 PK:24 PL:28 PS:29 PT:25 QA:29 "
+            "RO:24 RS:22 SA:24 SC:31 SE:24 SI:19 SK:24 SM:27 ST:25 SV:28 TL:23 TN:24 TR:26 UA:29 VA:22 "
+            "VG:24 XK:20"
+        ).split()
+    )
+)
+
+_IBAN = re.compile(r"(?<![A-Za-z0-9])(?=([A-Z]{2}\d{2}(?: ?[A-Z0-9]){10,32}))")  # overlapping starts
+_IBAN_SHAPE = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?:(?: ?[A-Z0-9]{4}){3,8}(?: ?[A-Z0-9]{1,3})?)(?![A-Za-z0-9])")
+
+
+def iban_ok(iban: str) -> bool:
+    """ISO 13616 check: the country's length and ``int(bban + country + check digits) % 97 == 1``."""
+    s = iban.replace(" ", "").upper()
+    if _IBAN_LENGTHS.get(s[:2]) != len(s) or not s[2:4].isdigit() or not s.isalnum():
+        return False
+    moved = s[4:] + s[:4]
+    return int("".join(str(int(ch, 36)) for ch in moved)) % 97 == 1
+
+
+def _ibans(text: str) -> Iterator[_Cand]:
+    for m in _IBAN_SHAPE.finditer(text):
+        yield m.start(), m.end(), _BLOCK_IBAN
+    for m in _IBAN.finditer(text):
+        length = _IBAN_LENGTHS.get(m.group(1)[:2])
+        if length is None:
+            continue
+        # map the length-th alphanumeric character back to a text position
+        count, end = 0, None
+        for pos in range(m.start(1), m.end(1)):
+            if text[pos] != " ":
+                count += 1
+                if count == length:
+                    end = pos + 1
+                    break
+        if end is None or (end < len(text) and text[end].isalnum()):
+            continue
+        if iban_ok(text[m.start() : end]):
+            yield m.start(), end, "IBAN"
+
+
+# --------------------------------------------------------------------------------------------------
+# IP
+
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_IPV4 = re.compile(rf"(?<![\w.]){_OCTET}(?:\.{_OCTET}){{3}}(?![\w]|\.\d)")
+_VERSION_BEFORE = re.compile(r"(?i)(?:\bv|\bver\.?|\bversion|\brelease|\bbuild|\bfirmware|\bmodel)\s*$")
+_IPV6 = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]{1,4})?(?![\w:]|\.\w)")
+
+
+def _ips(text: str) -> Iterator[_Cand]:
+    if "." in text:
+        for m in _IPV4.finditer(text):
+            if not _VERSION_BEFORE.search(text, max(0, m.start() - 12), m.start()):
+                yield m.start(), m.end(), "IP"
+    if "::" in text or text.count(":") >= 7:
+        for m in _IPV6.finditer(text):
+            s = m.group()
+            hextets = [h for h in re.split(r"[:.]", s) if h]
+            if len(hextets) < 2 or not any(ch.isdigit() for ch in s):
+                continue
+            try:
+                ipaddress.IPv6Address(s)
+            except ValueError:
+                continue
+            yield m.start(), m.end(), "IP"
+
+
+# --------------------------------------------------------------------------------------------------
+# API_KEY
+
+
+def _mixed(tok: str) -> bool:
+    """Has a digit and a letter: real keys do, words, placeholders and ``sk-learn`` do not."""
+    return any(c.isdigit() for c in tok) and any(c.isalpha() for c in tok)
+
+
+_KEY_PATTERNS: tuple[tuple[re.Pattern[str], bool], ...] = tuple(
+    (re.compile(p), need_mixed)
+    for p, need_mixed in (
+        (r"(?<![\w-])sk-(?:ant-|proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}", True),  # OpenAI, Anthropic
+        (r"(?<![A-Za-z0-9])(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[0-9A-Z]{16}(?![A-Za-z0-9])", False),  # AWS key id
+        (r"(?<![\w-])gh[pousr]_[A-Za-z0-9]{30,255}(?![\w-])", False),  # GitHub
+        (r"(?<![\w-])github_pat_[A-Za-z0-9_]{22,255}", False),
+        (r"(?<![\w-])glpat-[A-Za-z0-9_-]{20,}", False),  # GitLab
+        (r"(?<![\w-])xox[abeoprs]-[A-Za-z0-9-]{10,}", True),  # Slack
+        (r"(?<![\w-])AIza[0-9A-Za-z_-]{35}(?![\w-])", False),  # Google
+        (r"(?<![\w-])(?:sk|rk|pk|whsec)_(?:live|test)_[0-9A-Za-z]{16,}", False),  # Stripe
+        (r"(?<![\w-])hf_[A-Za-z0-9]{30,}(?![\w-])", False),  # Hugging Face
+        (r"(?<![\w-])npm_[A-Za-z0-9]{36}(?![\w-])", False),
+        (r"(?<![\w-])eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*", False),  # JWT
+        (r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----[\s\S]{0,20000}?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----", False),
+    )
+)
+# ``Authorization: Bearer <token>``: only the token is replaced.
+_BEARER = re.compile(r"\b(?:Bearer|Basic|bearer|BEARER)\s+(?P<tok>[A-Za-z0-9\-._~+/]{16,}=*)")
+# ``api_key = "..."``, ``"password": "..."``, ``SECRET_KEY=...``: the value is replaced.
+_ASSIGNED = re.compile(
+    r"(?i)(?<![A-Za-z0-9])(?:[a-z0-9]{1,30}[_-]){0,6}(?:api[_-]?key|apikey|secret[_-]?key|client[_-]?secret|secret"
+    r"|access[_-]?key|signing[_-]?key|encryption[_-]?key|master[_-]?key|private[_-]?key"
+    r"|access[_-]?token|auth[_-]?token|refresh[_-]?token|token)"
+    r"[\"']?\s*[:=]\s*[\"']?(?P<tok>[A-Za-z0-9_\-+/.=~]{12,})"
+)
+# ``password: ...``, ``DB_PASSWORD=...``: shorter values count, if quoted or with a digit or symbol in them.
+_PASSWORD = re.compile(
+    r"(?i)(?<![A-Za-z0-9])(?:[a-z0-9]{1,30}[_-]){0,6}(?:password|passwd|passphrase|pwd)[\"']?\s*[:=]\s*"
+    r"(?:(?P<q>[\"'])(?P<qtok>[^\s\"']{6,128})(?P=q)|(?P<tok>[^\s\"',;]{6,128}))"
+)
+_NOT_A_PASSWORD = re.compile(r"(?i)^(?:[$<{%*]|null$|none$|true$|false$|required$|optional$|string$|\*+$|x+$)")
+
+
+def _keys(text: str) -> Iterator[_Cand]:
+    lower = text.lower()  # cheap keyword checks skip the costly assignment patterns on most texts
+    for pattern, need_mixed in _KEY_PATTERNS:
+        for m in pattern.finditer(text):
+            if not need_mixed or _mixed(m.group()[3:]):
+                yield m.start(), m.end(), "API_KEY"
+    for m in (_BEARER.finditer(text) if ("bearer" in lower or "basic" in lower) else ()):
+        tok = m.group("tok")
+        if any(c.isdigit() for c in tok) or (tok.lower() != tok and tok.upper() != tok):
+            yield m.start("tok"), m.end("tok"), "API_KEY"
+    for m in (_PASSWORD.finditer(text) if ("pass" in lower or "pwd" in lower) else ()):
+        group = "qtok" if m.group("qtok") else "tok"
+        tok = m.group(group)
+        if group == "tok":
+            tok = tok.rstrip(".")
+        if _NOT_A_PASSWORD.match(tok) or len(tok) < 6:
+            continue
+        if group == "qtok" or any(not c.isalpha() for c in tok):
+            yield m.start(group), m.start(group) + len(tok), "API_KEY"
+    has_keyword = "key" in lower or "secret" in lower or "token" in lower
+    for m in (_ASSIGNED.finditer(text) if has_keyword else ()):
+        tok = m.group("tok").rstrip(".,")
+        if len(tok) >= 12 and _mixed(tok):
+            yield m.start("tok"), m.start("tok") + len(tok), "API_KEY"
+
+
+# --------------------------------------------------------------------------------------------------
+# URL_TOKEN
+
+_URL_PARAM = re.compile(
+    r"(?i)[?&;#](?:access_token|refresh_token|id_token|auth_token|token|api_key|api-key|apikey|key|sig|signature"
+    r"|x-amz-signature|x-amz-security-token|x-goog-signature|password|passwd|pwd|secret|client_secret|code|auth"
+    r"|jwt|session|sessionid|session_id)=(?P<val>[^&#\s\"'<>]+)"
+)
+
+
+def _url_tokens(text: str) -> Iterator[_Cand]:
+    if "=" not in text:
+        return
+    for m in _URL_PARAM.finditer(text):
+        val = m.group("val").rstrip(".,;:!?)]}")
+        if len(val) >= 6:
+            yield m.start("val"), m.start("val") + len(val), "URL_TOKEN"
+
+
+# --------------------------------------------------------------------------------------------------
+# NATIONAL_ID
+
+_SSN = re.compile(r"(?<![\w-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\w-]|\.\d)")
+_SSN_KEYWORD = re.compile(
+    r"(?i)\b(?:ssn|ss#|social security(?: number| no\.?| #)?)\W{0,6}"
+    r"(?P<tok>(?!000|666|9\d\d)\d{3}(?P<sep> ?)(?!00)\d{2}(?P=sep)(?!0000)\d{4})(?![\w-])"
+)
+_NINO = re.compile(
+    r"(?<![A-Za-z0-9])(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]"
+    r"(?:\d{6} ?|(?: \d\d){3} ?)[A-D](?![A-Za-z0-9])"
+)
+_DNI = re.compile(r"(?<![A-Za-z0-9])[XYZ]?\d{7,8}-?[A-Z](?![A-Za-z0-9])")
+_DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
+_SIN = re.compile(
+    r"(?i)\b(?:SIN|social insurance(?: number| no\.?)?)\W{0,6}(?P<tok>\d{3}(?P<sep>[ -]?)\d{3}(?P=sep)\d{3})(?![\w-])"
+)
+
+
+def _dni_ok(s: str) -> bool:
+    s = s.replace("-", "")
+    body, letter = s[:-1], s[-1]
+    if body[0] in "XYZ":
+        body = str("XYZ".index(body[0])) + body[1:]
+    return len(body) == 8 and _DNI_LETTERS[int(body) % 23] == letter
+
+
+def _national_ids(text: str) -> Iterator[_Cand]:
+    for m in _SSN.finditer(text):
+        yield m.start(), m.end(), "NATIONAL_ID"
+    for m in _SSN_KEYWORD.finditer(text):
+        yield m.start("tok"), m.end("tok"), "NATIONAL_ID"
+    for m in _NINO.finditer(text):
+        yield m.start(), m.end(), "NATIONAL_ID"
+    for m in _DNI.finditer(text):
+        if _dni_ok(m.group()):
+            yield m.start(), m.end(), "NATIONAL_ID"
+    for m in _SIN.finditer(text):
+        digits = re.sub(r"\D", "", m.group("tok"))
+        if digits[0] not in "08" and _luhn_ok(digits):
+            yield m.start("tok"), m.end("tok"), "NATIONAL_ID"
+
+
+# --------------------------------------------------------------------------------------------------
+# PHONE
+#
+# A "run" is a sequence of digit groups joined by single separators (space, or - . / with optional
+# spaces), optionally with a leading + and parenthesized groups. Each run is split into groups and the
+# longest sub-run (cut only at spaces) with a phone shape is reported.
+
+_PHONE_RUN = re.compile(r"(?:\(\+?|\+ ?)?\d+\)?(?:(?:[-./]|[ \u00a0]|(?<=\)))\(?\d+\)?)*")
+_GROUP = re.compile(r"\d+")
+_AFTER_NOT_PHONE = re.compile(
+    r"[ \u00a0]?(?:[%‰€$£¥₹]|(?:EUR|USD|GBP|CHF|JPY|INR|CAD|AUD|ms|sec|s|min|h|kb|mb|gb|tb|px|km|kg)\b)",
+    re.IGNORECASE,
+)
+_PHONE_KEYWORD = re.compile(
+    r"(?i)\b(?:phone|telephone|tel|mobile|mob|cell|cellphone|fax|call|ring|sms|text|whatsapp|hotline|dial)\b"
+    r"(?![^\n]*\b(?:id|ref|order|ticket|case|invoice|account|acct)\b)[^\d\n]{0,20}$"
+)
+_NANP_SEPS = {("-", "-"), (".", "."), (" ", " "), (" ", "-")}
+
+
+def _datey(groups: list[str], seps: list[str]) -> bool:
+    """Three groups like 2024-05-01, 01.05.2024 or 05/01/24 joined by the same separator."""
+    for i in range(len(groups) - 2):
+        a, b, c = (len(g) for g in groups[i : i + 3])
+        s1, s2 = seps[i], seps[i + 1]
+        if s1 != s2 or s1 not in "-./":
+            continue
+        if (a == 4 and b <= 2 and c <= 2) or (a <= 2 and b <= 2 and c == 4):
+            return True
+        if len(groups) == 3 and a <= 2 and b <= 2 and c == 2:  # 05/01/24, but not 06.12.34.56.78
+            return True
+    return False
+
+
+def _phone_shape(groups: list[str], seps: list[str], plus: bool, paren: list[bool]) -> bool:
+    """Does this group sequence look like a phone number (see the module docstring)?"""
+    # "(0)" in "+44 (0)20 ..." is the trunk prefix written for national callers: not part of the number
+    keep = [i for i, g in enumerate(groups) if not (paren[i] and g == "0" and i > 0)]
+    if len(keep) != len(groups):
+        groups = [groups[i] for i in keep]
+        seps = [" "] * (len(groups) - 1)
+        paren = [paren[i] for i in keep]
+    n_digits = sum(len(g) for g in groups)
+    if plus:
+        if not 9 <= n_digits <= 15 or groups[0][0] == "0":
+            return False
+        return len(groups) == 1 or (len(groups[0]) <= 3 and not _datey(groups, seps))
+    if len(groups) < 2 or _datey(groups, seps):
+        return False
+    if groups[0] == "00":  # international prefix written as 00: "00 44 20 ..."
+        return _phone_shape(groups[1:], seps[1:], True, paren[1:])
+    if groups[0].startswith("00") and 3 <= len(groups[0]) <= 5:  # "0044 20 ..."
+        return _phone_shape([groups[0][2:], *groups[1:]], seps, True, paren)
+    # North American: [1] NXX NXX XXXX
+    g, s, p = groups, seps, paren
+    if len(g) == 4 and g[0] == "1" and s[0] in " -.":
+        g, s, p = g[1:], s[1:], p[1:]
+    if [len(x) for x in g] == [3, 3, 4] and g[0][0] in "23456789" and g[1][0] in "23456789":
+        if p[0]:
+            return s[1] in "-. " and s[0] in ("", " ", "-")
+        return (s[0], s[1]) in _NANP_SEPS and not any(p)
+    # national with a trunk 0: 020 7946 0958, 030 901820, 01 23 45 67 89, 07700 900123, (030) 901820
+    real_seps = {x for x in seps if x not in ("", " ")}
+    return (
+        groups[0][0] == "0"
+        and groups[0][1:2] != "0"
+        and 2 <= len(groups[0]) <= 5
+        and 9 <= n_digits <= 12
+        and all(2 <= len(x) <= 8 for x in groups[1:])
+        and len(real_seps) <= 1
+        and not any(paren[1:])
+    )
+
+
+def _phones(text: str) -> Iterator[_Cand]:
+    for m in _PHONE_RUN.finditer(text):
+        start, end = m.span()
+        run = m.group()
+        if sum(ch.isdigit() for ch in run) < 9 and "+" not in run:
+            continue
+        # the run must not be glued to a word, an id or an amount on either side
+        before = text[start - 1] if start else " "
+        before2 = text[start - 2] if start > 1 else " "
+        if before.isalnum() or before in "_#$€£¥₹@\\" or (before in "-./,+:" and before2.isalnum()):
+            continue
+        after = text[end] if end < len(text) else " "
+        after2 = text[end + 1] if end + 1 < len(text) else " "
+        if after.isalnum() or after in "_%" or (after in "-./,:" and after2.isalnum()):
+            continue
+        # groups with their spans (parentheses included) and the separators between them
+        groups: list[str] = []
+        spans: list[tuple[int, int]] = []
+        paren: list[bool] = []
+        seps: list[str] = []
+        for g in _GROUP.finditer(run):
+            gs, ge = g.span()
+            is_paren = (gs > 0 and run[gs - 1] == "(") or (gs > 1 and run[gs - 2 : gs] == "(+")
+            if is_paren and ge < len(run) and run[ge] == ")":
+                s0, e0 = gs - (2 if run[gs - 1] == "+" else 1), ge + 1
+            else:
+                is_paren = False
+                s0, e0 = gs, ge
+            if spans:
+                between = run[spans[-1][1] : s0]
+                stripped = between.replace(" ", "").replace("\u00a0", "").replace("(", "").replace("+", "")
+                seps.append(stripped or (" " if between.strip("(+") else ""))
+            groups.append(g.group())
+            spans.append((s0, e0))
+            paren.append(is_paren)
+        plus = run.lstrip("(").startswith("+")
+        if plus:
+            spans[0] = (0, spans[0][1])
+        # every sub-run cut at spaces with a phone shape; the longest ones win
+        n = len(groups)
+        valid: list[tuple[int, int, int]] = []
+        for i in range(n):
+            if i > 0 and seps[i - 1] != " ":
+                continue
+            n_digits = 0
+            for j in range(i, n):
+                n_digits += len(groups[j])
+                if n_digits > 15:  # longer than any phone number
+                    break
+                if j < n - 1 and seps[j] != " ":
+                    continue
+                if (i > 0 or j < n - 1) and not (plus and i == 0) and all(x == " " for x in seps[i:j]):
+                    continue  # "250 300 1200" inside a longer list of numbers is not a phone
+                if _phone_shape(groups[i : j + 1], seps[i:j], plus and i == 0, paren[i : j + 1]):
+                    valid.append((-sum(len(g) for g in groups[i : j + 1]), i, j))
+        taken: list[tuple[int, int]] = []
+        for _, i, j in sorted(valid):
+            if any(not (j < ti or i > tj) for ti, tj in taken):
+                continue
+            s_abs, e_abs = start + spans[i][0], start + spans[j][1]
+            if _AFTER_NOT_PHONE.match(text, e_abs):
+                continue
+            taken.append((i, j))
+            yield s_abs, e_abs, "PHONE"
+        found = bool(taken)
+        if not found and 9 <= sum(len(g) for g in groups) <= 15 and not _datey(groups, seps):
+            if _PHONE_KEYWORD.search(text, max(0, start - 40), start) and not _AFTER_NOT_PHONE.match(text, end):
+                yield start, end, "PHONE"
+
+
+# --------------------------------------------------------------------------------------------------
+
+_RECOGNIZERS: tuple[Callable[[str], Iterator[_Cand]], ...] = (
+    _keys,
+    _url_tokens,
+    _emails,
+    _ibans,
+    _cards,
+    _national_ids,
+    _ips,
+    _phones,
+)
+
+
+def _check_kinds(kinds: Iterable[str] | None) -> frozenset[str]:
+    if kinds is None:
+        return frozenset(PII_KINDS)
+    if isinstance(kinds, str):
+        kinds = (kinds,)
+    wanted = frozenset(k.upper() for k in kinds)
+    unknown = sorted(wanted - set(PII_KINDS))
+    if unknown:
+        raise ValueError(f"unknown PII kind(s) {unknown}; valid kinds are {list(PII_KINDS)}")
+    return wanted
+
+
+def find_pii(text: str, *, kinds: Iterable[str] | None = None) -> list[Finding]:
+    """Detect PII/secret spans in ``text``: non-overlapping, sorted by start.
+
+    All recognizers always run, so that overlaps are resolved the same way whatever ``kinds`` is; only
+    findings of ``kinds`` (default: all of :data:`PII_KINDS`, case-insensitive) are returned.
+    Raises ``ValueError`` for an unknown kind name.
+    """
+    wanted = _check_kinds(kinds)
+    if not text:
+        return []
+    cands: list[_Cand] = []
+    for recognizer in _RECOGNIZERS:
+        cands.extend(recognizer(text))
+    blocks = [c for c in cands if c[2] in _BLOCKS]
+    if blocks:
+        cands = [
+            c
+            for c in cands
+            if c[2] not in _BLOCKS and not any(c[2] in _BLOCKS[bk] and c[0] < be and bs < c[1] for bs, be, bk in blocks)
+        ]
+    if not cands:
+        return []
+    cands.sort(key=lambda c: (-_TIER[c[2]], -(c[1] - c[0]), _TIE_ORDER.get(c[2], 99), c[0]))
+    chosen: list[_Cand] = []  # kept sorted by start; its spans never overlap
+    for cand in cands:
+        s, e, _ = cand
+        i = bisect.bisect_left(chosen, (s,))
+        if (i == len(chosen) or chosen[i][0] >= e) and (i == 0 or chosen[i - 1][1] <= s):
+            chosen.insert(i, cand)
+    return [Finding(k, s, e, text[s:e]) for s, e, k in chosen if k in wanted]
+
+
+def redact(text: str, *, kinds: Iterable[str] | None = None) -> tuple[str, collections.Counter[str]]:
+    """Replace every finding of :func:`find_pii` with its placeholder; return the text and counts per kind.
+
+    >>> redact("key sk-proj-4f9Qx2LmZ7aB1cD3eF5gH7jK", kinds=["API_KEY"])
+    ('key <API_KEY>', Counter({'API_KEY': 1}))
+    """
+    findings = find_pii(text, kinds=kinds)
+    counts: collections.Counter[str] = collections.Counter(f.kind for f in findings)
+    if not findings:
+        return text, counts
+    parts: list[str] = []
+    pos = 0
+    for f in findings:
+        parts.append(text[pos : f.start])
+        parts.append(f.placeholder)
+        pos = f.end
+    parts.append(text[pos:])
+    return "".join(parts), counts
+
+
+def redact_many(
+    texts: Iterable[str | None], *, kinds: Iterable[str] | None = None
+) -> tuple[list[str | None], collections.Counter[str]]:
+    """:func:`redact` each text (``None`` passes through); return the texts and the summed counts."""
+    wanted = _check_kinds(kinds)
+    total: collections.Counter[str] = collections.Counter()
+    out: list[str | None] = []
+    for text in texts:
+        if text is None:
+            out.append(None)
+            continue
+        red, counts = redact(text, kinds=wanted)
+        total.update(counts)
+        out.append(red)
+    return out, total
+
+
+def redact_frame(
+    df: pl.DataFrame, columns: Sequence[str], *, kinds: Iterable[str] | None = None
+) -> tuple[pl.DataFrame, dict[str, int]]:
+    """Redact string ``columns`` of a polars DataFrame, and the ``content`` (and ``tool_calls`` JSON) of each
+    message in ``List(Struct)`` columns such as the log schema's ``messages``.
+
+    Returns the new frame (other columns untouched, dtypes kept) and counts per kind, every kind of
+    :data:`PII_KINDS` present (zeros included). Raises ``ValueError`` for a missing column or unknown
+    kind, ``TypeError`` for a column that is neither text nor a list of messages.
+    """
+    import polars as pl
+
+    wanted = _check_kinds(kinds)
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"columns not in the frame: {missing}; it has {df.columns}")
+    total: collections.Counter[str] = collections.Counter()
+    replaced: list[pl.Series] = []
+    for name in columns:
+        dtype = df.schema[name]
+        if dtype == pl.Utf8:
+            values, counts = redact_many(df.get_column(name).to_list(), kinds=wanted)
+            replaced.append(pl.Series(name, values, dtype=pl.Utf8))
+        elif (
+            isinstance(dtype, pl.List)
+            and isinstance(dtype.inner, pl.Struct)
+            and any(f.name == "content" for f in dtype.inner.fields)
+        ):
+            counts = collections.Counter()
+            rows: list[list[dict] | None] = []
+            for messages in df.get_column(name).to_list():
+                if messages is None:
+                    rows.append(None)
+                    continue
+                new_row = []
+                for msg in messages:
+                    if msg is not None:
+                        for key in ("content", "tool_calls"):  # tool-call arguments can carry PII too
+                            if isinstance(msg.get(key), str):
+                                text, c = redact(msg[key], kinds=wanted)
+                                counts.update(c)
+                                msg = {**msg, key: text}
+                    new_row.append(msg)
+                rows.append(new_row)
+            replaced.append(pl.Series(name, rows, dtype=dtype))
+        else:
+            raise TypeError(f"column {name!r} has dtype {dtype}: expected a string or List(Struct{{content}}) column")
+        total.update(counts)
+    out = df.with_columns(replaced) if replaced else df
+    return out, {k: total.get(k, 0) for k in PII_KINDS}

@@ -1,0 +1,83 @@
+"""End to end on the generated sample: ingest matches the generator's truth, run writes redacted outputs."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from slmprofile.ingest import ingest
+from slmprofile.pipeline import run
+from slmprofile.sample import generate_sample
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _truth(path: Path) -> dict[str, dict[str, str]]:
+    with open(path, encoding="utf-8", newline="") as handle:
+        return {row["id"]: row for row in csv.DictReader(handle)}
+
+
+def test_ingest_of_bundled_sample_matches_ground_truth() -> None:
+    res = ingest([ROOT / "data" / "logs"])
+    truth = _truth(ROOT / "data" / "truth.csv")
+    frame, report = res.frame, res.report
+    embeddable = {i for i, row in truth.items() if row["task_type"] != "unknown_no_messages"}
+    assert set(frame["id"]) == embeddable
+    assert report.skipped["invalid_json"] == 2
+    assert report.skipped["no_stored_messages"] >= sum(r["task_type"] == "unknown_no_messages" for r in truth.values())
+    assert report.skipped["not_an_llm_call"] > 0 and report.skipped["duplicate_id"] > 0
+    assert {f.format for f in report.files} == {"openai_chat", "langfuse", "helicone", "litellm"}
+    # every successful call has a cost except the self-hosted model nobody prices
+    ok = frame.filter(pl.col("status") == "ok")
+    unpriced = ok.filter(pl.col("cost_usd").is_null())
+    assert set(unpriced["model"]) == {"northwind-ft-llama-8b"}
+    assert report.unpriced_models["northwind-ft-llama-8b"] == unpriced.height
+    # templates: each generator template is (mostly) one template id, and ids do not mix tasks
+    task = frame["id"].replace_strict({i: truth[i]["task_type"] for i in frame["id"]})
+    mixed = frame.with_columns(task=task).group_by("template_id").agg(pl.col("task").n_unique().alias("n"))
+    share_pure = mixed.filter(pl.col("n") == 1).height / mixed.height
+    assert share_pure >= 0.95, share_pure
+
+
+def test_run_writes_redacted_logs_embeddings_and_run_json(tmp_path: Path, embedder) -> None:
+    generate_sample(tmp_path / "sample", n_calls=300, seed=3)
+    result = run([tmp_path / "sample" / "logs"], tmp_path / "out", embedder=embedder.clone(cache_dir=tmp_path / "c"))
+    logs = pl.read_parquet(tmp_path / "out" / "logs.parquet")
+    emb = pl.read_parquet(tmp_path / "out" / "embeddings.parquet")
+    info = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert logs.height == result.report.rows_out > 250
+    assert emb.height == logs["prompt_hash"].n_unique()
+    assert set(emb["prompt_hash"]) == set(logs["prompt_hash"])
+    assert info["ingest"]["rows_out"] == logs.height and info["embedding"]["dim"] == 384
+    assert info["versions"]["torch"].startswith("2.13.0")
+    truth = _truth(tmp_path / "sample" / "truth.csv")
+    with_pii = [i for i, r in truth.items() if r["has_pii"] == "true" and i in set(logs["id"])]
+    assert with_pii and sum(result.redactions.values()) >= len(with_pii)
+    email = re.compile(r"[A-Za-z0-9][\w.+-]*@[A-Za-z0-9-]+\.[a-z]{2,}")  # not "+@router.get"
+    texts = logs["prompt_text"].to_list() + logs["system_prompt"].drop_nulls().to_list()
+    assert not any(email.search(t) for t in texts)
+    all_contents = [m["content"] or "" for ms in logs["messages"].to_list() for m in ms]
+    assert not any(email.search(t) for t in all_contents)
+    # a second run re-uses the cache: nothing new is encoded
+    again = embedder.clone(cache_dir=tmp_path / "c")
+    run([tmp_path / "sample" / "logs"], tmp_path / "out2", embedder=again)
+    assert again.stats_.encoded == 0 and again.stats_.cache_hits == emb.height
+
+
+@pytest.mark.slow
+def test_readme_main_command_on_bundled_sample(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "slmprofile", "run", str(ROOT / "data" / "logs"), "--out",
+                           str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache")],
+                          capture_output=True, text=True, timeout=1200)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "read 3,704 rows" in proc.stderr
+    for name in ("logs.parquet", "embeddings.parquet", "run.json"):
+        assert (tmp_path / "out" / name).is_file()
