@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from .checksums import iban_check_digits, luhn_check_digit
+
 PII_ORDER = ("EMAIL", "PHONE", "CARD", "IBAN", "IP", "API_KEY", "NATIONAL_ID")
 
 
@@ -162,44 +164,15 @@ def pii_phone(rng: random.Random) -> str:
     return f"+31 6 {rng.randint(1000, 9999)} {rng.randint(1000, 9999)}"
 
 
-def _luhn_check(payload: str) -> int:
-    total = 0
-    for i, ch in enumerate(reversed(payload)):
-        d = int(ch)
-        if i % 2 == 0:  # these get doubled once the check digit is appended
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return (10 - total % 10) % 10
-
-
-def luhn_ok(number: str) -> bool:
-    digits = [c for c in number if c.isdigit()]
-    return _luhn_check("".join(digits[:-1])) == int(digits[-1])
-
-
 def pii_card(rng: random.Random) -> str:
     prefix = rng.choice(("4", "4", "51", "52", "53", "54", "55"))
     body = prefix + "".join(str(rng.randrange(10)) for _ in range(15 - len(prefix)))
-    num = body + str(_luhn_check(body))
+    num = body + luhn_check_digit(body)
     if rng.random() < 0.65:
         return " ".join(num[i:i + 4] for i in range(0, 16, 4))
     if rng.random() < 0.5:
         return "-".join(num[i:i + 4] for i in range(0, 16, 4))
     return num
-
-
-def _iban_check(cc: str, bban: str) -> str:
-    s = bban + cc + "00"
-    n = int("".join(str(int(c, 36)) for c in s))
-    return f"{98 - n % 97:02d}"
-
-
-def iban_ok(iban: str) -> bool:
-    s = iban.replace(" ", "")
-    s = s[4:] + s[:4]
-    return int("".join(str(int(c, 36)) for c in s)) % 97 == 1
 
 
 def pii_iban(rng: random.Random, country: str, bank: str | None = None) -> str:
@@ -215,7 +188,7 @@ def pii_iban(rng: random.Random, country: str, bank: str | None = None) -> str:
     else:  # GB
         country = "GB"
         bban = (bank or rng.choice(("NWBK", "BARC", "HBUK", "LOYD", "MIDL"))) + digits(6) + digits(8)
-    raw = country + _iban_check(country, bban) + bban
+    raw = country + iban_check_digits(country, bban) + bban
     return " ".join(raw[i:i + 4] for i in range(0, len(raw), 4))
 
 

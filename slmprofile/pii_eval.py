@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from .checksums import iban_check_digits, luhn_check_digit
 from .redact import PII_KINDS, find_pii
 
 
@@ -137,25 +138,6 @@ def _digits(rng: random.Random, n: int) -> str:
 
 
 # ----------------------------------------------------------------------------------------------------------
-# Checksums
-
-
-def _luhn_check_digit(body: str) -> str:
-    total = 0
-    for i, ch in enumerate(reversed(body)):
-        d = int(ch)
-        if i % 2 == 0:  # these get doubled once the check digit is appended
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return str((10 - total % 10) % 10)
-
-
-def _iban_check_digits(country: str, bban: str) -> str:
-    numeric = "".join(str(int(ch, 36)) for ch in bban + country + "00")
-    return f"{98 - int(numeric) % 97:02d}"
-
-
-# ----------------------------------------------------------------------------------------------------------
 # PII value generators: each returns the value as it appears in the text
 
 
@@ -260,7 +242,7 @@ def _card_digits(rng: random.Random) -> str:
         body = str(rng.randint(2221, 2720)) + _digits(rng, 11)
     else:  # Amex, 15 digits
         body = rng.choice(("34", "37")) + _digits(rng, 12)
-    return body + _luhn_check_digit(body)
+    return body + luhn_check_digit(body)
 
 
 def _format_card(rng: random.Random, d: str) -> str:
@@ -298,7 +280,7 @@ def _format_iban(rng: random.Random, compact: str) -> str:
 def _iban_parts(rng: random.Random) -> tuple[str, str, str]:
     country = rng.choice(("DE", "GB", "FR", "NL", "ES"))
     bban = _bban(rng, country)
-    return country, _iban_check_digits(country, bban), bban
+    return country, iban_check_digits(country, bban), bban
 
 
 def _iban(rng: random.Random) -> str:

@@ -52,6 +52,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .checksums import IBAN_LENGTHS as _IBAN_LENGTHS
+from .checksums import iban_ok as iban_ok  # re-exported: public API
+from .checksums import luhn_ok
+
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
 
@@ -108,16 +112,6 @@ def _emails(text: str) -> Iterator[_Cand]:
 # CARD
 
 
-def _luhn_ok(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
-
-
 _CARD = re.compile(
     r"(?<![\w.,/+-])(?<!\d{4}[ -])"  # not the middle of a longer list of 4-digit numbers
     r"(?:\d{13,19}"
@@ -142,7 +136,7 @@ def _cards(text: str) -> Iterator[_Cand]:
         if _NOT_CARD_BEFORE.search(text, max(0, m.start() - 16), m.start()):
             continue
         digits = re.sub(r"\D", "", m.group())
-        ok = 13 <= len(digits) <= 19 and _card_prefix_ok(digits) and _luhn_ok(digits)
+        ok = 13 <= len(digits) <= 19 and _card_prefix_ok(digits) and luhn_ok(digits)
         yield m.start(), m.end(), _BLOCK_CARD
         if ok:
             yield m.start(), m.end(), "CARD"
@@ -151,33 +145,8 @@ def _cards(text: str) -> Iterator[_Cand]:
 # --------------------------------------------------------------------------------------------------
 # IBAN
 
-#: IBAN length per country (ISO 13616 registry).
-_IBAN_LENGTHS: dict[str, int] = dict(
-    (cc, int(n))
-    for cc, n in (
-        item.split(":")
-        for item in (
-            "AD:24 AE:23 AL:28 AT:20 AZ:28 BA:20 BE:16 BG:22 BH:22 BR:29 BY:28 CH:21 CR:22 CY:28 CZ:24 "
-            "DE:22 DK:18 DO:28 EE:20 EG:29 ES:24 FI:18 FO:18 FR:27 GB:22 GE:22 GI:23 GL:18 GR:27 GT:28 "
-            "HR:21 HU:28 IE:22 IL:23 IQ:23 IS:26 IT:27 JO:30 KW:30 KZ:20 LB:28 LC:32 LI:21 LT:20 LU:20 "
-            "LV:21 MC:27 MD:24 ME:22 MK:19 MR:27 MT:31 MU:30 NL:18 NO:15 PK:24 PL:28 PS:29 PT:25 QA:29 "
-            "RO:24 RS:22 SA:24 SC:31 SE:24 SI:19 SK:24 SM:27 ST:25 SV:28 TL:23 TN:24 TR:26 UA:29 VA:22 "
-            "VG:24 XK:20"
-        ).split()
-    )
-)
-
 _IBAN = re.compile(r"(?<![A-Za-z0-9])(?=([A-Z]{2}\d{2}(?: ?[A-Z0-9]){10,32}))")  # overlapping starts
 _IBAN_SHAPE = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?:(?: ?[A-Z0-9]{4}){3,8}(?: ?[A-Z0-9]{1,3})?)(?![A-Za-z0-9])")
-
-
-def iban_ok(iban: str) -> bool:
-    """ISO 13616 check: the country's length and ``int(bban + country + check digits) % 97 == 1``."""
-    s = iban.replace(" ", "").upper()
-    if _IBAN_LENGTHS.get(s[:2]) != len(s) or not s[2:4].isdigit() or not s.isalnum():
-        return False
-    moved = s[4:] + s[:4]
-    return int("".join(str(int(ch, 36)) for ch in moved)) % 97 == 1
 
 
 def _ibans(text: str) -> Iterator[_Cand]:
@@ -355,7 +324,7 @@ def _national_ids(text: str) -> Iterator[_Cand]:
             yield m.start(), m.end(), "NATIONAL_ID"
     for m in _SIN.finditer(text):
         digits = re.sub(r"\D", "", m.group("tok"))
-        if digits[0] not in "08" and _luhn_ok(digits):
+        if digits[0] not in "08" and luhn_ok(digits):
             yield m.start("tok"), m.end("tok"), "NATIONAL_ID"
 
 
