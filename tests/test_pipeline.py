@@ -81,3 +81,15 @@ def test_readme_main_command_on_bundled_sample(tmp_path: Path) -> None:
     assert "read 3,704 rows" in proc.stderr
     for name in ("logs.parquet", "embeddings.parquet", "run.json"):
         assert (tmp_path / "out" / name).is_file()
+
+
+def test_explore_overview_keeps_unpriced_cost_unknown() -> None:
+    from slmprofile.explore import overview
+
+    frame = ingest([ROOT / "data" / "logs"]).frame
+    table = overview(frame, by="model")
+    assert table["calls"].sum() == frame.height
+    assert abs(table["share"].sum() - 1) < 1e-9
+    unpriced = table.filter(pl.col("model") == "northwind-ft-llama-8b")
+    assert unpriced["cost_usd"].item() is None and unpriced["calls_unpriced"].item() == unpriced["calls"].item()
+    assert table["cost_usd"].drop_nulls().sum() == pytest.approx(frame["cost_usd"].sum())
