@@ -102,6 +102,50 @@ def embed(
 
 
 @app.command()
+def cluster(
+    logs: Annotated[Path, typer.Argument(help="Normalized logs Parquet (from `slmprofile ingest`).")],
+    embeddings: Annotated[Path, typer.Argument(help="Embeddings Parquet of the same logs (from `slmprofile embed`).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("."),
+    reducer: Annotated[str, typer.Option("--reducer", help="umap, pca or none.")] = "umap",
+    min_cluster_size: Annotated[str, typer.Option("--min-cluster-size", help="'auto' or an integer.")] = "auto",
+    noise: Annotated[str, typer.Option("--noise", help="assign (nearest task type when close) or keep.")] = "assign",
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+) -> None:
+    """Group prompts into named task types and families; write clusters.parquet and task_types.csv/.parquet."""
+    import polars as pl
+
+    from .cluster import TaskTypeClusterer, discover_task_types
+
+    size = min_cluster_size if min_cluster_size == "auto" else int(min_cluster_size)
+    model = TaskTypeClusterer(reducer=reducer, min_cluster_size=size, noise=noise, random_state=seed)
+    try:
+        result = discover_task_types(pl.read_parquet(logs), pl.read_parquet(embeddings), clusterer=model)
+    except ValueError as exc:
+        _fail(str(exc))
+    files = result.write(out)
+    _print_task_types(result)
+    for name, path in files.items():
+        _console().print(f"wrote {name}: {path}")
+
+
+def _print_task_types(result) -> None:
+    from rich.table import Table
+
+    s = result.summary
+    console = _console()
+    console.print(f"{s['task_types']} task types in {s['families']} families over {s['prompts']:,} distinct prompts "
+                  f"(min_cluster_size {s['min_cluster_size']}); prompts: {s['prompts_core']:,} core, "
+                  f"{s['prompts_assigned']:,} noise assigned, {s['prompts_unassigned']:,} unassigned; "
+                  f"calls unassigned: {s['calls_unassigned']:,}")
+    table = Table("task type", "family", "calls", "share", "$/month", "examples", show_lines=False)
+    for row in result.task_types.head(15).iter_rows(named=True):
+        cost = row["cost_per_month"]
+        table.add_row(row["task_type"], row["family"], f"{row['calls']:,}", f"{row['share']:.1%}",
+                      "?" if cost is None else f"{cost:,.2f}", (row["examples"] or [""])[0][:60].replace("\n", " "))
+    console.print(table)
+
+
+@app.command()
 def run(
     logs: Annotated[list[Path], typer.Argument(help="Log files or directories.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("slmprofile-out"),
@@ -113,7 +157,7 @@ def run(
     cache_dir: CacheOpt = None,
     redact: Annotated[bool, typer.Option("--redact/--no-redact")] = True,
 ) -> None:
-    """Logs to results in one go: ingest -> redact -> embed (more stages land here as they are built)."""
+    """Logs to results in one go: ingest -> redact -> embed -> task types (more stages land as they are built)."""
     from .embed import Embedder
     from .errors import SlmprofileError
     from .pipeline import run as run_pipeline
@@ -132,6 +176,8 @@ def run(
         console.print("redacted: " + (", ".join(f"{k} {v:,}" for k, v in result.redactions.items() if v) or "nothing"))
     if result.embeddings is not None:
         console.print(f"embeddings: {result.embeddings.height:,} distinct prompts")
+    if result.task_types is not None:
+        _print_task_types(result.task_types)
     console.print("timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items()))
     for name, path in result.files.items():
         console.print(f"wrote {name}: {path}")

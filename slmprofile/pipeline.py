@@ -1,7 +1,7 @@
 """``slmprofile run``: the stages chained, each reading what the previous one wrote.
 
-Today: ingest -> redact -> embed (cached). Later stages (task types, suitability, savings, router, report) plug in
-here as they land. Everything goes under one output directory with a ``run.json`` describing the run.
+Today: ingest -> redact -> embed (cached) -> task types. Later stages (suitability, savings, router, report) plug
+in here as they land. Everything goes under one output directory with a ``run.json`` describing the run.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
 
+    from .cluster import TaskTypeResult
     from .embed import Embedder
     from .ingest import IngestReport
 
@@ -33,6 +34,7 @@ class RunResult:
     report: IngestReport
     redactions: dict[str, int]
     embeddings: pl.DataFrame | None
+    task_types: TaskTypeResult | None = None
     timings: dict[str, float] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
 
@@ -77,6 +79,8 @@ def run(
     redact: bool = True,
     embed: bool = True,
     embedder: Embedder | None = None,
+    cluster: bool = True,
+    clusterer: Any = None,
     on_stage: Callable[[str], None] | None = None,
 ) -> RunResult:
     """Run the pipeline on log files and write ``logs.parquet``, ``embeddings.parquet`` and ``run.json``.
@@ -119,6 +123,18 @@ def run(
         timings["embed"] = time.perf_counter() - t
         embed_info = {**embedder.info(), "stats": vars(embedder.stats_)}
 
+    task_types = None
+    cluster_info: dict[str, Any] = {}
+    if embed and cluster and embeddings is not None and embeddings.height >= 10:
+        from .cluster import discover_task_types
+
+        notify("task types")
+        t = time.perf_counter()
+        task_types = discover_task_types(logs, embeddings, clusterer=clusterer)
+        files.update(task_types.write(out))
+        timings["task_types"] = time.perf_counter() - t
+        cluster_info = task_types.summary
+
     run_info = {
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "inputs": paths,
@@ -129,9 +145,10 @@ def run(
         "ingest": report.to_dict(),
         "redactions": redactions,
         "embedding": embed_info,
+        "task_types": cluster_info,
         "files": files,
     }
     (out / "run.json").write_text(json.dumps(run_info, indent=2, default=str) + "\n", encoding="utf-8")
     files["run"] = str(out / "run.json")
     return RunResult(out_dir=out, logs=logs, report=report, redactions=redactions, embeddings=embeddings,
-                     timings=timings, files=files)
+                     task_types=task_types, timings=timings, files=files)

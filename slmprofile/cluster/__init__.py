@@ -1,0 +1,135 @@
+"""Task types: cluster logged prompts into named, measured task types and families.
+
+>>> result = discover_task_types(logs, embeddings)          # doctest: +SKIP
+>>> result.task_types.select("task_type", "calls", "share", "cost_per_month")   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .model import FLAG_ASSIGNED, FLAG_CORE, FLAG_UNASSIGNED, Selection, TaskTypeClusterer
+from .reduce import REDUCERS, make_reducer
+
+if TYPE_CHECKING:  # pragma: no cover
+    import polars as pl
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["FLAG_ASSIGNED", "FLAG_CORE", "FLAG_UNASSIGNED", "REDUCERS", "Selection", "TaskTypeClusterer",
+           "TaskTypeResult", "discover_task_types", "make_reducer"]
+
+UNASSIGNED_NAME = "unassigned"
+
+
+@dataclass
+class TaskTypeResult:
+    """What :func:`discover_task_types` found.
+
+    ``clusters``: one row per call (``id, cluster_id, task_type, family, distance, flags``), ``-1`` = unassigned.
+    ``prompts``: one row per distinct prompt with its cluster columns. ``task_types``: one row per task type with
+    its name, keywords, examples and statistics. ``model``: the fitted :class:`TaskTypeClusterer`.
+    """
+
+    clusters: pl.DataFrame
+    prompts: pl.DataFrame
+    task_types: pl.DataFrame
+    model: TaskTypeClusterer
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    def write(self, out_dir: str | Path) -> dict[str, str]:
+        """Write ``clusters.parquet``, ``task_types.parquet`` and ``task_types.csv`` (list columns as text)."""
+        import polars as pl
+
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        self.clusters.write_parquet(out / "clusters.parquet")
+        self.task_types.write_parquet(out / "task_types.parquet")
+        flat = self.task_types.with_columns(
+            [pl.col(c).list.join(" | ") for c, t in self.task_types.schema.items() if isinstance(t, pl.List)])
+        flat.write_csv(out / "task_types.csv")
+        return {"clusters": str(out / "clusters.parquet"), "task_types": str(out / "task_types.parquet"),
+                "task_types_csv": str(out / "task_types.csv")}
+
+
+def _embedding_matrix(embeddings: pl.DataFrame) -> Any:
+    import numpy as np
+
+    return np.asarray(embeddings["embedding"].to_numpy(), dtype=np.float32)
+
+
+def discover_task_types(logs: pl.DataFrame, embeddings: pl.DataFrame, *, clusterer: TaskTypeClusterer | None = None,
+                        use_templates: bool = True, n_keywords: int = 5, n_examples: int = 3) -> TaskTypeResult:
+    """Cluster the distinct prompts of ``logs`` (embedded in ``embeddings``) into task types and families.
+
+    Clustering runs on distinct prompts (a prompt repeated 1,000 times is one point), then every call inherits its
+    prompt's task type. Names come from c-TF-IDF keywords of the (redacted) prompts; examples are the prompts
+    nearest each centroid.
+    """
+    import numpy as np
+    import polars as pl
+
+    from .naming import central_examples, ctfidf_keywords, name_from_keywords
+    from .stats import task_type_stats
+
+    clusterer = clusterer or TaskTypeClusterer()
+    present = logs.select("prompt_hash").unique()
+    emb = embeddings.join(present, on="prompt_hash", how="semi")
+    missing = present.join(emb.select("prompt_hash"), on="prompt_hash", how="anti").height
+    if missing:
+        raise ValueError(f"{missing} distinct prompts of the logs have no embedding: embed the same logs first")
+    texts = (logs.group_by("prompt_hash", maintain_order=True).agg(pl.col("prompt_text").first()))
+    emb = emb.join(texts, on="prompt_hash", how="left")
+    X = _embedding_matrix(emb)
+    groups = emb["template_id"].to_list() if use_templates and "template_id" in emb.columns else None
+    clusterer.fit(X, groups=groups)
+    labels = clusterer.labels_
+    Xn = X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
+    prompt_texts = emb["prompt_text"].to_list()
+    keywords = ctfidf_keywords(prompt_texts, labels, top=n_keywords)
+    examples = central_examples(Xn, labels, clusterer.centroids_, n=n_examples)
+    k = len(clusterer.centroids_)
+    names = {c: f"{c:02d} {name_from_keywords(keywords.get(c, []))}" for c in range(k)}
+    fam_labels = clusterer.families_
+    fam_keywords = ctfidf_keywords(prompt_texts, [int(fam_labels[c]) if c >= 0 else -1 for c in labels], top=3)
+    fam_names = {f: f"F{f} {name_from_keywords(w, max_words=2)}" for f, w in fam_keywords.items()}
+    prompts = emb.select("prompt_hash", "n_calls", "template_id").with_columns(
+        pl.Series("cluster_id", labels, dtype=pl.Int64),
+        pl.Series("distance", clusterer.distances_, dtype=pl.Float64),
+        pl.Series("flags", clusterer.flags_.tolist(), dtype=pl.Utf8),
+    ).with_columns(
+        pl.col("cluster_id").replace_strict(names, default=UNASSIGNED_NAME, return_dtype=pl.Utf8).alias("task_type"),
+        pl.col("cluster_id").replace_strict({c: fam_names.get(int(fam_labels[c]), "F?") for c in range(k)},
+                                            default=UNASSIGNED_NAME, return_dtype=pl.Utf8).alias("family"),
+    )
+    calls = logs.join(prompts.select("prompt_hash", "cluster_id", "task_type", "family", "distance", "flags"),
+                      on="prompt_hash", how="left")
+    clusters = calls.select("id", "cluster_id", "task_type", "family", "distance", "flags")
+    stats = task_type_stats(calls)
+    example_texts = {c: [prompt_texts[i][:300] for i in idx] for c, idx in examples.items()}
+    meta = pl.DataFrame({
+        "cluster_id": list(range(k)) + [-1],
+        "task_type": [names[c] for c in range(k)] + [UNASSIGNED_NAME],
+        "family": [fam_names.get(int(fam_labels[c]), "F?") for c in range(k)] + [UNASSIGNED_NAME],
+        "keywords": [keywords.get(c, []) for c in range(k)] + [[]],
+        "examples": [example_texts.get(c, []) for c in range(k)] + [[]],
+    }, schema={"cluster_id": pl.Int64, "task_type": pl.Utf8, "family": pl.Utf8, "keywords": pl.List(pl.Utf8),
+               "examples": pl.List(pl.Utf8)})
+    task_types = meta.join(stats, on="cluster_id", how="inner").sort(
+        [pl.col("cluster_id") < 0, "calls"], descending=[False, True])
+    n_prompts = len(labels)
+    summary = {
+        "prompts": n_prompts, "calls": logs.height, "task_types": k, "families": len(set(fam_labels.tolist())),
+        "min_cluster_size": getattr(clusterer, "min_cluster_size_", None),
+        "prompts_core": int((clusterer.flags_ == FLAG_CORE).sum()),
+        "prompts_assigned": int((clusterer.flags_ == FLAG_ASSIGNED).sum()),
+        "prompts_unassigned": int((clusterer.flags_ == FLAG_UNASSIGNED).sum()),
+        "calls_unassigned": int((clusters["cluster_id"] < 0).sum()),
+        "selection": [vars(s) | {"score": s.score} for s in getattr(clusterer, "selection_", [])],
+    }
+    logger.info("task types: %s", json.dumps({k_: v for k_, v in summary.items() if k_ != "selection"}))
+    return TaskTypeResult(clusters=clusters, prompts=prompts, task_types=task_types, model=clusterer, summary=summary)

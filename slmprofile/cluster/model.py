@@ -1,0 +1,259 @@
+"""``TaskTypeClusterer``: embeddings -> task types (fine) and task families (coarse), scikit-learn style.
+
+Stages, each swappable: template blending -> reducer (UMAP by default) -> HDBSCAN with ``min_cluster_size``
+chosen by relative validity (DBCV) -> noise handling -> families (average-linkage over cluster centroids).
+
+How the features are combined: prompts that share a template (``groups``) are pulled towards their template's mean
+embedding (``template_weight``), since in real logs one feature is one template; everything else is the prompt
+embedding alone. Nothing here looks at labels.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Sequence
+
+from .reduce import make_reducer
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+
+logger = logging.getLogger(__name__)
+
+FLAG_CORE = "core"  # a member of its cluster in the density clustering
+FLAG_ASSIGNED = "assigned"  # noise or out-of-sample point, close enough to its nearest cluster
+FLAG_UNASSIGNED = "unassigned"  # too far from every cluster: cluster_id -1
+
+#: Points used to estimate each silhouette (a seeded random subset beyond this size).
+SILHOUETTE_SAMPLE = 5000
+
+
+def _normalize(X: np.ndarray) -> np.ndarray:
+    import numpy as np
+
+    X = np.asarray(X, dtype=np.float32)
+    return X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
+
+
+def blend_templates(X: np.ndarray, groups: Sequence[Any] | None, weight: float) -> np.ndarray:
+    """Move each vector ``weight`` of the way to its group's mean (groups of one are unchanged); renormalize."""
+    import numpy as np
+
+    if groups is None or weight <= 0:
+        return X
+    codes, inverse, counts = np.unique(np.asarray(groups, dtype=object).astype(str), return_inverse=True,
+                                       return_counts=True)
+    means = np.zeros((len(codes), X.shape[1]), dtype=np.float64)
+    np.add.at(means, inverse, X)
+    means /= counts[:, None]
+    shared = counts[inverse] > 1
+    out = X.copy()
+    out[shared] = (1 - weight) * X[shared] + weight * means[inverse[shared]]
+    return _normalize(out)
+
+
+def candidate_min_cluster_sizes(n: int) -> list[int]:
+    """``min_cluster_size`` values tried, scaled to the number of prompts (around sqrt(n)/5)."""
+    base = max(5.0, n ** 0.5 / 5)
+    values = sorted({max(3, int(round(base * f))) for f in (0.4, 0.55, 0.75, 1.0, 1.15, 1.5, 2.0)})
+    return [v for v in values if v < max(4, n // 2)] or [max(2, n // 4)]
+
+
+@dataclass
+class Selection:
+    """One candidate ``min_cluster_size`` and its internal scores (no labels involved).
+
+    ``score`` = silhouette of the clustered points in the reduced space (separation where the clustering happened)
+    + their cosine silhouette in the embedding space (guards against clusters that only the reduction separates);
+    the candidate with the highest score wins. ``relative_validity`` is HDBSCAN's DBCV approximation, reported.
+    """
+
+    min_cluster_size: int
+    n_clusters: int
+    noise_share: float
+    silhouette_reduced: float
+    silhouette_embedding: float
+    relative_validity: float
+
+    @property
+    def score(self) -> float:
+        return self.silhouette_reduced + self.silhouette_embedding
+
+
+class TaskTypeClusterer:
+    """Cluster prompt embeddings into task types, without labels.
+
+    Args:
+        reducer: ``"umap"`` (default), ``"pca"``, ``"none"`` or an object with ``fit_transform``.
+        n_components: reduced dimensions (5-15; 10 default).
+        n_neighbors: UMAP neighbourhood (15-50; larger merges more, 30 default).
+        min_cluster_size: HDBSCAN's smallest task type; ``"auto"`` picks it among
+            :func:`candidate_min_cluster_sizes` by an internal score (see :class:`Selection`); an int fixes it.
+        min_samples: HDBSCAN's conservativeness (1 = least noise).
+        noise: ``"assign"`` gives each noise point its nearest cluster when it is as close as that cluster's own
+            members usually are (see ``assign_quantile``), else leaves it unassigned (-1); ``"keep"`` leaves all
+            noise unassigned.
+        assign_quantile: a point joins cluster c if its cosine similarity to c's centroid is at least this quantile
+            of c's members' similarities minus ``assign_slack``. Lower assigns more.
+        template_weight: how far prompts of one template are pulled to the template mean (0 = off).
+        n_families: number of coarse families, or ``"auto"`` (best silhouette of the cluster centroids).
+        max_fit_samples: fit on a random sample this large; the rest is assigned to the nearest centroid.
+        random_state: seed for sampling and UMAP.
+
+    Attributes (after ``fit``): ``labels_`` (n,), ``flags_`` (n,) of core/assigned/unassigned, ``distances_``
+    (cosine distance to the own or nearest centroid), ``centroids_`` (k, d), ``families_`` (k,),
+    ``min_cluster_size_``, ``selection_`` (list of :class:`Selection`), ``n_clusters_``.
+    """
+
+    def __init__(self, *, reducer: str | Any = "umap", n_components: int = 10, n_neighbors: int = 30,
+                 min_cluster_size: int | str = "auto", min_samples: int = 1, noise: str = "assign",
+                 assign_quantile: float = 0.0, assign_slack: float = 0.1, template_weight: float = 0.5,
+                 n_families: int | str = "auto", max_fit_samples: int = 50_000, random_state: int | None = 0) -> None:
+        self.reducer = reducer
+        self.n_components = n_components
+        self.n_neighbors = n_neighbors
+        self.min_cluster_size = min_cluster_size
+        self.min_samples = min_samples
+        self.noise = noise
+        self.assign_quantile = assign_quantile
+        self.assign_slack = assign_slack
+        self.template_weight = template_weight
+        self.n_families = n_families
+        self.max_fit_samples = max_fit_samples
+        self.random_state = random_state
+
+    def _check_params(self) -> None:
+        if self.noise not in ("assign", "keep"):
+            raise ValueError(f"The 'noise' parameter of TaskTypeClusterer must be 'assign' or 'keep'; got {self.noise!r} instead.")
+        if not (self.min_cluster_size == "auto" or (isinstance(self.min_cluster_size, int) and self.min_cluster_size >= 2)):
+            raise ValueError("The 'min_cluster_size' parameter of TaskTypeClusterer must be 'auto' or an int >= 2; "
+                             f"got {self.min_cluster_size!r} instead.")
+        if not 0 <= self.template_weight <= 1:
+            raise ValueError(f"The 'template_weight' parameter of TaskTypeClusterer must be in [0, 1]; got {self.template_weight!r} instead.")
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X: np.ndarray, *, groups: Sequence[Any] | None = None) -> TaskTypeClusterer:
+        """Learn task types from embeddings ``X`` (n, d); ``groups`` are template ids (optional)."""
+        import numpy as np
+
+        self._check_params()
+        X = _normalize(X)
+        n = X.shape[0]
+        if n < 10:
+            raise ValueError(f"need at least 10 prompts to find task types; got {n}")
+        Xb = blend_templates(X, groups, self.template_weight)
+        rng = np.random.default_rng(self.random_state)
+        fit_idx = np.sort(rng.choice(n, self.max_fit_samples, replace=False)) if n > self.max_fit_samples \
+            else np.arange(n)
+        n_neighbors = min(self.n_neighbors, max(2, len(fit_idx) - 1))
+        n_components = min(self.n_components, max(2, len(fit_idx) - 2))
+        self.reducer_ = make_reducer(self.reducer, n_components=n_components, n_neighbors=n_neighbors,
+                                     random_state=self.random_state)
+        Z = np.asarray(self.reducer_.fit_transform(Xb[fit_idx]), dtype=np.float64)
+        sample_labels = self._cluster(Z, Xb[fit_idx])
+        k = int(sample_labels.max()) + 1
+        self.n_clusters_ = k
+        if k == 0:
+            logger.warning("no task types found in %d prompts: all unassigned", n)
+            self.centroids_ = np.zeros((0, X.shape[1]), dtype=np.float32)
+            self.thresholds_ = np.zeros(0)
+            self.families_ = np.zeros(0, dtype=int)
+            self.labels_ = np.full(n, -1)
+            self.flags_ = np.array([FLAG_UNASSIGNED] * n, dtype=object)
+            self.distances_ = np.full(n, np.nan)
+            return self
+        members = Xb[fit_idx]
+        self.centroids_ = _normalize(np.stack([members[sample_labels == c].mean(0) for c in range(k)]))
+        sims_member = np.einsum("ij,ij->i", members[sample_labels >= 0],
+                                self.centroids_[sample_labels[sample_labels >= 0]])
+        lab_member = sample_labels[sample_labels >= 0]
+        self.thresholds_ = np.array([np.quantile(sims_member[lab_member == c], self.assign_quantile)
+                                     for c in range(k)]) - self.assign_slack
+        labels = np.full(n, -1)
+        labels[fit_idx] = sample_labels
+        flags = np.array([FLAG_UNASSIGNED] * n, dtype=object)
+        flags[labels >= 0] = FLAG_CORE
+        sims = Xb @ self.centroids_.T
+        nearest = sims.argmax(1)
+        best = sims[np.arange(n), nearest]
+        if self.noise == "assign":
+            todo = labels < 0
+        else:
+            todo = np.zeros(n, dtype=bool)
+            todo[np.setdiff1d(np.arange(n), fit_idx)] = True  # out-of-sample points still get assigned
+        ok = todo & (best >= self.thresholds_[nearest])
+        labels[ok] = nearest[ok]
+        flags[ok] = FLAG_ASSIGNED
+        own = np.where(labels >= 0, sims[np.arange(n), np.maximum(labels, 0)], best)
+        self.labels_ = labels
+        self.flags_ = flags
+        self.distances_ = 1.0 - own
+        self.families_ = self._families(self.centroids_)
+        return self
+
+    def _cluster(self, Z: np.ndarray, X: np.ndarray) -> np.ndarray:
+        import hdbscan
+        import numpy as np
+        from sklearn.metrics import silhouette_score
+
+        sizes = candidate_min_cluster_sizes(len(Z)) if self.min_cluster_size == "auto" else [int(self.min_cluster_size)]
+        sample = min(len(Z), SILHOUETTE_SAMPLE)
+        self.selection_: list[Selection] = []
+        best_labels, best_score = None, -np.inf
+        for size in sizes:
+            model = hdbscan.HDBSCAN(min_cluster_size=size, min_samples=self.min_samples, gen_min_span_tree=True)
+            labels = model.fit_predict(Z)
+            k = int(labels.max()) + 1
+            kept = labels >= 0
+            if k >= 2 and kept.sum() > k:
+                sil_z = float(silhouette_score(Z[kept], labels[kept], sample_size=min(sample, int(kept.sum())),
+                                               random_state=self.random_state))
+                sil_x = float(silhouette_score(X[kept], labels[kept], metric="cosine",
+                                               sample_size=min(sample, int(kept.sum())), random_state=self.random_state))
+                validity = float(model.relative_validity_)
+            else:
+                sil_z = sil_x = validity = -1.0
+            choice = Selection(size, k, float((~kept).mean()), sil_z, sil_x, validity)
+            self.selection_.append(choice)
+            if best_labels is None or choice.score > best_score:
+                best_labels, best_score, self.min_cluster_size_ = labels, choice.score, size
+        return np.asarray(best_labels)
+
+    def _families(self, centroids: np.ndarray) -> np.ndarray:
+        import numpy as np
+
+        k = len(centroids)
+        if k < 3:
+            return np.zeros(k, dtype=int)
+        from sklearn.cluster import AgglomerativeClustering
+        from sklearn.metrics import silhouette_score
+
+        if self.n_families != "auto":
+            n_fam = max(1, min(int(self.n_families), k))
+            if n_fam == 1:
+                return np.zeros(k, dtype=int)
+            return AgglomerativeClustering(n_clusters=n_fam, metric="cosine", linkage="average").fit_predict(centroids)
+        best, best_score = np.zeros(k, dtype=int), -np.inf
+        for n_fam in range(2, min(k - 1, 25) + 1):
+            fam = AgglomerativeClustering(n_clusters=n_fam, metric="cosine", linkage="average").fit_predict(centroids)
+            score = silhouette_score(centroids, fam, metric="cosine")
+            if score > best_score:
+                best, best_score = fam, score
+        return best
+
+    # ------------------------------------------------------------------ predict
+    def predict(self, X: np.ndarray, *, groups: Sequence[Any] | None = None) -> np.ndarray:
+        """Task type of new embeddings: the nearest centroid when close enough, else -1."""
+        import numpy as np
+
+        X = blend_templates(_normalize(X), groups, self.template_weight)
+        if len(self.centroids_) == 0:
+            return np.full(len(X), -1)
+        sims = X @ self.centroids_.T
+        nearest = sims.argmax(1)
+        ok = sims[np.arange(len(X)), nearest] >= self.thresholds_[nearest]
+        return np.where(ok, nearest, -1)
+
+    def fit_predict(self, X: np.ndarray, *, groups: Sequence[Any] | None = None) -> np.ndarray:
+        return self.fit(X, groups=groups).labels_

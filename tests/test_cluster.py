@@ -1,0 +1,148 @@
+"""Task types: the estimator on controlled data, the API on the sample, quality floors on public labelled sets."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from sklearn.metrics import adjusted_rand_score, completeness_score, homogeneity_score
+
+from slmprofile.cluster import FLAG_ASSIGNED, FLAG_CORE, FLAG_UNASSIGNED, TaskTypeClusterer, discover_task_types
+from slmprofile.cluster.model import blend_templates, candidate_min_cluster_sizes
+from slmprofile.cluster.naming import ctfidf_keywords
+
+
+def _blobs(n_per: int = 60, k: int = 8, d: int = 48, seed: int = 0, spread: float = 0.25):
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(size=(k, d))
+    X = np.concatenate([c + spread * rng.normal(size=(n_per, d)) for c in centers])
+    y = np.repeat(np.arange(k), n_per)
+    outliers = rng.normal(size=(10, d)) * 3
+    return np.concatenate([X, outliers]).astype(np.float32), np.concatenate([y, -np.ones(10, dtype=int)])
+
+
+def test_clusterer_recovers_blobs_and_reports_noise() -> None:
+    X, y = _blobs()
+    model = TaskTypeClusterer(reducer="pca", n_components=8).fit(X)
+    inliers = y >= 0
+    assert len(set(model.labels_[inliers])) == 8
+    assert adjusted_rand_score(y[inliers], model.labels_[inliers]) > 0.95
+    assert set(model.flags_) <= {FLAG_CORE, FLAG_ASSIGNED, FLAG_UNASSIGNED}
+    assert (model.labels_[model.flags_ == FLAG_UNASSIGNED] == -1).all()
+    assert (model.labels_[model.flags_ != FLAG_UNASSIGNED] >= 0).all()
+    # outliers never join a real task type (they stay unassigned or form their own)
+    assert not set(model.labels_[~inliers]) & set(model.labels_[inliers])
+    assert model.min_cluster_size_ in candidate_min_cluster_sizes(len(X))
+    assert len(model.selection_) == len(candidate_min_cluster_sizes(len(X)))
+    # predict: training points map to their own task type; far points to -1
+    assert (model.predict(X[:480]) == model.labels_[:480]).mean() > 0.97
+    assert (model.predict(np.full((2, X.shape[1]), 50.0, dtype=np.float32) * [[1], [-1]]) == -1).all()
+
+
+def test_clusterer_is_reproducible_and_validates_parameters() -> None:
+    X, _ = _blobs(seed=1)
+    a = TaskTypeClusterer(reducer="pca").fit(X).labels_
+    b = TaskTypeClusterer(reducer="pca").fit(X).labels_
+    assert np.array_equal(a, b)
+    with pytest.raises(ValueError, match="The 'noise' parameter of TaskTypeClusterer must be"):
+        TaskTypeClusterer(noise="drop").fit(X)
+    with pytest.raises(ValueError, match="unknown reducer 'tsne'"):
+        TaskTypeClusterer(reducer="tsne").fit(X)
+    keep = TaskTypeClusterer(reducer="pca", noise="keep").fit(X)
+    assert not (keep.flags_ == FLAG_ASSIGNED).any()
+
+
+def test_fit_on_a_sample_assigns_the_rest() -> None:
+    X, y = _blobs(n_per=150, seed=2)
+    model = TaskTypeClusterer(reducer="pca", max_fit_samples=400).fit(X)
+    inliers = y >= 0
+    assert adjusted_rand_score(y[inliers], model.labels_[inliers]) > 0.9
+    assert (model.flags_ == FLAG_ASSIGNED).sum() >= len(X) - 400 - 20
+
+
+def test_template_blending_pulls_members_together() -> None:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(6, 16)).astype(np.float32)
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    out = blend_templates(X, ["a", "a", "a", "b", "c", "c"], 0.5)
+    assert np.allclose(out[3], X[3])  # a template of one is unchanged
+    before = X[0] @ X[1]
+    assert out[0] @ out[1] > before
+    assert np.allclose(np.linalg.norm(out, axis=1), 1, atol=1e-5)
+
+
+def test_ctfidf_keywords_name_what_distinguishes_a_class() -> None:
+    texts = ["refund my invoice please", "invoice refund needed", "reset my password", "password reset link",
+             "translate to german", "german translation please"]
+    kw = ctfidf_keywords(texts, [0, 0, 1, 1, 2, 2], top=2)
+    assert "refund" in " ".join(kw[0]) and "password" in " ".join(kw[1]) and "german" in " ".join(kw[2])
+
+
+# ------------------------------------------------------------------ the API on the generated sample
+
+
+@pytest.fixture(scope="module")
+def small_sample(tmp_path_factory: pytest.TempPathFactory, embedder):
+    from slmprofile.embed import embed_prompts
+    from slmprofile.ingest import ingest
+    from slmprofile.pipeline import redact_logs
+    from slmprofile.sample import generate_sample
+
+    root = tmp_path_factory.mktemp("sample")
+    generate_sample(root, n_calls=700, seed=11)
+    logs, _ = redact_logs(ingest([root / "logs"]).frame)
+    emb = embed_prompts(logs, embedder=embedder)
+    with open(root / "truth.csv", encoding="utf-8", newline="") as handle:
+        truth = {r["id"]: r for r in csv.DictReader(handle)}
+    return logs, emb, truth
+
+
+def test_discover_task_types_outputs_are_consistent(small_sample, tmp_path: Path) -> None:
+    logs, emb, truth = small_sample
+    result = discover_task_types(logs, emb)
+    clusters, types = result.clusters, result.task_types
+    assert clusters.height == logs.height and set(clusters["id"]) == set(logs["id"])
+    assert clusters.columns == ["id", "cluster_id", "task_type", "family", "distance", "flags"]
+    assert types["calls"].sum() == logs.height and abs(types["share"].sum() - 1) < 1e-9
+    assert (clusters.filter(pl.col("cluster_id") == -1)["task_type"] == "unassigned").all()
+    named = types.filter(pl.col("cluster_id") >= 0)
+    assert named["keywords"].list.len().min() >= 1 and named["examples"].list.len().min() >= 1
+    assert not any("@" in e and ".com" in e for ex in named["examples"].to_list() for e in ex)  # redacted
+    s = result.summary
+    assert s["prompts_core"] + s["prompts_assigned"] + s["prompts_unassigned"] == s["prompts"] == emb.height
+    # task types are pure with respect to the generator's tasks
+    true = [truth[i]["task_type"] for i in clusters["id"]]
+    assert homogeneity_score(true, clusters["cluster_id"].to_list()) >= 0.85
+    files = result.write(tmp_path)
+    assert pl.read_parquet(files["clusters"]).height == logs.height
+    assert pl.read_csv(files["task_types_csv"]).height == types.height
+
+
+# ------------------------------------------------------------------ quality on public labelled sets
+
+
+def _quality(texts: list[str], embedder, **params) -> tuple[np.ndarray, TaskTypeClusterer]:
+    X = embedder.encode(texts)
+    model = TaskTypeClusterer(**params).fit(X)
+    return model.labels_, model
+
+
+def test_clinc150_test_ari(shared_data: Path, embedder) -> None:
+    from slmprofile.datasets import load_clinc150
+
+    data = load_clinc150(shared_data, split="test")
+    labels, model = _quality(data["text"].to_list(), embedder)
+    ari = adjusted_rand_score(data["intent"].to_list(), labels)  # unassigned (-1) counts as its own label
+    assert ari >= 0.70, (ari, model.min_cluster_size_, (labels < 0).mean())
+
+
+def test_banking77_test_ari(shared_data: Path, embedder) -> None:
+    from slmprofile.datasets import load_banking77
+
+    data = load_banking77(shared_data, split="test")
+    labels, model = _quality(data["text"].to_list(), embedder)
+    ari = adjusted_rand_score(data["intent"].to_list(), labels)
+    assert ari >= 0.50, (ari, model.min_cluster_size_, (labels < 0).mean())
