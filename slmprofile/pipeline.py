@@ -132,6 +132,9 @@ def run(
         t = time.perf_counter()
         task_types = discover_task_types(logs, embeddings, clusterer=clusterer)
         files.update(task_types.write(out))
+        from .cluster.plots import save_task_type_plots
+
+        files.update(save_task_type_plots(task_types, embeddings, out / "plots"))
         timings["task_types"] = time.perf_counter() - t
         cluster_info = task_types.summary
 

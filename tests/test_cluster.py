@@ -146,3 +146,14 @@ def test_banking77_test_ari(shared_data: Path, embedder) -> None:
     labels, model = _quality(data["text"].to_list(), embedder)
     ari = adjusted_rand_score(data["intent"].to_list(), labels)
     assert ari >= 0.50, (ari, model.min_cluster_size_, (labels < 0).mean())
+
+
+def test_task_type_plots_are_written(small_sample, tmp_path: Path) -> None:
+    from slmprofile.cluster.plots import save_task_type_plots
+
+    logs, emb, _ = small_sample
+    paths = save_task_type_plots(discover_task_types(logs, emb), emb, tmp_path)
+    assert set(paths) == {"task_map", "task_cost_share", "task_share_over_time"}
+    for path in paths.values():
+        data = Path(path).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000

@@ -63,6 +63,20 @@ def test_run_writes_redacted_logs_embeddings_and_run_json(tmp_path: Path, embedd
     assert not any(email.search(t) for t in texts)
     all_contents = [m["content"] or "" for ms in logs["messages"].to_list() for m in ms]
     assert not any(email.search(t) for t in all_contents)
+    # task types: every call has one row in clusters.parquet, plots are written
+    clusters = pl.read_parquet(tmp_path / "out" / "clusters.parquet")
+    assert clusters.height == logs.height and info["task_types"]["task_types"] >= 2
+    assert (tmp_path / "out" / "task_types.csv").is_file() and (tmp_path / "out" / "plots" / "task_map.png").is_file()
+    # the cluster command works on what run wrote
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "slmprofile", "cluster", str(tmp_path / "out" / "logs.parquet"),
+                           str(tmp_path / "out" / "embeddings.parquet"), "--out", str(tmp_path / "cl"),
+                           "--reducer", "pca"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "task types in" in proc.stderr
+    assert pl.read_parquet(tmp_path / "cl" / "clusters.parquet").height == logs.height
     # a second run re-uses the cache: nothing new is encoded
     again = embedder.clone(cache_dir=tmp_path / "c")
     run([tmp_path / "sample" / "logs"], tmp_path / "out2", embedder=again)

@@ -25,7 +25,7 @@ def ctfidf_keywords(texts: Sequence[str], labels: Sequence[int], *, top: int = 5
         return {}
     docs = [" ".join(_PLACEHOLDER.sub(" ", texts[i]) for i in np.flatnonzero(labels == c)) for c in classes]
     vectorizer = CountVectorizer(stop_words="english", ngram_range=ngram_range, min_df=1,
-                                 token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z0-9_]+\b", max_features=50_000)
+                                 token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z0-9_]{2,}\b", max_features=50_000)
     counts = vectorizer.fit_transform(docs).astype(np.float64)
     tf = counts.multiply(1.0 / np.maximum(counts.sum(axis=1), 1)).tocsr()
     avg_words = counts.sum() / len(classes)
