@@ -130,7 +130,7 @@ def run(
 
         notify("task types")
         t = time.perf_counter()
-        task_types = discover_task_types(logs, embeddings, clusterer=clusterer)
+        task_types = discover_task_types(logs, embeddings, clusterer=clusterer, embedder=embedder)
         files.update(task_types.write(out))
         from .cluster.plots import save_task_type_plots
 

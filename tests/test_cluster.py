@@ -157,3 +157,34 @@ def test_task_type_plots_are_written(small_sample, tmp_path: Path) -> None:
     for path in paths.values():
         data = Path(path).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+
+
+def test_shape_evidence_reads_response_statistics() -> None:
+    from slmprofile.cluster.archetypes import shape_evidence
+
+    labels = shape_evidence({"completion_tokens_median": 2, "distinct_response_share": 0.02, "json_output_share": 0})
+    assert "classification" in labels and "2 output tokens" in labels["classification"]
+    json_out = shape_evidence({"completion_tokens_median": 80, "distinct_response_share": 0.99, "json_output_share": 0.9})
+    assert set(json_out) == {"extraction"}
+    tools = shape_evidence({"tool_call_share": 0.8, "completion_tokens_median": 30, "distinct_response_share": 0.9})
+    assert "agentic/tool use" in tools
+    summary = shape_evidence({"completion_prompt_ratio": 0.1, "prompt_tokens_mean": 900,
+                              "completion_tokens_median": 90, "distinct_response_share": 1.0})
+    assert set(summary) == {"summarisation"}
+    assert shape_evidence({}) == {}
+
+
+def test_archetypes_are_tagged_with_evidence(small_sample, embedder) -> None:
+    from slmprofile.cluster.archetypes import ARCHETYPES
+
+    logs, emb, truth = small_sample
+    types = discover_task_types(logs, emb, embedder=embedder).task_types.filter(pl.col("cluster_id") >= 0)
+    assert set(types["archetype"]) <= set(ARCHETYPES)
+    assert all(ev and ev != "no evidence" for ev in types["archetype_evidence"])
+    result = discover_task_types(logs, emb, embedder=embedder)
+    calls = result.clusters.with_columns(pl.col("id").replace_strict({i: r["task_type"] for i, r in truth.items()})
+                                         .alias("true"))
+    maths = (calls.filter(pl.col("cluster_id") >= 0).group_by("cluster_id")
+             .agg((pl.col("true") == "math_word_problem").mean().alias("m")).filter(pl.col("m") >= 0.9)["cluster_id"])
+    tagged = result.task_types.filter(pl.col("cluster_id").is_in(maths.to_list()))["archetype"].to_list()
+    assert tagged and all(a == "maths/reasoning" for a in tagged)

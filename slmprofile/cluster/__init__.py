@@ -63,16 +63,19 @@ def _embedding_matrix(embeddings: pl.DataFrame) -> Any:
 
 
 def discover_task_types(logs: pl.DataFrame, embeddings: pl.DataFrame, *, clusterer: TaskTypeClusterer | None = None,
-                        use_templates: bool = True, n_keywords: int = 5, n_examples: int = 3) -> TaskTypeResult:
+                        embedder: Any = None, use_templates: bool = True, n_keywords: int = 5,
+                        n_examples: int = 3) -> TaskTypeResult:
     """Cluster the distinct prompts of ``logs`` (embedded in ``embeddings``) into task types and families.
 
     Clustering runs on distinct prompts (a prompt repeated 1,000 times is one point), then every call inherits its
     prompt's task type. Names come from c-TF-IDF keywords of the (redacted) prompts; examples are the prompts
-    nearest each centroid.
+    nearest each centroid. Archetypes (:mod:`slmprofile.cluster.archetypes`) use the response statistics and,
+    when ``embedder`` (the model that made ``embeddings``) is given, similarity to archetype descriptions.
     """
     import numpy as np
     import polars as pl
 
+    from .archetypes import tag_archetypes
     from .naming import central_examples, ctfidf_keywords, name_from_keywords
     from .stats import task_type_stats
 
@@ -111,14 +114,19 @@ def discover_task_types(logs: pl.DataFrame, embeddings: pl.DataFrame, *, cluster
     clusters = calls.select("id", "cluster_id", "task_type", "family", "distance", "flags")
     stats = task_type_stats(calls)
     example_texts = {c: [prompt_texts[i][:300] for i in idx] for c, idx in examples.items()}
+    by_id = {row["cluster_id"]: row for row in stats.iter_rows(named=True)}
+    tags = tag_archetypes(clusterer.centroids_, [by_id.get(c, {}) for c in range(k)], embedder)
     meta = pl.DataFrame({
         "cluster_id": list(range(k)) + [-1],
         "task_type": [names[c] for c in range(k)] + [UNASSIGNED_NAME],
         "family": [fam_names.get(int(fam_labels[c]), "F?") for c in range(k)] + [UNASSIGNED_NAME],
         "keywords": [keywords.get(c, []) for c in range(k)] + [[]],
+        "archetype": [t["archetype"] for t in tags] + [None],
+        "archetype_evidence": [t["evidence"] for t in tags] + [None],
+        "keywords": [keywords.get(c, []) for c in range(k)] + [[]],
         "examples": [example_texts.get(c, []) for c in range(k)] + [[]],
-    }, schema={"cluster_id": pl.Int64, "task_type": pl.Utf8, "family": pl.Utf8, "keywords": pl.List(pl.Utf8),
-               "examples": pl.List(pl.Utf8)})
+    }, schema={"cluster_id": pl.Int64, "task_type": pl.Utf8, "family": pl.Utf8, "archetype": pl.Utf8,
+               "archetype_evidence": pl.Utf8, "keywords": pl.List(pl.Utf8), "examples": pl.List(pl.Utf8)})
     task_types = meta.join(stats, on="cluster_id", how="inner").sort(
         [pl.col("cluster_id") < 0, "calls"], descending=[False, True])
     n_prompts = len(labels)

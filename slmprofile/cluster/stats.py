@@ -11,6 +11,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 DAYS_PER_MONTH = 30.44
 
+#: A response "is code" when it has a fenced block or starts like SQL / Python / a diff review.
+CODE_PATTERN = r"```|^\s*(?i:SELECT|WITH|INSERT|UPDATE|CREATE|def |class |import |from \w+ import)"
+
 
 def months_spanned(logs: pl.DataFrame) -> float:
     """Length of the logs' time span in months (at least one day's worth)."""
@@ -37,6 +40,9 @@ def task_type_stats(calls: pl.DataFrame) -> pl.DataFrame:
     base = calls.with_columns(
         _is_json_expr().fill_null(False).alias("_json"),
         (pl.col("completion_tokens") / pl.col("prompt_tokens").clip(lower_bound=1)).alias("_ratio"),
+        pl.col("response_text").str.contains(CODE_PATTERN).fill_null(False).alias("_code"),
+        pl.col("response_text").str.contains(r"[-+]?\$?\d[\d,]*(?:\.\d+)?\s*[a-zA-Z%/]{0,12}\.?\s*$")
+        .fill_null(False).alias("_number"),
     )
     stats = base.group_by("cluster_id").agg(
         pl.len().alias("calls"),
@@ -54,6 +60,10 @@ def task_type_stats(calls: pl.DataFrame) -> pl.DataFrame:
         pl.col("_json").filter(pl.col("status") == "ok").mean().alias("json_output_share"),
         (pl.col("n_tool_calls") > 0).mean().alias("tool_call_share"),
         pl.col("_ratio").median().alias("completion_prompt_ratio"),
+        pl.col("completion_tokens").median().alias("completion_tokens_median"),
+        (pl.col("response_text").n_unique() / pl.len()).alias("distinct_response_share"),
+        pl.col("_code").filter(pl.col("status") == "ok").mean().alias("code_output_share"),
+        pl.col("_number").filter(pl.col("status") == "ok").mean().alias("numeric_answer_share"),
         pl.col("distance").mean().alias("distance_mean"),
         (pl.col("flags") == "assigned").sum().alias("assigned_calls"),
     )
