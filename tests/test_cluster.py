@@ -188,3 +188,17 @@ def test_archetypes_are_tagged_with_evidence(small_sample, embedder) -> None:
              .agg((pl.col("true") == "math_word_problem").mean().alias("m")).filter(pl.col("m") >= 0.9)["cluster_id"])
     tagged = result.task_types.filter(pl.col("cluster_id").is_in(maths.to_list()))["archetype"].to_list()
     assert tagged and all(a == "maths/reasoning" for a in tagged)
+
+
+def test_bootstrap_stability_separates_real_clusters_from_noise() -> None:
+    X, y = _blobs(seed=3)
+    model = TaskTypeClusterer(reducer="pca", n_components=8, n_bootstrap=4).fit(X)
+    real = [c for c in range(model.n_clusters_) if (y[model.labels_ == c] >= 0).mean() > 0.9]
+    assert len(model.stability_) == model.n_clusters_
+    assert min(model.stability_[real]) > 0.8
+    rng = np.random.default_rng(0)
+    noise = rng.normal(size=(400, 48)).astype(np.float32)
+    fuzzy = TaskTypeClusterer(reducer="pca", n_components=8, n_bootstrap=4, min_cluster_size=8).fit(noise)
+    if fuzzy.n_clusters_:
+        assert np.nanmean(fuzzy.stability_) < min(model.stability_[real])
+    assert np.isnan(TaskTypeClusterer(reducer="pca", n_bootstrap=0).fit(X).stability_).all()

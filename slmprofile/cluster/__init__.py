@@ -121,11 +121,13 @@ def discover_task_types(logs: pl.DataFrame, embeddings: pl.DataFrame, *, cluster
         "task_type": [names[c] for c in range(k)] + [UNASSIGNED_NAME],
         "family": [fam_names.get(int(fam_labels[c]), "F?") for c in range(k)] + [UNASSIGNED_NAME],
         "keywords": [keywords.get(c, []) for c in range(k)] + [[]],
+        "stability": [float(clusterer.stability_[c]) for c in range(k)] + [None],
         "archetype": [t["archetype"] for t in tags] + [None],
         "archetype_evidence": [t["evidence"] for t in tags] + [None],
         "keywords": [keywords.get(c, []) for c in range(k)] + [[]],
         "examples": [example_texts.get(c, []) for c in range(k)] + [[]],
-    }, schema={"cluster_id": pl.Int64, "task_type": pl.Utf8, "family": pl.Utf8, "archetype": pl.Utf8,
+    }, schema={"cluster_id": pl.Int64, "task_type": pl.Utf8, "family": pl.Utf8, "stability": pl.Float64,
+               "archetype": pl.Utf8,
                "archetype_evidence": pl.Utf8, "keywords": pl.List(pl.Utf8), "examples": pl.List(pl.Utf8)})
     task_types = meta.join(stats, on="cluster_id", how="inner").sort(
         [pl.col("cluster_id") < 0, "calls"], descending=[False, True])

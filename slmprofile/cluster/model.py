@@ -27,6 +27,8 @@ FLAG_UNASSIGNED = "unassigned"  # too far from every cluster: cluster_id -1
 
 #: Points used to estimate each silhouette (a seeded random subset beyond this size).
 SILHOUETTE_SAMPLE = 5000
+#: Points each bootstrap refit uses at most.
+BOOTSTRAP_POINTS = 20_000
 
 
 def _normalize(X: np.ndarray) -> np.ndarray:
@@ -99,17 +101,21 @@ class TaskTypeClusterer:
         template_weight: how far prompts of one template are pulled to the template mean (0 = off).
         n_families: number of coarse families, or ``"auto"`` (best silhouette of the cluster centroids).
         max_fit_samples: fit on a random sample this large; the rest is assigned to the nearest centroid.
-        random_state: seed for sampling and UMAP.
+        n_bootstrap: resamples for the per-type stability score (0 = skip). Each refits HDBSCAN on a bootstrap
+            resample of the reduced points (at most ``BOOTSTRAP_POINTS``); a type's stability is the mean, over
+            resamples, of its best Jaccard overlap with a resampled cluster (1 = always found again).
+        random_state: seed for sampling, UMAP and the bootstrap.
 
     Attributes (after ``fit``): ``labels_`` (n,), ``flags_`` (n,) of core/assigned/unassigned, ``distances_``
     (cosine distance to the own or nearest centroid), ``centroids_`` (k, d), ``families_`` (k,),
-    ``min_cluster_size_``, ``selection_`` (list of :class:`Selection`), ``n_clusters_``.
+    ``min_cluster_size_``, ``selection_`` (list of :class:`Selection`), ``n_clusters_``, ``stability_`` (k,).
     """
 
     def __init__(self, *, reducer: str | Any = "umap", n_components: int = 10, n_neighbors: int = 30,
                  min_cluster_size: int | str = "auto", min_samples: int = 1, noise: str = "assign",
                  assign_quantile: float = 0.0, assign_slack: float = 0.1, template_weight: float = 0.5,
-                 n_families: int | str = "auto", max_fit_samples: int = 50_000, random_state: int | None = 0) -> None:
+                 n_families: int | str = "auto", max_fit_samples: int = 50_000, n_bootstrap: int = 5,
+                 random_state: int | None = 0) -> None:
         self.reducer = reducer
         self.n_components = n_components
         self.n_neighbors = n_neighbors
@@ -121,6 +127,7 @@ class TaskTypeClusterer:
         self.template_weight = template_weight
         self.n_families = n_families
         self.max_fit_samples = max_fit_samples
+        self.n_bootstrap = n_bootstrap
         self.random_state = random_state
 
     def _check_params(self) -> None:
@@ -162,7 +169,9 @@ class TaskTypeClusterer:
             self.labels_ = np.full(n, -1)
             self.flags_ = np.array([FLAG_UNASSIGNED] * n, dtype=object)
             self.distances_ = np.full(n, np.nan)
+            self.stability_ = np.zeros(0)
             return self
+        self.stability_ = self._stability(Z, sample_labels, k)
         members = Xb[fit_idx]
         self.centroids_ = _normalize(np.stack([members[sample_labels == c].mean(0) for c in range(k)]))
         sims_member = np.einsum("ij,ij->i", members[sample_labels >= 0],
@@ -219,6 +228,32 @@ class TaskTypeClusterer:
             if best_labels is None or choice.score > best_score:
                 best_labels, best_score, self.min_cluster_size_ = labels, choice.score, size
         return np.asarray(best_labels)
+
+    def _stability(self, Z: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+        import hdbscan
+        import numpy as np
+
+        if self.n_bootstrap <= 0:
+            return np.full(k, np.nan)
+        rng = np.random.default_rng(None if self.random_state is None else self.random_state + 1)
+        pool = np.arange(len(Z)) if len(Z) <= BOOTSTRAP_POINTS else rng.choice(len(Z), BOOTSTRAP_POINTS, replace=False)
+        scores = np.zeros(k)
+        for _ in range(self.n_bootstrap):
+            idx = np.unique(rng.choice(pool, len(pool), replace=True))
+            boot = hdbscan.HDBSCAN(min_cluster_size=self.min_cluster_size_,
+                                   min_samples=self.min_samples).fit_predict(Z[idx])
+            orig = labels[idx]
+            kb = int(boot.max()) + 1
+            if kb == 0:
+                continue
+            both = np.zeros((k, kb))
+            keep = (orig >= 0) & (boot >= 0)
+            np.add.at(both, (orig[keep], boot[keep]), 1)
+            size_o = np.bincount(orig[orig >= 0], minlength=k)[:, None]
+            size_b = np.bincount(boot[boot >= 0], minlength=kb)[None, :]
+            jaccard = both / np.maximum(size_o + size_b - both, 1)
+            scores += jaccard.max(axis=1)
+        return scores / self.n_bootstrap
 
     def _families(self, centroids: np.ndarray) -> np.ndarray:
         import numpy as np
