@@ -23,6 +23,10 @@ StrictOpt = Annotated[bool, typer.Option("--strict", help="Fail at the first bad
 ModelOpt = Annotated[Optional[Path], typer.Option("--model", help="Local sentence-transformers model directory "
                                                                  "(default: bundled all-MiniLM-L6-v2).")]
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.")]
+OutcomesOpt = Annotated[Optional[list[Path]], typer.Option(
+    "--outcomes", help="Eval table(s) (CSV/Parquet/JSONL) with outcome columns joined to the calls by id, e.g. "
+                       "slm_correct, frontier_correct, feedback, eval_score (rename with --map).")]
+OutcomesKeyOpt = Annotated[str, typer.Option("--outcomes-key", help="The eval table's call-id column.")]
 CacheOpt = Annotated[Optional[Path], typer.Option("--cache-dir", help="Embedding cache (default ~/.cache/slmprofile).")]
 
 
@@ -51,6 +55,8 @@ def ingest(
     map: MapOpt = None,
     strict: StrictOpt = False,
     redact: Annotated[bool, typer.Option("--redact/--no-redact", help="Redact PII in the written logs.")] = True,
+    outcomes: OutcomesOpt = None,
+    outcomes_key: OutcomesKeyOpt = "id",
 ) -> None:
     """Read logs of any supported format into one normalized Parquet file and print the ingest report."""
     from .errors import SlmprofileError
@@ -58,7 +64,8 @@ def ingest(
     from .pipeline import redact_logs
 
     try:
-        result = ingest_logs(logs, format=format, mapping=map, strict=strict, progress=True)
+        result = ingest_logs(logs, format=format, mapping=map, strict=strict, progress=True,
+                             outcomes=outcomes or None, outcomes_key=outcomes_key)
     except (SlmprofileError, ValueError) as exc:
         _fail(str(exc))
     frame = result.frame
@@ -156,6 +163,8 @@ def run(
     device: DeviceOpt = "auto",
     cache_dir: CacheOpt = None,
     redact: Annotated[bool, typer.Option("--redact/--no-redact")] = True,
+    outcomes: OutcomesOpt = None,
+    outcomes_key: OutcomesKeyOpt = "id",
 ) -> None:
     """Logs to results in one go: ingest -> redact -> embed -> task types (more stages land as they are built)."""
     from .embed import Embedder
@@ -166,6 +175,7 @@ def run(
     try:
         result = run_pipeline(
             logs, out, format=format, mapping=map, strict=strict, redact=redact,
+            outcomes=outcomes or None, outcomes_key=outcomes_key,
             embedder=Embedder(model, device=device, cache_dir=cache_dir),
             on_stage=lambda stage: console.print(f"[bold cyan]==[/bold cyan] {stage}"),
         )

@@ -76,6 +76,8 @@ def run(
     format: str | None = None,
     mapping: str | Mapping[str, str] | None = None,
     strict: bool = False,
+    outcomes: str | Path | Iterable[str | Path] | None = None,
+    outcomes_key: str = "id",
     redact: bool = True,
     embed: bool = True,
     embedder: Embedder | None = None,
@@ -98,7 +100,8 @@ def run(
 
     notify("ingest")
     t = time.perf_counter()
-    result = ingest(paths, format=format, mapping=mapping, strict=strict, progress=True)
+    result = ingest(paths, format=format, mapping=mapping, strict=strict, progress=True, outcomes=outcomes,
+                    outcomes_key=outcomes_key)
     logs, report = result.frame, result.report
     timings["ingest"] = time.perf_counter() - t
 
@@ -142,7 +145,10 @@ def run(
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "inputs": paths,
         "settings": {"format": format, "mapping": mapping if isinstance(mapping, (str, type(None))) else dict(mapping),
-                     "strict": strict, "redact": redact, "embed": embed},
+                     "strict": strict, "redact": redact, "embed": embed,
+                     "outcomes": None if outcomes is None else [str(o) for o in
+                                                                 ([outcomes] if isinstance(outcomes, (str, Path))
+                                                                  else outcomes)]},
         "versions": versions(),
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
         "ingest": report.to_dict(),

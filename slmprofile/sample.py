@@ -106,6 +106,17 @@ _LITELLM_KEYS = {
 _BATCH_USERS = {"ap-invoice-batch": "svc-ap-invoices", "review-insights": "svc-review-insights",
                 "nps-tagging": "svc-nps-tagging", "help-center-tagging": "svc-nps-tagging"}
 _PROMPT_MGMT = {"strategy_question.st1_advisor_system": ("leadership-advisor", 2)}
+#: task -> (candidate SLM success rate, frontier success rate) the offline eval is drawn from: the sample's known
+#: difficulty. Within a task, longer prompts are harder (see :func:`_write_evals`).
+SLM_DIFFICULTY: dict[str, tuple[float, float]] = {
+    "ticket_triage": (0.96, 0.99), "review_sentiment": (0.97, 0.99), "keyword_extraction": (0.94, 0.98),
+    "invoice_extraction": (0.92, 0.99), "translation": (0.93, 0.98), "faq_answer": (0.90, 0.97),
+    "chit_chat": (0.97, 0.99), "email_drafting": (0.91, 0.98), "meeting_summary": (0.84, 0.97),
+    "release_notes": (0.88, 0.97), "sql_generation": (0.74, 0.95), "code_review": (0.66, 0.93),
+    "math_word_problem": (0.58, 0.94), "strategy_question": (0.52, 0.90),
+}
+EVAL_FILE = "evals/offline_eval.csv"
+EVAL_SLM = "llama-3.1-8b-instruct"
 _OFFICE_HOURS = (1, .5, .3, .3, .3, .5, 1.5, 4, 7, 9, 9, 8, 7, 8, 10, 11, 11, 10, 9, 7, 6, 4, 3, 2)
 _SUPPORT_HOURS = (2, 1.5, 1, 1, 1, 1.5, 3, 5, 7, 8, 8, 8, 8, 9, 9, 9, 9, 8, 7, 6, 5, 4, 3, 2.5)
 
@@ -640,14 +651,52 @@ def generate_sample(out_dir: str | os.PathLike, *, n_calls: int = 3600, seed: in
                                "true" if kinds else "false", ";".join(kinds), c.duplicate_of])
     _write(out / "truth.csv", "".join(_csv_line(r) for r in truth_rows))
     files["truth.csv"] = len(truth_rows) - 1
+    eval_rates = _write_evals(out, [c for s in _FILE_ORDER for c in order[s]], seed=seed, start=start, days=days)
+    files[EVAL_FILE] = sum(n for n, _, _ in eval_rates.values())
     task_counts = dict(sorted(task_counts.items()))
 
     readme = _readme(n_calls=n_calls, seed=seed, days=days, start=start, files=files, task_counts=task_counts,
-                     calls=[c for c in calls if c.truth], n_fail=n_fail, n_doubled=len(doubled), n_ft=n_ft)
+                     calls=[c for c in calls if c.truth], n_fail=n_fail, n_doubled=len(doubled), n_ft=n_ft,
+                     eval_rates=eval_rates)
     _write(out / "README.md", readme)
     files["README.md"] = readme.count("\n")
     return SampleSummary(out_dir=str(out), n_calls=len(truth_rows) - 1, seed=seed, files=dict(sorted(files.items())),
                          task_counts=task_counts)
+
+
+def _write_evals(out: Path, calls: list[_Call], *, seed: int, start: datetime,
+                 days: int) -> dict[str, tuple[int, float, float]]:
+    """Write the offline eval: every answered call replayed through a candidate SLM, both answers graded.
+
+    A call's chance of SLM success is its task's rate (:data:`SLM_DIFFICULTY`) shifted on the logit scale by how long
+    its prompt is relative to the task's typical prompt (longer is harder), so a router has something to learn
+    within a task. Drawn from its own random stream: the logs do not change when this does.
+    Returns ``task -> (graded calls, realized SLM success rate, realized frontier success rate)``.
+    """
+    rng = random.Random(f"{seed}-offline-eval")
+    graded = [c for c in calls if c.truth and not c.hidden and not c.error and c.draft.response is not None]
+    lengths: dict[str, list[float]] = {}
+    for c in graded:
+        lengths.setdefault(c.task, []).append(math.log(c.prompt_tokens))
+    stats = {t: (sum(v) / len(v), (sum((x - sum(v) / len(v)) ** 2 for x in v) / max(1, len(v) - 1)) ** 0.5 or 1.0)
+             for t, v in lengths.items()}
+    rows = [["id", "slm_model", "slm_correct", "frontier_correct", "graded_at"]]
+    tally: dict[str, list[int]] = {}
+    graded_at = (start + timedelta(days=days, hours=9)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for c in graded:
+        p_slm, p_frontier = SLM_DIFFICULTY[c.task]
+        mean, sd = stats[c.task]
+        z = (math.log(c.prompt_tokens) - mean) / sd
+        logit = math.log(p_slm / (1 - p_slm)) - 0.9 * z
+        slm_ok = rng.random() < 1 / (1 + math.exp(-logit))
+        frontier_ok = rng.random() < p_frontier
+        rows.append([c.id, EVAL_SLM, "true" if slm_ok else "false", "true" if frontier_ok else "false", graded_at])
+        t = tally.setdefault(c.task, [0, 0, 0])
+        t[0] += 1
+        t[1] += slm_ok
+        t[2] += frontier_ok
+    _write(out / EVAL_FILE, "".join(_csv_line(r) for r in rows))
+    return {t: (n, a / n, b / n) for t, (n, a, b) in sorted(tally.items())}
 
 
 def _langfuse_extras(rng: random.Random, gens: list[_Call]) -> dict[int, list[tuple[str, str]]]:
@@ -697,7 +746,8 @@ def _write(path: Path, text: str) -> None:
 
 
 def _readme(*, n_calls: int, seed: int, days: int, start: datetime, files: dict[str, int], task_counts: dict[str, int],
-            calls: list[_Call], n_fail: int, n_doubled: int, n_ft: int) -> str:
+            calls: list[_Call], n_fail: int, n_doubled: int, n_ft: int,
+            eval_rates: dict[str, tuple[int, float, float]]) -> str:
     by_file: dict[str, dict[str, int]] = {}
     for c in calls:
         t = "unknown_no_messages" if c.hidden else c.task
@@ -733,7 +783,8 @@ def _readme(*, n_calls: int, seed: int, days: int, start: datetime, files: dict[
     for rel in LOG_FILES.values():
         tasks = ", ".join(f"{t} ({n})" for t, n in sorted(by_file.get(rel, {}).items(), key=lambda kv: (-kv[1], kv[0])))
         lines.append(f"| `{rel}` | {files[rel]} | {who[rel]} | {tasks} |")
-    lines += [f"| `truth.csv` | {files['truth.csv']} | ground truth, never read by the pipeline | |", ""]
+    lines += [f"| `truth.csv` | {files['truth.csv']} | ground truth, never read by the pipeline | |",
+              f"| `{EVAL_FILE}` | {files[EVAL_FILE]} | offline eval of every answered call (outcome columns) | |", ""]
     lines += ["## Task types", "", "| task type | family | calls |", "|---|---|---:|"]
     for t, n in task_counts.items():
         lines.append(f"| {t} | {TASK_FAMILIES[t]} | {n} |")
@@ -776,6 +827,19 @@ def _readme(*, n_calls: int, seed: int, days: int, start: datetime, files: dict[
         "- Some calls use tools (`run_sql` tool calls with no content), some user messages are multi-part (invoice",
         "  scan image + OCR text). Helicone's `Helicone-Property-Feature` is only set by some features, and only from",
         "  app version 2.4.0 on.",
+        "",
+        "## Offline eval (outcome columns)",
+        "",
+        f"`{EVAL_FILE}`: before the month closed, Northwind's eval harness replayed every answered call through a",
+        f"candidate small model (`{EVAL_SLM}`) and graded both answers: `id,slm_model,slm_correct,frontier_correct,graded_at`.",
+        "Join it to the logs with `--outcomes data/evals/offline_eval.csv` (ingest and run). Failed calls and calls",
+        "without stored messages are not graded. The known difficulty it is drawn from (the truth for suitability",
+        "checks; within a task, longer prompts are harder for the small model):",
+        "",
+        "| task type | graded | SLM success, typical prompt | SLM realized | frontier success | frontier realized |",
+        "|---|---:|---:|---:|---:|---:|",
+        *[f"| {t} | {n} | {SLM_DIFFICULTY[t][0]:.2f} | {a:.3f} | {SLM_DIFFICULTY[t][1]:.2f} | {b:.3f} |"
+          for t, (n, a, b) in eval_rates.items()],
         "",
         "## truth.csv",
         "",

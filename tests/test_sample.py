@@ -19,6 +19,7 @@ DATA = ROOT / "data"
 WRITTEN = (
     "README.md",
     "truth.csv",
+    "evals/offline_eval.csv",
     "logs/openai_chat.jsonl",
     "logs/langfuse_observations.jsonl",
     "logs/helicone_export.csv",

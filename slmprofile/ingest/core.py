@@ -300,6 +300,8 @@ def ingest(
     estimate: bool = True,
     templates: bool = True,
     progress: bool = False,
+    outcomes: str | Path | Iterable[str | Path] | None = None,
+    outcomes_key: str = "id",
 ) -> IngestResult:
     """Read LLM call logs into one normalized polars frame (see :mod:`slmprofile.schema`).
 
@@ -315,6 +317,9 @@ def ingest(
         estimate: count missing tokens (bpe-openai) and price missing costs (genai-prices).
         templates: compute ``template_id``.
         progress: show a progress bar per file.
+        outcomes: eval tables (CSV/TSV/Parquet/JSONL) whose outcome columns are joined onto the calls by id
+            (see :mod:`slmprofile.ingest.outcomes`); ``mapping`` renames their columns too.
+        outcomes_key: the eval tables' column holding the call id.
 
     Returns:
         :class:`IngestResult` with ``frame`` and ``report``. Every row read is either kept or counted in the
@@ -344,6 +349,13 @@ def ingest(
     frame = pl.concat(state.frames) if state.frames else _frame([], state.extra_targets)
     state.frames = []
     frame = finalize(frame, report, estimate=estimate, templates=templates)
+    if outcomes is not None:
+        from .outcomes import attach_outcomes
+
+        for source in [outcomes] if isinstance(outcomes, (str, Path)) else list(outcomes):
+            frame, outcome_report = attach_outcomes(frame, source, key=outcomes_key, mapping=state.mapping,
+                                                    strict=strict)
+            report.outcomes.append(outcome_report)
     for target in state.extra_targets:
         if frame.height and frame[target].null_count() == frame.height:
             msg = f"mapped column {target!r} (from {state.mapping[target]!r}) is empty in every row: check the name"

@@ -58,6 +58,7 @@ class IngestReport:
     templates: int = 0
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    outcomes: list[Any] = field(default_factory=list)  # OutcomeReport per joined eval table
 
     @property
     def rows_read(self) -> int:
@@ -86,6 +87,7 @@ class IngestReport:
             "cost_unknown": self.cost_unknown, "unpriced_models": dict(self.unpriced_models.most_common()),
             "batch_joined": self.batch_joined, "templates": self.templates, "notes": list(self.notes),
             "seconds": round(self.seconds, 3), "files": [f.to_dict() for f in self.files],
+            "outcomes": [o.to_dict() for o in self.outcomes],
         }
 
     def lines(self) -> list[str]:
@@ -111,6 +113,10 @@ class IngestReport:
             out.append(f"  cost unknown for {self.cost_unknown:,} calls: no price for {models}")
         if self.batch_joined:
             out.append(f"  {self.batch_joined:,} Batch API output rows joined to their input rows")
+        for o in self.outcomes:
+            out.append(f"  {o.line()}")
+            for reason, locations in o.examples.items():
+                out.extend(f"    {reason} at {loc}" for loc in locations[:3])
         out.extend(f"  note: {n}" for n in self.notes)
         return out
 
