@@ -132,3 +132,35 @@ def assign_templates(df: pl.DataFrame, *, min_support: int | None = None, min_li
     ids = [f"{k[0]}{h}" for k, h in zip(group_keys, hash_strings(group_keys, length=11))]
     mapping = distinct.select("key", pl.Series("template_id", ids, dtype=pl.Utf8))
     return keys.join(mapping, on="key", how="left", maintain_order="left")["template_id"]
+
+
+def instruction_keys(system_prompts: list[str | None], prompts: list[str | None], *,
+                     min_count: int = 3, max_chars: int = 80) -> list[str | None]:
+    """A coarser template signal: the opening instruction of each prompt, when several prompts share it.
+
+    The key is the first sentence of the system prompt (when there is one), else of the first line of a multi-line
+    prompt, lower-cased with numbers masked and cut to ``max_chars``. System prompts that embed retrieved context or
+    a user's name differ as wholes (so their ``template_id`` differs) but open the same way; prompts that carry
+    their instruction inline ("Draft a reply to this customer email.") are caught by their first line. Keys held by
+    fewer than ``min_count`` prompts, and single-line prompts without a system prompt, get ``None``.
+    """
+    import re
+    from collections import Counter
+
+    split = re.compile(r"(?<=[.!?:])\s")
+    digits = re.compile(r"\d+")
+
+    def key(system: str | None, prompt: str | None) -> str | None:
+        for kind, text in (("S", system), ("U", prompt)):
+            if not text or not text.strip():
+                continue
+            lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+            if kind == "U" and len(lines) < 2:
+                return None
+            first = split.split(lines[0], maxsplit=1)[0]
+            return f"{kind}:{digits.sub('0', first.lower())[:max_chars]}"
+        return None
+
+    keys = [key(s, p) for s, p in zip(system_prompts, prompts)]
+    counts = Counter(k for k in keys if k is not None)
+    return [k if k is not None and counts[k] >= min_count else None for k in keys]

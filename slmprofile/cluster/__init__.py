@@ -62,6 +62,16 @@ def _embedding_matrix(embeddings: pl.DataFrame) -> Any:
     return np.asarray(embeddings["embedding"].to_numpy(), dtype=np.float32)
 
 
+def template_groups(prompts: pl.DataFrame) -> list[str | None]:
+    """Per distinct prompt: its opening-instruction key when shared (see
+    :func:`slmprofile.templates.instruction_keys`), else its ``template_id``."""
+    from ..templates import instruction_keys
+
+    keys = instruction_keys(prompts["system_prompt"].to_list(), prompts["prompt_text"].to_list())
+    templates = prompts["template_id"].to_list() if "template_id" in prompts.columns else [None] * len(keys)
+    return [k if k is not None else t for k, t in zip(keys, templates)]
+
+
 def discover_task_types(logs: pl.DataFrame, embeddings: pl.DataFrame, *, clusterer: TaskTypeClusterer | None = None,
                         embedder: Any = None, use_templates: bool = True, n_keywords: int = 5,
                         n_examples: int = 3) -> TaskTypeResult:
@@ -85,10 +95,13 @@ def discover_task_types(logs: pl.DataFrame, embeddings: pl.DataFrame, *, cluster
     missing = present.join(emb.select("prompt_hash"), on="prompt_hash", how="anti").height
     if missing:
         raise ValueError(f"{missing} distinct prompts of the logs have no embedding: embed the same logs first")
-    texts = (logs.group_by("prompt_hash", maintain_order=True).agg(pl.col("prompt_text").first()))
+    texts = logs.group_by("prompt_hash", maintain_order=True).agg(
+        pl.col("prompt_text").first(),
+        (pl.col("system_prompt").drop_nulls().first() if "system_prompt" in logs.columns
+         else pl.lit(None, dtype=pl.Utf8)).alias("system_prompt"))
     emb = emb.join(texts, on="prompt_hash", how="left")
     X = _embedding_matrix(emb)
-    groups = emb["template_id"].to_list() if use_templates and "template_id" in emb.columns else None
+    groups = template_groups(emb) if use_templates else None
     clusterer.fit(X, groups=groups)
     labels = clusterer.labels_
     Xn = X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
@@ -135,6 +148,7 @@ def discover_task_types(logs: pl.DataFrame, embeddings: pl.DataFrame, *, cluster
     summary = {
         "prompts": n_prompts, "calls": logs.height, "task_types": k, "families": len(set(fam_labels.tolist())),
         "min_cluster_size": getattr(clusterer, "min_cluster_size_", None),
+        "clusters_merged_by_template": getattr(clusterer, "n_merged_", 0),
         "prompts_core": int((clusterer.flags_ == FLAG_CORE).sum()),
         "prompts_assigned": int((clusterer.flags_ == FLAG_ASSIGNED).sum()),
         "prompts_unassigned": int((clusterer.flags_ == FLAG_UNASSIGNED).sum()),

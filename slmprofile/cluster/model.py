@@ -55,6 +55,41 @@ def blend_templates(X: np.ndarray, groups: Sequence[Any] | None, weight: float) 
     return _normalize(out)
 
 
+def merge_by_groups(labels: np.ndarray, groups: Sequence[Any] | None, min_share: float) -> np.ndarray:
+    """Merge clusters that share a template group, then number clusters 0..k-1 (noise stays -1).
+
+    A group (one template or instruction: one app feature) whose prompts fall in several clusters is evidence those
+    clusters are one task split by topic; clusters holding at least ``min_share`` of a group's clustered prompts
+    (and at least 2 of them) are joined. Groups of fewer than 3 prompts are ignored.
+    """
+    import numpy as np
+
+    labels = np.asarray(labels)
+    k = int(labels.max()) + 1 if len(labels) else 0
+    if groups is None or min_share <= 0 or k < 2:
+        return labels
+    parent = list(range(k))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    kept = labels >= 0
+    codes, inverse = np.unique(np.asarray(groups, dtype=object).astype(str), return_inverse=True)
+    counts = np.zeros((len(codes), k), dtype=np.int64)
+    np.add.at(counts, (inverse[kept], labels[kept]), 1)
+    totals = counts.sum(1)
+    for g in np.flatnonzero(totals >= 3):
+        members = np.flatnonzero(counts[g] >= np.maximum(2, min_share * totals[g]))
+        for c in members[1:]:
+            parent[find(int(c))] = find(int(members[0]))
+    roots = np.array([find(c) for c in range(k)])
+    _, renum = np.unique(roots, return_inverse=True)
+    return np.where(kept, renum[np.maximum(labels, 0)], -1)
+
+
 def candidate_min_cluster_sizes(n: int) -> list[int]:
     """``min_cluster_size`` values tried, scaled to the number of prompts (around sqrt(n)/5)."""
     base = max(5.0, n ** 0.5 / 5)
@@ -99,6 +134,8 @@ class TaskTypeClusterer:
         assign_quantile: a point joins cluster c if its cosine similarity to c's centroid is at least this quantile
             of c's members' similarities minus ``assign_slack``. Lower assigns more.
         template_weight: how far prompts of one template are pulled to the template mean (0 = off).
+        merge_share: clusters that each hold at least this share of one template group's prompts are merged
+            (see :func:`merge_by_groups`; 0 = off).
         n_families: number of coarse families, or ``"auto"`` (best silhouette of the cluster centroids).
         max_fit_samples: fit on a random sample this large; the rest is assigned to the nearest centroid.
         n_bootstrap: resamples for the per-type stability score (0 = skip). Each refits HDBSCAN on a bootstrap
@@ -113,7 +150,8 @@ class TaskTypeClusterer:
 
     def __init__(self, *, reducer: str | Any = "umap", n_components: int = 10, n_neighbors: int = 30,
                  min_cluster_size: int | str = "auto", min_samples: int = 1, noise: str = "assign",
-                 assign_quantile: float = 0.0, assign_slack: float = 0.1, template_weight: float = 0.5,
+                 assign_quantile: float = 0.0, assign_slack: float = 0.1, template_weight: float = 0.7,
+                 merge_share: float = 0.05,
                  n_families: int | str = "auto", max_fit_samples: int = 50_000, n_bootstrap: int = 5,
                  random_state: int | None = 0) -> None:
         self.reducer = reducer
@@ -125,6 +163,7 @@ class TaskTypeClusterer:
         self.assign_quantile = assign_quantile
         self.assign_slack = assign_slack
         self.template_weight = template_weight
+        self.merge_share = merge_share
         self.n_families = n_families
         self.max_fit_samples = max_fit_samples
         self.n_bootstrap = n_bootstrap
@@ -136,6 +175,8 @@ class TaskTypeClusterer:
         if not (self.min_cluster_size == "auto" or (isinstance(self.min_cluster_size, int) and self.min_cluster_size >= 2)):
             raise ValueError("The 'min_cluster_size' parameter of TaskTypeClusterer must be 'auto' or an int >= 2; "
                              f"got {self.min_cluster_size!r} instead.")
+        if not 0 <= self.merge_share <= 1:
+            raise ValueError(f"The 'merge_share' parameter of TaskTypeClusterer must be in [0, 1]; got {self.merge_share!r} instead.")
         if not 0 <= self.template_weight <= 1:
             raise ValueError(f"The 'template_weight' parameter of TaskTypeClusterer must be in [0, 1]; got {self.template_weight!r} instead.")
 
@@ -158,7 +199,10 @@ class TaskTypeClusterer:
         self.reducer_ = make_reducer(self.reducer, n_components=n_components, n_neighbors=n_neighbors,
                                      random_state=self.random_state)
         Z = np.asarray(self.reducer_.fit_transform(Xb[fit_idx]), dtype=np.float64)
-        sample_labels = self._cluster(Z, Xb[fit_idx])
+        fit_groups = None if groups is None else np.asarray(groups, dtype=object)[fit_idx]
+        raw = self._cluster(Z, Xb[fit_idx])
+        sample_labels = merge_by_groups(raw, fit_groups, self.merge_share)
+        self.n_merged_ = int(raw.max()) - int(sample_labels.max())
         k = int(sample_labels.max()) + 1
         self.n_clusters_ = k
         if k == 0:
@@ -171,7 +215,7 @@ class TaskTypeClusterer:
             self.distances_ = np.full(n, np.nan)
             self.stability_ = np.zeros(0)
             return self
-        self.stability_ = self._stability(Z, sample_labels, k)
+        self.stability_ = self._stability(Z, sample_labels, k, fit_groups)
         members = Xb[fit_idx]
         self.centroids_ = _normalize(np.stack([members[sample_labels == c].mean(0) for c in range(k)]))
         sims_member = np.einsum("ij,ij->i", members[sample_labels >= 0],
@@ -229,7 +273,8 @@ class TaskTypeClusterer:
                 best_labels, best_score, self.min_cluster_size_ = labels, choice.score, size
         return np.asarray(best_labels)
 
-    def _stability(self, Z: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+    def _stability(self, Z: np.ndarray, labels: np.ndarray, k: int,
+                   groups: np.ndarray | None = None) -> np.ndarray:
         import hdbscan
         import numpy as np
 
@@ -242,6 +287,7 @@ class TaskTypeClusterer:
             idx = np.unique(rng.choice(pool, len(pool), replace=True))
             boot = hdbscan.HDBSCAN(min_cluster_size=self.min_cluster_size_,
                                    min_samples=self.min_samples).fit_predict(Z[idx])
+            boot = merge_by_groups(boot, None if groups is None else groups[idx], self.merge_share)
             orig = labels[idx]
             kb = int(boot.max()) + 1
             if kb == 0:
