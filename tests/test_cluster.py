@@ -121,6 +121,42 @@ def test_discover_task_types_outputs_are_consistent(small_sample, tmp_path: Path
     assert pl.read_csv(files["task_types_csv"]).height == types.height
 
 
+def test_instruction_groups_merge_topic_splits_of_one_task(small_sample) -> None:
+    """Grouping by opening instruction and merging clusters that share a group recovers tasks, not topics."""
+    from sklearn.metrics import adjusted_rand_score
+
+    logs, emb, truth = small_sample
+    scores = {}
+    for use in (False, True):
+        clusters = discover_task_types(logs, emb, clusterer=TaskTypeClusterer(n_bootstrap=0),
+                                       use_templates=use).clusters
+        true = [truth[i]["task_type"] for i in clusters["id"]]
+        scores[use] = (adjusted_rand_score(true, clusters["cluster_id"].to_list()),
+                       homogeneity_score(true, clusters["cluster_id"].to_list()))
+    (ari_plain, _), (ari_grouped, hom_grouped) = scores[False], scores[True]
+    assert ari_grouped >= ari_plain + 0.15, scores
+    assert ari_grouped >= 0.60 and hom_grouped >= 0.95, scores
+
+
+def test_merge_by_groups_and_instruction_keys() -> None:
+    from slmprofile.cluster.model import merge_by_groups
+    from slmprofile.templates import instruction_keys
+
+    labels = np.array([0, 0, 1, 1, 2, 2, -1, 3])
+    groups = ["a", "a", "a", "a", "b", "b", "a", "c"]  # group a spans clusters 0 and 1
+    assert merge_by_groups(labels, groups, 0.05).tolist() == [0, 0, 0, 0, 1, 1, -1, 2]
+    assert merge_by_groups(labels, None, 0.05).tolist() == labels.tolist()
+    assert merge_by_groups(labels, groups, 0.0).tolist() == labels.tolist()
+    systems = ["Classify the ticket. Use labels A, B.", "Classify the ticket. Today is Monday.",
+               "Classify the ticket. Sign off as Ann.", None, None, None, None]
+    prompts = ["t1", "t2", "t3", "Draft a reply.\nHi there", "Draft a reply.\nHello 2", "Draft a reply.\nYo",
+               "single line question"]
+    keys = instruction_keys(systems, prompts)
+    assert keys[0] == keys[1] == keys[2] == "S:classify the ticket."
+    assert keys[3] == keys[4] == keys[5] == "U:draft a reply." and keys[6] is None
+    assert instruction_keys(systems[:2], prompts[:2]) == [None, None]  # fewer than 3 share it
+
+
 # ------------------------------------------------------------------ quality on public labelled sets
 
 
