@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FLAG_ASSIGNED", "FLAG_CORE", "FLAG_UNASSIGNED", "REDUCERS", "Selection", "TaskTypeClusterer",
+__all__ = ["FLAG_ASSIGNED", "FLAG_CORE", "FLAG_UNASSIGNED", "REDUCERS", "Selection", "TaskTypeClusterer", "template_groups",
            "TaskTypeResult", "discover_task_types", "make_reducer"]
 
 UNASSIGNED_NAME = "unassigned"
