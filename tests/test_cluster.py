@@ -184,6 +184,30 @@ def test_banking77_test_ari(shared_data: Path, embedder) -> None:
     assert ari >= 0.50, (ari, model.min_cluster_size_, (labels < 0).mean())
 
 
+def test_mixed_workload_types_are_pure_and_families_gather_sources(shared_data: Path, embedder) -> None:
+    """CLINC150 + Banking77 + GSM8K + MMLU + MT-Bench: task types stay within one source, families gather them."""
+    from sklearn.metrics import completeness_score
+
+    from slmprofile import datasets as D
+    from slmprofile.templates import instruction_keys
+
+    data = pl.concat([
+        D.load_clinc150(shared_data, split="test").select("text", pl.lit("clinc150").alias("source")),
+        D.load_banking77(shared_data, split="test").select("text", pl.lit("banking77").alias("source")),
+        D.load_routellm(shared_data).select("text", "source"),
+        D.load_mt_bench(shared_data).select("text", pl.lit("mt_bench").alias("source")),
+    ]).unique("text", keep="first", maintain_order=True)
+    texts, source = data["text"].to_list(), data["source"].to_list()
+    model = TaskTypeClusterer(n_bootstrap=0).fit(embedder.encode(texts),
+                                                 groups=instruction_keys([None] * len(texts), texts))
+    labels = model.labels_
+    families = np.where(labels >= 0, model.families_[np.maximum(labels, 0)], -1)
+    homogeneity = homogeneity_score(source, labels)
+    completeness = completeness_score(source, families)
+    assert homogeneity >= 0.90, (homogeneity, model.n_clusters_)
+    assert completeness >= 0.60, (completeness, len(set(model.families_.tolist())))
+
+
 def test_task_type_plots_are_written(small_sample, tmp_path: Path) -> None:
     from slmprofile.cluster.plots import save_task_type_plots
 

@@ -1,7 +1,7 @@
 """``TaskTypeClusterer``: embeddings -> task types (fine) and task families (coarse), scikit-learn style.
 
 Stages, each swappable: template blending -> reducer (UMAP by default) -> HDBSCAN with ``min_cluster_size``
-chosen by relative validity (DBCV) -> noise handling -> families (average-linkage over cluster centroids).
+chosen by relative validity (DBCV) -> noise handling -> families (Ward linkage over cluster centroids).
 
 How the features are combined: prompts that share a template (``groups``) are pulled towards their template's mean
 embedding (``template_weight``), since in real logs one feature is one template; everything else is the prompt
@@ -242,7 +242,7 @@ class TaskTypeClusterer:
         self.labels_ = labels
         self.flags_ = flags
         self.distances_ = 1.0 - own
-        self.families_ = self._families(self.centroids_)
+        self.families_ = self._families(self.centroids_, Xb, labels)
         return self
 
     def _cluster(self, Z: np.ndarray, X: np.ndarray) -> np.ndarray:
@@ -301,7 +301,10 @@ class TaskTypeClusterer:
             scores += jaccard.max(axis=1)
         return scores / self.n_bootstrap
 
-    def _families(self, centroids: np.ndarray) -> np.ndarray:
+    def _families(self, centroids: np.ndarray, X: np.ndarray | None = None,
+                  labels: np.ndarray | None = None) -> np.ndarray:
+        """Ward linkage over the unit centroids; the count maximizes the cosine silhouette of the prompts'
+        family labels (a seeded sample of clustered prompts; the centroids themselves when no prompts are given)."""
         import numpy as np
 
         k = len(centroids)
@@ -310,15 +313,28 @@ class TaskTypeClusterer:
         from sklearn.cluster import AgglomerativeClustering
         from sklearn.metrics import silhouette_score
 
+        def cut(n_fam: int) -> np.ndarray:
+            return AgglomerativeClustering(n_clusters=n_fam, linkage="ward").fit_predict(centroids)
+
         if self.n_families != "auto":
             n_fam = max(1, min(int(self.n_families), k))
-            if n_fam == 1:
-                return np.zeros(k, dtype=int)
-            return AgglomerativeClustering(n_clusters=n_fam, metric="cosine", linkage="average").fit_predict(centroids)
+            return np.zeros(k, dtype=int) if n_fam == 1 else cut(n_fam)
+        points = None
+        if X is not None and labels is not None and (labels >= 0).sum() > k:
+            rng = np.random.default_rng(self.random_state)
+            kept = np.flatnonzero(labels >= 0)
+            pick = kept if len(kept) <= SILHOUETTE_SAMPLE else rng.choice(kept, SILHOUETTE_SAMPLE, replace=False)
+            points = (X[pick], labels[pick])
         best, best_score = np.zeros(k, dtype=int), -np.inf
         for n_fam in range(2, min(k - 1, 25) + 1):
-            fam = AgglomerativeClustering(n_clusters=n_fam, metric="cosine", linkage="average").fit_predict(centroids)
-            score = silhouette_score(centroids, fam, metric="cosine")
+            fam = cut(n_fam)
+            if points is None:
+                score = silhouette_score(centroids, fam, metric="cosine")
+            else:
+                fam_of = fam[points[1]]
+                if len(set(fam_of.tolist())) < 2:
+                    continue
+                score = silhouette_score(points[0], fam_of, metric="cosine")
             if score > best_score:
                 best, best_score = fam, score
         return best
