@@ -109,9 +109,9 @@ _PROMPT_MGMT = {"strategy_question.st1_advisor_system": ("leadership-advisor", 2
 #: task -> (candidate SLM success rate, frontier success rate) the offline eval is drawn from: the sample's known
 #: difficulty. Within a task, longer prompts are harder (see :func:`_write_evals`).
 SLM_DIFFICULTY: dict[str, tuple[float, float]] = {
-    "ticket_triage": (0.96, 0.99), "review_sentiment": (0.97, 0.99), "keyword_extraction": (0.94, 0.98),
-    "invoice_extraction": (0.92, 0.99), "translation": (0.93, 0.98), "faq_answer": (0.90, 0.97),
-    "chit_chat": (0.97, 0.99), "email_drafting": (0.91, 0.98), "meeting_summary": (0.84, 0.97),
+    "ticket_triage": (0.992, 0.99), "review_sentiment": (0.994, 0.99), "keyword_extraction": (0.97, 0.98),
+    "invoice_extraction": (0.93, 0.99), "translation": (0.95, 0.98), "faq_answer": (0.90, 0.97),
+    "chit_chat": (0.99, 0.99), "email_drafting": (0.91, 0.98), "meeting_summary": (0.84, 0.97),
     "release_notes": (0.88, 0.97), "sql_generation": (0.74, 0.95), "code_review": (0.66, 0.93),
     "math_word_problem": (0.58, 0.94), "strategy_question": (0.52, 0.90),
 }
@@ -838,7 +838,7 @@ def _readme(*, n_calls: int, seed: int, days: int, start: datetime, files: dict[
         "",
         "| task type | graded | SLM success, typical prompt | SLM realized | frontier success | frontier realized |",
         "|---|---:|---:|---:|---:|---:|",
-        *[f"| {t} | {n} | {SLM_DIFFICULTY[t][0]:.2f} | {a:.3f} | {SLM_DIFFICULTY[t][1]:.2f} | {b:.3f} |"
+        *[f"| {t} | {n} | {SLM_DIFFICULTY[t][0]:.3f} | {a:.3f} | {SLM_DIFFICULTY[t][1]:.3f} | {b:.3f} |"
           for t, (n, a, b) in eval_rates.items()],
         "",
         "## truth.csv",
