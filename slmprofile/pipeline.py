@@ -1,7 +1,8 @@
 """``slmprofile run``: the stages chained, each reading what the previous one wrote.
 
-Today: ingest -> redact -> embed (cached) -> task types. Later stages (suitability, savings, router, report) plug
-in here as they land. Everything goes under one output directory with a ``run.json`` describing the run.
+ingest -> redact -> embed (cached) -> task types -> suitability -> savings -> router (train, export, bench) ->
+report. Everything goes under one output directory with a ``run.json`` describing the run; each stage can be
+switched off, and later stages are skipped (with the reason in ``run.json``) when what they need is missing.
 """
 
 from __future__ import annotations
@@ -35,6 +36,11 @@ class RunResult:
     redactions: dict[str, int]
     embeddings: pl.DataFrame | None
     task_types: TaskTypeResult | None = None
+    suitability: pl.DataFrame | None = None
+    savings: Any = None
+    router: dict[str, Any] | None = None
+    report_path: Path | None = None
+    skipped: dict[str, str] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
 
@@ -83,6 +89,18 @@ def run(
     embedder: Embedder | None = None,
     cluster: bool = True,
     clusterer: Any = None,
+    suitability: bool = True,
+    suitability_settings: Mapping[str, Any] | None = None,
+    shadow_model: str | None = None,
+    shadow_base_url: str | None = None,
+    shadow_max_usd: float = 5.0,
+    shadow_price: tuple[float, float] | None = None,
+    savings: bool = True,
+    savings_options: Any = None,
+    router: bool = True,
+    router_settings: Mapping[str, Any] | None = None,
+    bench: bool = True,
+    html_report: bool = True,
     on_stage: Callable[[str], None] | None = None,
 ) -> RunResult:
     """Run the pipeline on log files and write ``logs.parquet``, ``embeddings.parquet`` and ``run.json``.
@@ -141,6 +159,47 @@ def run(
         timings["task_types"] = time.perf_counter() - t
         cluster_info = task_types.summary
 
+    skipped: dict[str, str] = {}
+    suit_table = None
+    if suitability and task_types is not None:
+        from .suitability import assess_suitability
+
+        notify("suitability")
+        t = time.perf_counter()
+        if shadow_model:
+            _shadow_stage(out, shadow_model, shadow_base_url, shadow_max_usd, shadow_price,
+                          dict(suitability_settings or {}))
+            files["shadow_results"] = str(out / "shadow_results.parquet")
+        suit_table = assess_suitability(out, **dict(suitability_settings or {}))
+        files["suitability"] = str(out / "suitability.csv")
+        timings["suitability"] = time.perf_counter() - t
+    elif suitability:
+        skipped["suitability"] = "no task types (clustering off or too few prompts)"
+
+    savings_result = None
+    if savings and suit_table is not None:
+        from .savings import savings_from_run
+
+        notify("savings")
+        t = time.perf_counter()
+        kwargs = {} if savings_options is None else {"options": savings_options}
+        savings_result = savings_from_run(out, **kwargs)
+        files["savings"] = str(out / "savings.csv")
+        timings["savings"] = time.perf_counter() - t
+    elif savings:
+        skipped["savings"] = "no suitability table"
+
+    router_info: dict[str, Any] | None = None
+    if router and embeddings is not None:
+        router_info, reason = _router_stage(out, logs, embeddings, embedder, dict(router_settings or {}),
+                                            bench=bench, notify=notify, timings=timings)
+        if router_info is None:
+            skipped["router"] = reason
+        else:
+            files.update(router_info.get("files", {}))
+    elif router:
+        skipped["router"] = "no embeddings"
+
     run_info = {
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "inputs": paths,
@@ -155,9 +214,47 @@ def run(
         "redactions": redactions,
         "embedding": embed_info,
         "task_types": cluster_info,
+        "router": {k: v for k, v in (router_info or {}).items() if k != "files"},
+        "skipped": skipped,
         "files": files,
     }
     (out / "run.json").write_text(json.dumps(run_info, indent=2, default=str) + "\n", encoding="utf-8")
     files["run"] = str(out / "run.json")
+    report_path = None
+    if html_report:
+        from .report import write_report
+
+        notify("report")
+        t = time.perf_counter()
+        report_path = write_report(out)
+        files["report"] = str(report_path)
+        timings["report"] = time.perf_counter() - t
+        run_info["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
+        run_info["files"] = files
+        (out / "run.json").write_text(json.dumps(run_info, indent=2, default=str) + "\n", encoding="utf-8")
     return RunResult(out_dir=out, logs=logs, report=report, redactions=redactions, embeddings=embeddings,
-                     task_types=task_types, timings=timings, files=files)
+                     task_types=task_types, suitability=suit_table, savings=savings_result, router=router_info,
+                     report_path=report_path, skipped=skipped, timings=timings, files=files)
+
+
+def _shadow_stage(out: Path, model: str, base_url: str | None, max_usd: float, price: tuple[float, float] | None,
+                  settings: dict[str, Any]) -> None:
+    """Shadow-run ``model`` on a stratified sample of each task type; answers cached in ``llm_cache.sqlite``."""
+    import polars as pl
+
+    from .llm import LLMRunner, SpendCap
+    from .shadow import run_shadow
+    from .suitability import load_calls
+
+    runner = LLMRunner(model, base_url=base_url, cache=out / "llm_cache.sqlite", spend_cap=SpendCap(max_usd=max_usd),
+                       price=price)
+    shadow_settings = {k: v for k, v in settings.items() if k in ("target", "confidence")}
+    fitted = run_shadow(load_calls(out), pl.read_parquet(out / "task_types.parquet"), runner, **shadow_settings)
+    fitted.results_.write_parquet(out / "shadow_results.parquet")
+
+
+def _router_stage(out: Path, logs: pl.DataFrame, embeddings: pl.DataFrame, embedder: Any, settings: dict[str, Any],
+                  *, bench: bool, notify: Callable[[str], None],
+                  timings: dict[str, float]) -> tuple[dict[str, Any] | None, str]:
+    """Train, export and benchmark the router when the logs carry per-call outcome labels."""
+    return None, "router stage not wired yet"

@@ -45,8 +45,14 @@ def test_ingest_of_bundled_sample_matches_ground_truth() -> None:
 
 
 def test_run_writes_redacted_logs_embeddings_and_run_json(tmp_path: Path, embedder) -> None:
+    from slmprofile.testing import FakeOpenAI
+
     generate_sample(tmp_path / "sample", n_calls=300, seed=3)
-    result = run([tmp_path / "sample" / "logs"], tmp_path / "out", embedder=embedder.clone(cache_dir=tmp_path / "c"))
+    with FakeOpenAI() as server:  # the shadow run's candidate SLM, on localhost
+        result = run([tmp_path / "sample" / "logs"], tmp_path / "out", embedder=embedder.clone(cache_dir=tmp_path / "c"),
+                     outcomes=tmp_path / "sample" / "evals" / "offline_eval.csv", shadow_model="fake-slm",
+                     shadow_base_url=server.base_url, shadow_max_usd=0.5, shadow_price=(0.1, 0.4))
+        sent = [t for r in server.completions() for t in r.texts]
     logs = pl.read_parquet(tmp_path / "out" / "logs.parquet")
     emb = pl.read_parquet(tmp_path / "out" / "embeddings.parquet")
     info = json.loads((tmp_path / "out" / "run.json").read_text())
@@ -67,6 +73,19 @@ def test_run_writes_redacted_logs_embeddings_and_run_json(tmp_path: Path, embedd
     clusters = pl.read_parquet(tmp_path / "out" / "clusters.parquet")
     assert clusters.height == logs.height and info["task_types"]["task_types"] >= 2
     assert (tmp_path / "out" / "task_types.csv").is_file() and (tmp_path / "out" / "plots" / "task_map.png").is_file()
+    # suitability from logged outcomes + the shadow run, savings, the report; only redacted text was sent
+    assert sent and not any(email.search(t) for t in sent)
+    shadow = pl.read_parquet(tmp_path / "out" / "shadow_results.parquet")
+    assert shadow.height > 0
+    suit = pl.read_csv(tmp_path / "out" / "suitability.csv")
+    named = pl.read_parquet(tmp_path / "out" / "task_types.parquet").filter(pl.col("cluster_id") >= 0)
+    assert set(named["task_type"]) <= set(suit["task_type"])  # one row per task type and candidate
+    assert suit["outcome_n"].sum() > 200 and suit["shadow_n"].sum() > 0
+    assert set(suit["verdict"]) <= {"slm", "frontier", "undecided", "unassigned"}
+    assert (tmp_path / "out" / "savings.csv").is_file() and result.savings is not None
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert "<img" in html and "http://" not in html.replace("http://www.w3.org", "") and not email.search(html)
+    assert set(info["timings_s"]) >= {"ingest", "redact", "embed", "task_types", "suitability", "savings", "report"}
     # the cluster command works on what run wrote
     import subprocess
     import sys
@@ -79,7 +98,8 @@ def test_run_writes_redacted_logs_embeddings_and_run_json(tmp_path: Path, embedd
     assert pl.read_parquet(tmp_path / "cl" / "clusters.parquet").height == logs.height
     # a second run re-uses the cache: nothing new is encoded
     again = embedder.clone(cache_dir=tmp_path / "c")
-    run([tmp_path / "sample" / "logs"], tmp_path / "out2", embedder=again)
+    run([tmp_path / "sample" / "logs"], tmp_path / "out2", embedder=again, cluster=False, suitability=False,
+        savings=False, router=False, html_report=False)
     assert again.stats_.encoded == 0 and again.stats_.cache_hits == emb.height
 
 
@@ -89,11 +109,13 @@ def test_readme_main_command_on_bundled_sample(tmp_path: Path) -> None:
     import sys
 
     proc = subprocess.run([sys.executable, "-m", "slmprofile", "run", str(ROOT / "data" / "logs"), "--out",
-                           str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache")],
+                           str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache"),
+                           "--outcomes", str(ROOT / "data" / "evals" / "offline_eval.csv")],
                           capture_output=True, text=True, timeout=1200)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "read 3,704 rows" in proc.stderr
-    for name in ("logs.parquet", "embeddings.parquet", "run.json"):
+    for name in ("logs.parquet", "embeddings.parquet", "run.json", "clusters.parquet", "task_types.csv",
+                 "suitability.csv", "savings.csv", "report.html"):
         assert (tmp_path / "out" / name).is_file()
 
 
