@@ -256,5 +256,43 @@ def _shadow_stage(out: Path, model: str, base_url: str | None, max_usd: float, p
 def _router_stage(out: Path, logs: pl.DataFrame, embeddings: pl.DataFrame, embedder: Any, settings: dict[str, Any],
                   *, bench: bool, notify: Callable[[str], None],
                   timings: dict[str, float]) -> tuple[dict[str, Any] | None, str]:
-    """Train, export and benchmark the router when the logs carry per-call outcome labels."""
-    return None, "router stage not wired yet"
+    """Train, export and benchmark the router when the logs carry per-call outcome labels.
+
+    ``settings``: ``target`` / ``target_value`` (see :class:`slmprofile.router.SlmRouter`), ``test_size``,
+    ``batch_sizes`` and ``max_seconds`` for the benchmark. Writes ``router/`` (ONNX fp32 + int8, tokenizer.json,
+    router.json, evaluation) and ``bench.json``.
+    """
+    if "slm_correct" not in logs.columns or logs["slm_correct"].drop_nulls().len() < 50:
+        return None, "needs per-call outcomes (slm_correct) on at least 50 calls: pass --outcomes or --map"
+    from .router.bench import run_benchmark
+    from .router.data import load_run_data
+    from .router.export import export_router
+    from .router.train import SlmRouter, train_router
+
+    notify("router")
+    t = time.perf_counter()
+    data = load_run_data(out, groups="task_type" if (out / "clusters.parquet").is_file() else None)
+    estimator = SlmRouter(target=settings.get("target", "quality"), target_value=settings.get("target_value", 0.95),
+                          random_state=settings.get("random_state", 0))
+    trained = train_router(data.texts, data.slm_correct, data.frontier_correct, embeddings=data.embeddings,
+                           groups=data.groups, sample_weight=data.sample_weight, timestamps=data.timestamps,
+                           test_size=settings.get("test_size", 0.2), router=estimator, progress=True)
+    router_dir = out / "router"
+    files = {f"router_{k}": str(v) for k, v in trained.write(router_dir).items()}
+    exported = export_router(router_dir / "head.npz", router_dir, int8=True)
+    files.update({f"router_{k}": str(v) for k, v in exported.files.items()})
+    timings["router"] = time.perf_counter() - t
+    info: dict[str, Any] = {"data": data.report, "threshold": float(trained.router.threshold_),
+                            "validation": trained.router.validation_, "files": files}
+    if bench:
+        notify("bench")
+        t = time.perf_counter()
+        texts = [x for x in logs["prompt_text"].drop_nulls().to_list() if x][:256]
+        result = run_benchmark(router_dir, texts=texts, batch_sizes=settings.get("batch_sizes", (1, 8)),
+                               max_seconds=settings.get("max_seconds", 1.0), min_calls=settings.get("min_calls", 10),
+                               n_prompts=256)
+        bench_files = result.write(out)
+        files.update({f"bench_{k}": str(v) for k, v in bench_files.items()})
+        info["bench_skipped"] = list(result.skipped)
+        timings["bench"] = time.perf_counter() - t
+    return info, ""
