@@ -117,6 +117,10 @@ def cluster(
     min_cluster_size: Annotated[str, typer.Option("--min-cluster-size", help="'auto' or an integer.")] = "auto",
     noise: Annotated[str, typer.Option("--noise", help="assign (nearest task type when close) or keep.")] = "assign",
     seed: Annotated[int, typer.Option("--seed")] = 0,
+    llm_model: Annotated[Optional[str], typer.Option("--llm-model", help="Also name task types with this model "
+                                                     "(any OpenAI-compatible server; sends redacted examples).")] = None,
+    llm_base_url: Annotated[Optional[str], typer.Option("--llm-base-url", help="e.g. http://localhost:8000/v1")] = None,
+    llm_max_usd: Annotated[float, typer.Option("--llm-max-usd", help="Hard spend cap for LLM naming.")] = 0.50,
 ) -> None:
     """Group prompts into named task types and families; write clusters.parquet and task_types.csv/.parquet."""
     import polars as pl
@@ -129,6 +133,20 @@ def cluster(
         result = discover_task_types(pl.read_parquet(logs), pl.read_parquet(embeddings), clusterer=model)
     except ValueError as exc:
         _fail(str(exc))
+    if llm_model:
+        from .cluster.llm_naming import name_with_llm
+        from .llm import LLMRunner, SpendCap
+
+        out.mkdir(parents=True, exist_ok=True)
+        runner = LLMRunner(llm_model, base_url=llm_base_url, cache=out / "llm_names.sqlite",
+                           spend_cap=SpendCap(max_usd=llm_max_usd))
+        try:
+            result.task_types = name_with_llm(result.task_types, runner)
+        except ValueError as exc:
+            _fail(str(exc))
+        st = runner.stats_
+        _console().print(f"LLM names: {st.answered:,} answered, {st.cached:,} cached, {st.failed:,} failed, "
+                         f"{st.over_budget:,} over budget; spent ${st.spent_usd:.4f}")
     files = result.write(out)
     _print_task_types(result)
     for name, path in files.items():
@@ -165,8 +183,17 @@ def run(
     redact: Annotated[bool, typer.Option("--redact/--no-redact")] = True,
     outcomes: OutcomesOpt = None,
     outcomes_key: OutcomesKeyOpt = "id",
+    target: Annotated[float, typer.Option("--target", help="Success rate an SLM must reach on a task type.")] = 0.95,
+    slm_model: Annotated[Optional[str], typer.Option("--slm-model", help="Shadow-run this candidate SLM.")] = None,
+    slm_base_url: Annotated[Optional[str], typer.Option("--slm-base-url", help="Its OpenAI-compatible API.")] = None,
+    slm_max_usd: Annotated[float, typer.Option("--slm-max-usd", help="Hard spend cap of the shadow run.")] = 5.0,
+    slm_price: Annotated[Optional[str], typer.Option("--slm-price", help="IN,OUT USD per million tokens of the "
+                                                     "candidate (default: genai-prices).")] = None,
+    router: Annotated[bool, typer.Option("--router/--no-router", help="Train, export and bench the router.")] = True,
+    report: Annotated[bool, typer.Option("--report/--no-report", help="Write report.html.")] = True,
 ) -> None:
-    """Logs to results in one go: ingest -> redact -> embed -> task types (more stages land as they are built)."""
+    """Logs to a report and a router in one go: ingest -> redact -> embed -> task types -> suitability -> savings ->
+    router (train, export, bench) -> report.html."""
     from .embed import Embedder
     from .errors import SlmprofileError
     from .pipeline import run as run_pipeline
@@ -175,7 +202,10 @@ def run(
     try:
         result = run_pipeline(
             logs, out, format=format, mapping=map, strict=strict, redact=redact,
-            outcomes=outcomes or None, outcomes_key=outcomes_key,
+            outcomes=outcomes or None, outcomes_key=outcomes_key, suitability_settings={"target": target},
+            shadow_model=slm_model, shadow_base_url=slm_base_url, shadow_max_usd=slm_max_usd, router=router,
+            shadow_price=tuple(float(x) for x in slm_price.split(",")) if slm_price else None,
+            html_report=report,
             embedder=Embedder(model, device=device, cache_dir=cache_dir),
             on_stage=lambda stage: console.print(f"[bold cyan]==[/bold cyan] {stage}"),
         )
@@ -188,6 +218,10 @@ def run(
         console.print(f"embeddings: {result.embeddings.height:,} distinct prompts")
     if result.task_types is not None:
         _print_task_types(result.task_types)
+    if result.suitability is not None:
+        _print_suitability(result.suitability)
+    for stage, why in result.skipped.items():
+        console.print(f"skipped {stage}: {why}")
     console.print("timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items()))
     for name, path in result.files.items():
         console.print(f"wrote {name}: {path}")
@@ -218,6 +252,198 @@ def formats() -> None:
     for name, cls in FORMATS.items():
         typer.echo(f"{name}: {cls.title}")
         typer.echo("  " + json.dumps(cls.example, ensure_ascii=False)[:400])
+
+
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory (from `slmprofile run` and later stages).")],
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="HTML file (default RUN_DIR/report.html).")] = None,
+) -> None:
+    """Write the self-contained HTML report of a run directory (headline, task types, plots, router, data quality)."""
+    from .errors import SlmprofileError
+    from .report import headline, load_run, write_report
+
+    try:
+        path = write_report(run_dir, out)
+    except SlmprofileError as exc:
+        _fail(str(exc))
+    _console().print(headline(load_run(run_dir)).text, highlight=False, markup=False)
+    _console().print(f"wrote report: {path}")
+
+
+notebooks_app = typer.Typer(help="Execute the bundled notebooks and render them to HTML.", no_args_is_help=True)
+app.add_typer(notebooks_app, name="notebooks")
+
+from .router.cli import router_app  # noqa: E402 - cheap: the sub-app imports typer only
+app.add_typer(router_app, name="router")
+
+
+@notebooks_app.command("render")
+def notebooks_render(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory for the HTML files.")] = Path("notebooks-html"),
+    notebook: Annotated[Optional[list[str]], typer.Option("--notebook", "-n", help="A notebook name or path (repeat; "
+                                                                                    "default: all).")] = None,
+    param: Annotated[Optional[list[str]], typer.Option("--param", "-p", help="NAME=VALUE injected after the parameters "
+                                                                              "cell (repeat; paths relative to notebooks/).")] = None,
+    execute: Annotated[bool, typer.Option("--execute/--no-execute", help="Run the notebooks before rendering.")] = True,
+) -> None:
+    """Execute notebooks headless (nbclient) and write one HTML file each (nbconvert, images embedded)."""
+    from .errors import SlmprofileError
+    from .notebooks import parse_params, render_notebooks
+
+    try:
+        paths = render_notebooks(out, notebook or None, parse_params(param or []), execute=execute)
+    except SlmprofileError as exc:
+        _fail(str(exc))
+    for path in paths:
+        _console().print(f"wrote {path}")
+
+
+@app.command()
+def suitability(
+    run_dir: Annotated[Path, typer.Argument(help="Output directory of `slmprofile run` (logs, clusters, task types).")],
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Where to write (default: RUN_DIR).")] = None,
+    outcomes: OutcomesOpt = None,
+    target: Annotated[float, typer.Option("--target", help="Success/agreement rate the SLM must reach.")] = 0.95,
+    metric: Annotated[str, typer.Option("--metric", help="success (SLM right) or parity (SLM right or frontier "
+                                                          "wrong too).")] = "success",
+    prior_strength: Annotated[float, typer.Option("--prior-strength", help="Pseudo-calls of the heuristic prior.")] = 4.0,
+    calibrate: Annotated[bool, typer.Option("--calibrate/--no-calibrate", help="Calibrate the prior across task "
+                                                                               "types (empirical Bayes).")] = True,
+    candidate: Annotated[Optional[list[str]], typer.Option("--candidate", help="Shadow-run this model (repeat for "
+                                                                                "several) through --base-url.")] = None,
+    base_url: Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible API of the candidates.")] = None,
+    api_key_env: Annotated[str, typer.Option("--api-key-env", help="Environment variable holding the API key.")] = "OPENAI_API_KEY",
+    max_usd: Annotated[Optional[float], typer.Option("--max-usd", help="Hard spend cap in USD for the shadow run.")] = None,
+    max_tokens_total: Annotated[Optional[int], typer.Option("--max-total-tokens", help="Hard cap on tokens.")] = None,
+    price: Annotated[Optional[str], typer.Option("--price", help="IN,OUT USD per million tokens of the candidates "
+                                                                 "(default: genai-prices).")] = None,
+    per_type: Annotated[int, typer.Option("--per-type", help="Shadow calls per task type at most.")] = 200,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Shadow calls per task type per round.")] = 20,
+    concurrency: Annotated[int, typer.Option("--concurrency")] = 8,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds per request attempt.")] = 60.0,
+    redact_send: Annotated[bool, typer.Option("--redact-send/--no-redact-send", help="Redact prompts before they "
+                                                                                    "leave the machine.")] = True,
+    cache: Annotated[Optional[Path], typer.Option("--cache", help="Answer cache (default RUN_DIR/llm_cache.sqlite).")] = None,
+    logprobs: Annotated[bool, typer.Option("--logprobs", help="Ask the candidates for token logprobs: their "
+                                                             "confidence then sets the share kept on the SLM.")] = False,
+    judge_model: Annotated[Optional[str], typer.Option("--judge-model", help="Judge agreement with this model (same "
+                                                                             "--base-url) instead of the archetype's "
+                                                                             "measure.")] = None,
+) -> None:
+    """Per task type: can a small model take it? Rate with a Wilson interval, verdict, SLM share; writes
+    suitability.csv/.parquet (and shadow_results.parquet after a shadow run)."""
+    import os
+
+    import polars as pl
+
+    from .errors import SlmprofileError
+    from .suitability import assess_suitability, load_calls, write_table
+
+    out_dir = out or run_dir
+    shadow = None
+    try:
+        if candidate:
+            from .llm import LLMRunner, SpendCap
+            from .shadow import ShadowRun
+
+            calls = load_calls(run_dir, outcomes=outcomes)
+            types = pl.read_parquet(run_dir / "task_types.parquet") if (run_dir / "task_types.parquet").is_file() else None
+            cap = SpendCap(max_usd=max_usd, max_tokens=max_tokens_total)
+            prices = tuple(float(x) for x in price.split(",")) if price else None
+            def runner(model: str) -> LLMRunner:
+                return LLMRunner(model, base_url=base_url, api_key=os.environ.get(api_key_env),
+                                 concurrency=concurrency, timeout=timeout, cache=cache or out_dir / "llm_cache.sqlite",
+                                 spend_cap=cap, price=prices, redact=redact_send, progress=True,  # type: ignore[arg-type]
+                                 logprobs=logprobs and model in candidate)
+
+            measures = None
+            if judge_model:
+                from .agreement import LLMJudge
+
+                measures = {"*": LLMJudge(runner=runner(judge_model))}
+            run = ShadowRun([runner(m) for m in candidate], target=target, batch_size=batch_size,
+                            max_per_type=per_type, measures=measures).fit(calls, types)
+            out_dir.mkdir(parents=True, exist_ok=True)
+            run.results_.write_parquet(out_dir / "shadow_results.parquet")
+            write_table(run.summary_, out_dir, "shadow_summary")
+            shadow = run.results_
+            _console().print(f"shadow run: {run.results_.height:,} answers; spent ${cap.spent_usd:.4f}, "
+                             f"{cap.spent_tokens:,} tokens (worst case counted for unknown outcomes)")
+        table = assess_suitability(run_dir, outcomes=outcomes, shadow=shadow, out_dir=out_dir, target=target,
+                                   metric=metric, prior_strength=prior_strength, calibrate=calibrate)
+    except (SlmprofileError, ValueError, FileNotFoundError, LookupError) as exc:
+        _fail(str(exc))
+    _print_suitability(table)
+    _console().print(f"wrote {out_dir / 'suitability.csv'} and suitability.parquet")
+
+
+def _print_suitability(table) -> None:
+    from rich.table import Table
+
+    counts = dict(table["verdict"].value_counts().iter_rows())
+    console = _console()
+    console.print("verdicts: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    view = Table("task type", "calls", "$/month", "rate [95% CI]", "verdict", "more n", "SLM share")
+    for row in table.head(20).iter_rows(named=True):
+        cost = row["cost_per_month"]
+        view.add_row(str(row["task_type"])[:28], f"{row['calls']:,}", "?" if cost is None else f"{cost:,.2f}",
+                     "?" if row["rate"] is None else
+                     f"{row['rate']:.2f} [{row['ci_lo']:.2f}, {row['ci_hi']:.2f}]", row["verdict"],
+                     "" if row["more_samples"] is None else f"{row['more_samples']:,}",
+                     f"{row['slm_share']:.0%} ({row['slm_share_lo']:.0%}-{row['slm_share_hi']:.0%})")
+    console.print(view)
+
+
+@app.command()
+def savings(
+    run_dir: Annotated[Path, typer.Argument(help="Output directory of `slmprofile run` (after `slmprofile suitability`).")],
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Where to write (default: RUN_DIR).")] = None,
+    api_model: Annotated[Optional[list[str]], typer.Option("--api-model", help="API small model priced with genai-prices "
+                                                                               "(repeat; MODEL or MODEL=IN,OUT).")] = None,
+    gpu: Annotated[Optional[list[str]], typer.Option("--gpu", help="Self-host GPU type (repeat): L4, A10G, L40S, "
+                                                                    "A100-80GB, H100-80GB.")] = None,
+    gpu_price: Annotated[Optional[float], typer.Option("--gpu-price", help="USD per GPU hour (overrides the table).")] = None,
+    tokens_per_second: Annotated[Optional[float], typer.Option("--tokens-per-second", help="Measured output tokens/s "
+                                                                                          "per replica.")] = None,
+    utilisation: Annotated[float, typer.Option("--utilisation", help="Usable share of GPU capacity.")] = 0.5,
+    replicas: Annotated[Optional[int], typer.Option("--replicas", help="Fixed replica count (default: as needed).")] = None,
+    cascade: Annotated[bool, typer.Option("--cascade", help="The SLM answers every routed call first; escalated calls "
+                                                            "pay for both.")] = False,
+    plots: Annotated[bool, typer.Option("--plots/--no-plots")] = True,
+) -> None:
+    """Savings per task type for API and self-hosted small models, with intervals, break-even volumes and a
+    sensitivity table; writes savings*.csv and plots."""
+    from .errors import SlmprofileError
+    from .savings import ApiOption, SelfHostOption, savings_from_run
+
+    options: list = []
+    for spec in api_model or ["gpt-4o-mini"]:
+        name, _, prices = spec.partition("=")
+        options.append(ApiOption(name, price=tuple(float(x) for x in prices.split(",")) if prices else None))  # type: ignore[arg-type]
+    for g in gpu or ["L4"]:
+        options.append(SelfHostOption(g, usd_per_hour=gpu_price, tokens_per_second=tokens_per_second,
+                                      utilisation=utilisation, replicas=replicas))
+    try:
+        result = savings_from_run(run_dir, options=options, cascade=cascade, out_dir=out, plots=plots)
+    except (SlmprofileError, ValueError, FileNotFoundError, LookupError, KeyError) as exc:
+        _fail(str(exc).strip("'\""))
+    from rich.table import Table
+
+    console = _console()
+    view = Table("option", "now $/month", "plan $/month", "savings $/month [interval]", "replicas")
+    for row in result.options.iter_rows(named=True):
+        view.add_row(row["option"], f"{row['cost_now_per_month']:,.2f}", f"{row['plan_cost_per_month']:,.2f}",
+                     f"{row['savings_per_month']:,.2f} [{row['savings_lo']:,.2f}, {row['savings_hi']:,.2f}]",
+                     "" if row["replicas"] is None else str(row["replicas"]))
+    console.print(view)
+    for row in result.break_even.iter_rows(named=True):
+        day = row.get("break_even_tokens_per_day")
+        console.print(f"{row['option']} beats {row['against']} above "
+                      + ("never (costs more per token at capacity)" if day is None else f"{day:,.0f} tokens/day")
+                      + f" (routed now: {row['current_routed_tokens_per_day']:,.0f} tokens/day)")
+    for name, path in result.files.items():
+        console.print(f"wrote {name}: {path}")
 
 
 @app.callback()

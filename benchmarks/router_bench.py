@@ -1,0 +1,83 @@
+"""Router latency on CPU: the exported ONNX router (fp32, int8) end to end vs the PyTorch path, same process.
+
+    python benchmarks/router_bench.py [ROUTER_DIR] [--threads 1] [--batch-sizes 1,8,32,128] [--max-seconds 8]
+
+Without ROUTER_DIR a router is trained and exported first on RouteLLM (../shared/data) when present, else on the
+bundled sample with simulated outcomes, into a temporary directory. Prints the table of p50/p95/p99 latency and
+throughput with each row's speed-up over the PyTorch path (sentence-transformers encode + head + threshold) at the
+same batch size, measured in this run, and writes bench.json / bench.png beside the router.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def _train_default(directory: Path) -> None:
+    import numpy as np
+
+    from slmprofile.datasets import load_routellm, shared_data_dir
+    from slmprofile.router import SlmRouter, export_router, train_router
+
+    if shared_data_dir() is not None:
+        frame = load_routellm()
+        frame = frame[np.sort(np.random.default_rng(0).choice(frame.height, size=min(3000, frame.height),
+                                                                replace=False))]
+        texts, s, f, groups = (frame["text"].to_list(), frame["slm_correct"], frame["frontier_correct"],
+                               frame["subject"])
+    else:  # the bundled sample with simulated outcomes (the same simulation as the tests)
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+        from test_router import sample_calls
+
+        calls = sample_calls(n=1200)
+        texts, s, f, groups = (calls["prompt_text"].to_list(), calls["slm_correct"], calls["frontier_correct"],
+                               calls["task_type"])
+    result = train_router(texts, s, f, groups=groups, router=SlmRouter(target="share", target_value=0.5),
+                          progress=True)
+    result.write(directory)
+    export_router(directory / "head.npz", directory)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("router", nargs="?", type=Path)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--batch-sizes", default="1,8,32,128")
+    parser.add_argument("--max-seconds", type=float, default=8.0)
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or all")
+    parser.add_argument("--prompts", default="auto", help="auto, routellm or sample (the bundled logs)")
+    args = parser.parse_args()
+
+    from rich.console import Console
+
+    from slmprofile.router.bench import run_benchmark
+
+    directory = args.router
+    if directory is None:
+        directory = Path(tempfile.mkdtemp(prefix="slmprofile-router-"))
+        print(f"training and exporting a router into {directory} ...")
+        _train_default(directory)
+    devices = ("cpu", "cuda") if args.device == "all" else (args.device,)
+    result = run_benchmark(directory, batch_sizes=[int(b) for b in args.batch_sizes.split(",")], devices=devices,
+                           threads=args.threads, max_seconds=args.max_seconds, prompt_source=args.prompts)
+    console = Console()
+    console.print(result.table())
+    for line in result.skipped:
+        console.print(line)
+    env = result.environment
+    console.print(f"prompts: {env['prompts']} from {env['prompt_source']}, word pieces p50 {env['word_pieces']['p50']:.0f}"
+                  f" / p95 {env['word_pieces']['p95']:.0f}; threads {env['threads']}; cpus {env['cpu_count']}; "
+                  f"load average {env['load_average']}")
+    files = result.write(directory)
+    console.print(f"wrote {files['json']} and {files['plot']}")
+
+
+if __name__ == "__main__":
+    main()

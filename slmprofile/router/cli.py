@@ -1,0 +1,179 @@
+"""``slmprofile router train | export | bench``: a thin typer layer over :mod:`slmprofile.router`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+router_app = typer.Typer(name="router", help="Train, export (ONNX fp32 + int8) and benchmark the SLM/frontier router.",
+                         no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False)
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(stderr=True, soft_wrap=True)
+
+
+def _fail(message: str) -> None:
+    _console().print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(code=2)
+
+
+def _print_evaluation(result) -> None:
+    from rich.table import Table
+
+    table = Table("router", "APGR", "CPT(50%)", "CPT(80%)", "hull AUC", "quality @50% frontier",
+                  title=f"held-out evaluation ({result.split.get('kind')} split, "
+                        f"{result.split.get('evaluated_prompts', 0):,} prompts)")
+
+    def fmt(v) -> str:
+        return "-" if v is None or v != v else f"{v:.3f}"
+
+    for row in result.evaluation.iter_rows(named=True):
+        if row.get("strong_share") is not None and row["apgr"] != row["apgr"]:
+            table.add_row(row["router"], "-", "-", "-", "-", f"quality {row['quality']:.3f} (point)")
+            continue
+        table.add_row(row["router"], fmt(row["apgr"]), fmt(row.get("cpt50")), fmt(row.get("cpt80")),
+                      fmt(row.get("hull_auc")), fmt(row.get("quality_at_50")))
+    _console().print(table)
+
+
+@router_app.command()
+def train(
+    source: Annotated[Path, typer.Argument(help="Run directory from `slmprofile run` (logs.parquet + "
+                                                "embeddings.parquet), or a logs Parquet.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Router directory to write.")] = Path("router"),
+    label_column: Annotated[str, typer.Option("--label-column", help="SLM outcome column (bool/0-1/rate).")] = "slm_correct",
+    frontier_column: Annotated[str, typer.Option("--frontier-column", help="Frontier outcome column, used when "
+                                                 "present ('' to ignore).")] = "frontier_correct",
+    embeddings: Annotated[Optional[Path], typer.Option("--embeddings", help="Embeddings Parquet (default: the run's).")] = None,
+    groups: Annotated[str, typer.Option("--groups", help="Hold out whole groups: task_type, a logs column, or none.")] = "task_type",
+    weak_labels: Annotated[Optional[Path], typer.Option("--weak-labels", help="Table of weak labels per task type "
+                                                        "(columns task_type + --weak-column).")] = None,
+    weak_column: Annotated[str, typer.Option("--weak-column")] = "slm_ok",
+    weak_weight: Annotated[float, typer.Option("--weak-weight", help="Sample weight of weak labels.")] = 0.3,
+    target: Annotated[str, typer.Option("--target", help="quality (success on SLM traffic) or share (of SLM calls).")] = "quality",
+    target_value: Annotated[float, typer.Option("--target-value", help="e.g. 0.95 quality, or 0.6 SLM share.")] = 0.95,
+    test_size: Annotated[float, typer.Option("--test-size", help="Share held out for the evaluation.")] = 0.2,
+    bag_of_pieces: Annotated[bool, typer.Option("--bag-of-pieces/--no-bag-of-pieces")] = True,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    export: Annotated[bool, typer.Option("--export/--no-export", help="Also export ONNX into --out.")] = False,
+    check: Annotated[int, typer.Option("--check", help="With --export: parity check (ONNX vs PyTorch) on N "
+                                                       "training prompts (0: none).")] = 100,
+) -> None:
+    """Train the router on logged outcomes, evaluate it held out against baselines, write head + report + plot."""
+    from ..errors import SlmprofileError
+    from .data import load_run_data
+    from .train import SlmRouter, train_router
+
+    console = _console()
+    try:
+        data = load_run_data(source, label_column=label_column, frontier_column=frontier_column or None,
+                             embeddings=embeddings, groups=None if groups == "none" else groups,
+                             weak_labels=weak_labels, weak_column=weak_column, weak_weight=weak_weight)
+        console.print("data: " + ", ".join(f"{k} {v}" for k, v in data.report.items()), highlight=False)
+        estimator = SlmRouter(target=target, target_value=target_value, bag_of_pieces=bag_of_pieces,  # type: ignore[arg-type]
+                              random_state=seed)
+        result = train_router(data.texts, data.slm_correct, data.frontier_correct, embeddings=data.embeddings,
+                              groups=data.groups, sample_weight=data.sample_weight, timestamps=data.timestamps,
+                              test_size=test_size, router=estimator, random_state=seed, progress=True)
+    except (SlmprofileError, ValueError) as exc:
+        _fail(str(exc))
+    _print_evaluation(result)
+    v = result.router.validation_
+    share = v.get("slm_share")
+    console.print(f"threshold p_slm >= {result.router.threshold_:.4f} ({target} target {target_value}; out-of-fold: "
+                  f"{share:.1%} of calls to the SLM, success there "
+                  f"{'-' if v.get('success_on_slm') is None else format(v['success_on_slm'], '.3f')}); "
+                  f"frontier weight {result.router.frontier_weight_}", highlight=False)
+    for name, path in result.write(out).items():
+        console.print(f"wrote {name}: {path}")
+    if export:
+        _export(out, out, int8=True, model=None, check=check, texts=data.texts)
+
+
+def _export(head_dir: Path, out: Path, *, int8: bool, model: Optional[Path], check: int,
+            texts: Optional[list[str]] = None) -> None:
+    import random
+
+    from ..errors import SlmprofileError
+    from .export import export_router, parity_report
+    from .train import SlmRouter
+
+    console = _console()
+    head = head_dir / "head.npz" if head_dir.is_dir() else head_dir
+    try:
+        result = export_router(head, out, model=model, int8=int8)
+    except (SlmprofileError, ValueError) as exc:
+        _fail(str(exc))
+    for name, path in result.files.items():
+        console.print(f"wrote {name}: {path}")
+    if check and texts:
+        sample = random.Random(0).sample(texts, min(check, len(texts)))
+        report = parity_report(SlmRouter.load(head), out, sample)
+        console.print("parity: " + ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
+                                             for k, v in report.items()), highlight=False)
+
+
+@router_app.command("export")
+def export_cmd(
+    directory: Annotated[Path, typer.Argument(help="Router directory with head.npz (from `router train`).")],
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Where to write (default: DIRECTORY).")] = None,
+    int8: Annotated[bool, typer.Option("--int8/--no-int8", help="Also write the dynamic int8 model.")] = True,
+    model: Annotated[Optional[Path], typer.Option("--model", help="Encoder directory (default: bundled MiniLM).")] = None,
+    check: Annotated[int, typer.Option("--check", help="Parity check on N prompts of --check-logs (0: none).")] = 0,
+    check_logs: Annotated[Optional[Path], typer.Option("--check-logs", help="Logs Parquet with prompt_text for "
+                                                       "the parity check.")] = None,
+) -> None:
+    """Export router.onnx + router.int8.onnx + tokenizer.json + router.json (one graph: token ids -> p_slm)."""
+    texts = None
+    if check and check_logs:
+        import polars as pl
+
+        texts = [t for t in pl.read_parquet(check_logs, columns=["prompt_text"])["prompt_text"].to_list() if t]
+    _export(directory, out or directory, int8=int8, model=model, check=check, texts=texts)
+
+
+@router_app.command()
+def bench(
+    directory: Annotated[Path, typer.Argument(help="Exported router directory.")],
+    threads: Annotated[Optional[int], typer.Option("--threads", help="Intra-op threads (default: all cores).")] = None,
+    batch_sizes: Annotated[str, typer.Option("--batch-sizes")] = "1,8,32,128",
+    device: Annotated[str, typer.Option("--device", help="cpu, cuda or all (CUDA is skipped with a reason when "
+                                                         "absent).")] = "all",
+    variants: Annotated[str, typer.Option("--variants")] = "fp32,int8",
+    prompts: Annotated[Optional[Path], typer.Option("--prompts", help="Logs Parquet / text file of prompts "
+                                                    "(default: routellm or the bundled sample).")] = None,
+    n: Annotated[int, typer.Option("--n", help="Prompts to cycle through.")] = 512,
+    max_seconds: Annotated[float, typer.Option("--max-seconds", help="Time budget per configuration.")] = 8.0,
+    pytorch: Annotated[bool, typer.Option("--pytorch/--no-pytorch", help="Time the PyTorch path too.")] = True,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Where bench.json/png go (default: DIRECTORY).")] = None,
+) -> None:
+    """Latency p50/p95/p99 and throughput end to end, ONNX fp32/int8 on CPU (and CUDA) vs the PyTorch path."""
+    from ..errors import SlmprofileError
+    from .bench import run_benchmark
+
+    texts = None
+    if prompts is not None:
+        if prompts.suffix == ".parquet":
+            import polars as pl
+
+            texts = [t for t in pl.read_parquet(prompts, columns=["prompt_text"])["prompt_text"].to_list() if t][:n]
+        else:
+            texts = [line for line in prompts.read_text(encoding="utf-8").splitlines() if line.strip()][:n]
+    devices = ("cpu", "cuda") if device == "all" else (device,)
+    try:
+        result = run_benchmark(directory, texts=texts, batch_sizes=[int(b) for b in batch_sizes.split(",") if b],
+                               variants=[v for v in variants.split(",") if v], devices=devices, threads=threads,
+                               pytorch=pytorch, max_seconds=max_seconds, n_prompts=n)
+    except (SlmprofileError, ValueError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    console = _console()
+    console.print(result.table())
+    for line in result.skipped:
+        console.print(line, highlight=False)
+    for name, path in result.write(out or directory).items():
+        console.print(f"wrote {name}: {path}")

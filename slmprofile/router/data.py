@@ -1,0 +1,136 @@
+"""Training data for the router from files written by earlier stages.
+
+A run directory (``slmprofile run``) holds ``logs.parquet`` (with outcome columns such as ``slm_correct`` /
+``frontier_correct`` when they were mapped or joined at ingest), ``embeddings.parquet`` (one vector per distinct
+prompt) and ``clusters.parquet`` (the task type of each call). A plain logs Parquet works too (embeddings are then
+computed, cached). Weak labels - e.g. a verdict or success rate per task type - fill calls without an outcome, with
+a lower sample weight.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import SlmprofileError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+
+
+@dataclass
+class RouterData:
+    """Aligned per-call inputs for :func:`slmprofile.router.train_router`."""
+
+    texts: list[str]
+    slm_correct: np.ndarray
+    frontier_correct: np.ndarray | None
+    embeddings: np.ndarray | None
+    groups: list[str] | None
+    sample_weight: np.ndarray
+    timestamps: list[Any] | None
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+def _read_table(path: Path) -> Any:
+    import polars as pl
+
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        return pl.read_parquet(path)
+    if suffix in (".csv", ".tsv"):
+        return pl.read_csv(path, separator="\t" if suffix == ".tsv" else ",")
+    if suffix in (".jsonl", ".ndjson"):
+        return pl.read_ndjson(path)
+    raise SlmprofileError(f"{path}: unsupported table type (use .parquet, .csv, .tsv or .jsonl)")
+
+
+def load_run_data(source: str | Path, *, label_column: str = "slm_correct",
+                  frontier_column: str | None = "frontier_correct", embeddings: str | Path | None = None,
+                  groups: str | None = "task_type", weak_labels: str | Path | None = None,
+                  weak_column: str = "slm_ok", weak_key: str = "task_type", weak_weight: float = 0.3) -> RouterData:
+    """Read a run directory (or a logs Parquet) into :class:`RouterData`.
+
+    ``label_column``: the SLM outcome column of the logs (bool, 0/1 or a rate); ``frontier_column``: the frontier
+    model's, used when present (None: never); ``embeddings``: an embeddings Parquet (default: the run directory's,
+    when there); ``groups``: ``task_type`` (from ``clusters.parquet``), another logs column, or None;
+    ``weak_labels``: a table with ``weak_key`` (e.g. ``task_type``) and ``weak_column`` (bool or rate) that labels
+    calls without an outcome, each with ``weak_weight``.
+    """
+    import numpy as np
+    import polars as pl
+
+    source = Path(source)
+    run_dir = source if source.is_dir() else source.parent
+    logs_path = source / "logs.parquet" if source.is_dir() else source
+    if not logs_path.is_file():
+        raise SlmprofileError(f"{logs_path}: not found (give a run directory from `slmprofile run` or a logs Parquet)")
+    logs = pl.read_parquet(logs_path)
+    for column in ("prompt_text",):
+        if column not in logs.columns:
+            raise SlmprofileError(f"{logs_path}: missing column {column!r} (is it a normalized logs file?)")
+    report: dict[str, Any] = {"calls": logs.height}
+    logs = logs.filter(pl.col("prompt_text").is_not_null() & (pl.col("prompt_text").str.len_chars() > 0))
+    report["skipped_empty_prompt"] = report["calls"] - logs.height
+
+    if groups == "task_type" and "task_type" not in logs.columns:
+        clusters = run_dir / "clusters.parquet"
+        if clusters.is_file() and "id" in logs.columns:
+            logs = logs.join(pl.read_parquet(clusters).select("id", "task_type"), on="id", how="left")
+        else:
+            groups = None
+            report["groups"] = "none (no clusters.parquet beside the logs)"
+    if groups and groups not in logs.columns:
+        raise SlmprofileError(f"{logs_path}: group column {groups!r} not found; columns: {', '.join(logs.columns)}")
+
+    has_label = label_column in logs.columns
+    if not has_label and weak_labels is None:
+        raise SlmprofileError(
+            f"{logs_path}: no outcome column {label_column!r}. Map one at ingest (`--map slm_correct=COL`), join an "
+            "eval table (`--outcomes`), name it with --label-column, or give weak labels per task type "
+            "(--weak-labels FILE)")
+    slm = (logs[label_column].cast(pl.Float64, strict=False).to_numpy() if has_label
+           else np.full(logs.height, np.nan))
+    if has_label and logs[label_column].null_count() < logs.height and np.isnan(slm).all():
+        raise SlmprofileError(f"{logs_path}: column {label_column!r} holds no booleans or numbers")
+    frontier = None
+    if frontier_column and frontier_column in logs.columns:
+        frontier = logs[frontier_column].cast(pl.Float64, strict=False).to_numpy()
+        if np.isnan(frontier).all():
+            frontier = None
+    weight = np.ones(logs.height)
+    report["labelled"] = int(np.isfinite(slm).sum())
+    if weak_labels is not None:
+        table = _read_table(Path(weak_labels))
+        for col in (weak_key, weak_column):
+            if col not in table.columns:
+                raise SlmprofileError(f"{weak_labels}: missing column {col!r}; columns: {', '.join(table.columns)}")
+        if weak_key not in logs.columns:
+            raise SlmprofileError(f"{logs_path}: weak labels join on {weak_key!r}, which the logs lack (run "
+                                  "`slmprofile run` so clusters.parquet gives task types)")
+        mapping = dict(zip(table[weak_key].cast(pl.String).to_list(),
+                           table[weak_column].cast(pl.Float64, strict=False).to_list()))
+        weak = np.array([mapping.get(k) if mapping.get(k) is not None else np.nan
+                         for k in logs[weak_key].cast(pl.String).to_list()], dtype=np.float64)
+        fill = ~np.isfinite(slm) & np.isfinite(weak)
+        slm = np.where(fill, weak, slm)
+        weight[fill] = weak_weight
+        report["weak_labelled"] = int(fill.sum())
+
+    vectors = None
+    emb_path = Path(embeddings) if embeddings else run_dir / "embeddings.parquet"
+    if emb_path.is_file() and "prompt_hash" in logs.columns:
+        table = pl.read_parquet(emb_path).select("prompt_hash", "embedding")
+        joined = logs.select("prompt_hash").join(table, on="prompt_hash", how="left", maintain_order="left")
+        if joined["embedding"].null_count() == 0:
+            vectors = joined["embedding"].to_numpy().astype(np.float32)
+            report["embeddings"] = str(emb_path)
+        else:
+            report["embeddings"] = f"computed ({joined['embedding'].null_count()} prompts missing from {emb_path})"
+    elif embeddings:
+        raise SlmprofileError(f"{emb_path}: not found")
+    stamps = logs["timestamp"].to_list() if "timestamp" in logs.columns else None
+    return RouterData(texts=logs["prompt_text"].to_list(), slm_correct=slm, frontier_correct=frontier,
+                      embeddings=vectors, groups=logs[groups].cast(pl.String).to_list() if groups else None,
+                      sample_weight=weight, timestamps=stamps, report=report)

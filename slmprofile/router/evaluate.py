@@ -1,0 +1,72 @@
+"""The router against the baselines on one train/test split, and the RouteLLM splits used to check it.
+
+:func:`compare_on_split` fits the router on the training prompts only (its own cross-validation picks its
+settings inside them) and scores it and the baselines on the test prompts: random routing, the oracle, a kNN-50
+router ("SLM fails"), logistic regressions on the embeddings predicting "SLM fails" and "only the frontier is
+right" (the RouteLLM-style label), plus the always-SLM / always-frontier points.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+    import polars as pl
+
+    from .features import RouterFeatures
+    from .train import SlmRouter
+
+#: Seeds of the RouteLLM check's splits (fixed; see :func:`routellm_splits`).
+UNSEEN_SEED = 3
+RANDOM_SEED = 100
+
+
+def routellm_splits(subjects: Any, *, unseen_seed: int = UNSEEN_SEED, random_seed: int = RANDOM_SEED,
+                    held_out_share: float = 1 / 3, test_share: float = 0.25) -> dict[str, tuple[Any, Any]]:
+    """``{"unseen": (train, test), "random": (train, test)}`` boolean masks over RouteLLM prompts.
+
+    ``unseen``: a third of the MMLU subjects (drawn with ``unseen_seed``) are held out whole; training gets the
+    other subjects and GSM8K. ``random``: ``test_share`` of all prompts drawn with ``random_seed``.
+    """
+    import numpy as np
+
+    subj = np.asarray(subjects)
+    mmlu = sorted(set(subj.tolist()) - {"gsm8k"})
+    rng = np.random.default_rng(unseen_seed)
+    held = rng.choice(mmlu, size=int(len(mmlu) * held_out_share), replace=False)
+    unseen_test = np.isin(subj, held)
+    rng = np.random.default_rng(random_seed)
+    random_test = np.zeros(len(subj), dtype=bool)
+    random_test[rng.permutation(len(subj))[: int(test_share * len(subj))]] = True
+    return {"unseen": (~unseen_test, unseen_test), "random": (~random_test, random_test)}
+
+
+def compare_on_split(features: RouterFeatures, slm_correct: Any, frontier_correct: Any, train: Any, test: Any, *,
+                     router: SlmRouter | None = None, groups: Any = None, knn_k: int = 50,
+                     ) -> tuple[pl.DataFrame, dict[str, Any], SlmRouter]:
+    """Fit ``router`` on ``train`` and score it with the baselines on ``test`` -> (table, scores, fitted router)."""
+    import numpy as np
+
+    from .baselines import knn_scores, logistic_scores
+    from .metrics import evaluate_routers
+    from .train import SlmRouter
+
+    s = np.asarray(slm_correct, dtype=np.float64)
+    f = np.asarray(frontier_correct, dtype=np.float64)
+    train = np.asarray(train, dtype=bool)
+    test = np.asarray(test, dtype=bool)
+    if (train & test).any():
+        raise ValueError("train and test overlap")
+    router = router or SlmRouter()
+    router.fit(features.subset(train), s[train], f[train],
+               groups=None if groups is None else np.asarray(groups)[train])
+    emb_tr, emb_te = features.embeddings[train], features.embeddings[test]
+    candidates = {
+        "router": router.score(features.subset(test)),
+        f"knn{knn_k} (SLM fails)": knn_scores(emb_tr, s[train], emb_te, k=knn_k),
+        "logreg (only frontier right)": logistic_scores(emb_tr, s[train], f[train], emb_te, label="only_frontier"),
+        "logreg (SLM fails)": logistic_scores(emb_tr, s[train], f[train], emb_te, label="slm_correct"),
+    }
+    table, scores = evaluate_routers(candidates, s[test], f[test])
+    return table, scores, router

@@ -1,0 +1,292 @@
+"""Router: metrics, training on the bundled sample, ONNX export parity, CLI.
+
+The sample logs have no outcomes, so a seeded simulation gives each call one: the SLM's success rate depends on
+the call's task family (from ``data/truth.csv``, never read by the pipeline) and falls with prompt length; the
+frontier model is right 93 % of the time. The router must find that structure from the prompts alone.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SLM_RATE = {"classification": 0.95, "extraction": 0.85, "conversation": 0.9, "writing": 0.8, "code": 0.45,
+            "reasoning": 0.3, "unknown": 0.6}
+N_SAMPLE = 360
+
+
+def sample_calls(n: int = N_SAMPLE, seed: int = 0):
+    """``n`` sample calls with task type, family and simulated outcomes (seeded)."""
+    import polars as pl
+
+    from slmprofile.ingest import ingest
+
+    logs = ingest([ROOT / "data" / "logs"], estimate=False, templates=False).frame
+    truth = pl.read_csv(ROOT / "data" / "truth.csv").select("id", "task_type", "family")
+    calls = logs.join(truth, on="id", how="inner").unique("prompt_hash", keep="first", maintain_order=True)
+    rng = np.random.default_rng(seed)
+    calls = calls[np.sort(rng.choice(calls.height, size=n, replace=False))]
+    length = calls["prompt_text"].str.len_chars().to_numpy()
+    base = np.array([SLM_RATE[f] for f in calls["family"].to_list()])
+    p_slm = np.clip(base - 0.15 * (np.log1p(length) - np.log1p(length).mean()), 0.02, 0.98)
+    return calls.with_columns(slm_correct=pl.Series(rng.random(n) < p_slm),
+                              frontier_correct=pl.Series(rng.random(n) < 0.93))
+
+
+@pytest.fixture(scope="module")
+def sample(embedder):
+    calls = sample_calls()
+    return calls, embedder.encode(calls["prompt_text"].to_list())
+
+
+def build_sample_artifact(basetemp: Path, embedder) -> tuple[Path, object]:
+    """Train on the sample (share target 0.6) and export once per session (cached on disk across modules)."""
+    from slmprofile.router import SlmRouter, export_router, train_router
+
+    directory = basetemp / "router_sample_artifact"
+    if (directory / "router.json").is_file():
+        return directory, SlmRouter.load(directory / "head.npz")
+    calls = sample_calls()
+    result = train_router(calls["prompt_text"].to_list(), calls["slm_correct"], calls["frontier_correct"],
+                          embeddings=embedder.encode(calls["prompt_text"].to_list()), groups=calls["task_type"],
+                          router=SlmRouter(target="share", target_value=0.6, cv=3), test_size=0.25)
+    result.write(directory)
+    export_router(result.router, directory, training=json.loads((directory / "training.json").read_text()))
+    return directory, result.router
+
+
+@pytest.fixture(scope="module")
+def artifact(tmp_path_factory, embedder):
+    return build_sample_artifact(tmp_path_factory.getbasetemp(), embedder)
+
+
+# ---------------------------------------------------------------------------------------------------- metrics
+def _brute_force_apgr(score, s, f, n_perm=400, seed=0):
+    """APGR by routing explicitly at every k, random tie order averaged over permutations."""
+    rng = np.random.default_rng(seed)
+    n = len(score)
+    total = np.zeros(n + 1)
+    for _ in range(n_perm):
+        order = np.lexsort((rng.random(n), score))  # ascending score, random among ties
+        q = [(s.sum() + (f[order[:k]] - s[order[:k]]).sum()) / n for k in range(n + 1)]
+        total += q
+    q = total / n_perm
+    pgr = (q - s.mean()) / (f.mean() - s.mean())
+    x = np.arange(n + 1) / n
+    return float(np.sum((pgr[1:] + pgr[:-1]) / 2 * np.diff(x)))
+
+
+def test_metrics_match_brute_force_routing_and_random_is_the_diagonal():
+    from slmprofile.router.metrics import apgr, cpt, hull_auc, random_scores, routing_curve
+
+    rng = np.random.default_rng(3)
+    n = 60
+    s = (rng.random(n) < 0.55).astype(float)
+    f = np.maximum(s, rng.random(n) < 0.6).astype(float)
+    score = np.round(rng.random(n) + 0.6 * s, 1)  # informative, with ties
+    curve = routing_curve(score, s, f)
+    assert apgr(curve) == pytest.approx(_brute_force_apgr(score, s, f), abs=0.01)
+    assert apgr(curve) > 0.55
+    assert hull_auc(curve) >= apgr(curve) - 1e-12
+    assert curve.pgr[0] == pytest.approx(0.0) and curve.pgr[-1] == pytest.approx(1.0)
+    # CPT: the curve crosses the level there
+    c50 = cpt(curve, 0.5)
+    assert np.interp(c50, curve.strong_share, curve.pgr) == pytest.approx(0.5, abs=1e-9)
+    flat = routing_curve(random_scores(n), s, f)
+    assert apgr(flat) == pytest.approx(0.5)
+    assert cpt(flat, 0.5) == pytest.approx(0.5) and cpt(flat, 0.8) == pytest.approx(0.8)
+    assert hull_auc(flat) == pytest.approx(0.5)
+
+
+def test_oracle_beats_every_router_and_errors_name_the_problem():
+    from slmprofile.router.metrics import evaluate_routers
+
+    rng = np.random.default_rng(1)
+    s = (rng.random(200) < 0.6).astype(float)
+    f = (rng.random(200) < 0.8).astype(float)
+    table, scores = evaluate_routers({"noise": rng.random(200), "anti": f - s}, s, f)
+    by_name = {r["router"]: r for r in table.iter_rows(named=True)}
+    assert by_name["oracle"]["apgr"] > max(by_name["noise"]["apgr"], by_name["anti"]["apgr"], 0.5)
+    assert by_name["anti"]["apgr"] < 0.5  # routing the wrong way round is worse than random
+    assert by_name["always-slm"]["quality"] == pytest.approx(s.mean())
+    assert by_name["always-frontier"]["quality"] == pytest.approx(f.mean())
+    with pytest.raises(ValueError, match="same length"):
+        evaluate_routers({"x": np.zeros(3)}, s, f)
+    with pytest.raises(ValueError, match="non-finite"):
+        evaluate_routers({"x": np.r_[np.nan, np.zeros(199)]}, s, f)
+
+
+def test_centered_isotonic_is_monotone_and_matches_rates():
+    from slmprofile.router.train import centered_isotonic, interp_calibration
+
+    rng = np.random.default_rng(0)
+    x = rng.random(4000)
+    y = (rng.random(4000) < x).astype(float)  # P(y=1 | x) = x
+    xs, ys = centered_isotonic(x, y)
+    assert np.all(np.diff(xs) > 0) and np.all(np.diff(ys) >= 0)
+    p = interp_calibration(np.array([0.1, 0.5, 0.9]), xs, ys)
+    assert p == pytest.approx([0.1, 0.5, 0.9], abs=0.08)
+    assert 0 <= interp_calibration(np.array([-5.0]), xs, ys)[0] <= interp_calibration(np.array([5.0]), xs, ys)[0] <= 1
+
+
+# ---------------------------------------------------------------------------------------------------- training
+def test_router_learns_the_sample_outcomes_and_holds_out_whole_task_types(sample):
+    from slmprofile.router import SlmRouter, train_router
+
+    calls, vectors = sample
+    texts = calls["prompt_text"].to_list()
+    result = train_router(texts, calls["slm_correct"], calls["frontier_correct"], embeddings=vectors,
+                          groups=calls["task_type"], router=SlmRouter(cv=3, target_value=0.9), test_size=0.25,
+                          refit=False)
+    held = set(result.split["held_out_groups"])
+    assert result.split["kind"] == "groups" and held
+    trained_on = set(calls["task_type"].to_list()) - held
+    assert not held & trained_on
+    rows = {r["router"]: r for r in result.evaluation.iter_rows(named=True)}
+    # the simulated SLM fails on code/reasoning and long prompts: the router must rank far better than random
+    assert rows["router"]["apgr"] > rows["random"]["apgr"] + 0.1
+    assert rows["router"]["cpt50"] < 0.5 and rows["router"]["cpt80"] < 0.8
+    assert rows["oracle"]["apgr"] >= rows["router"]["apgr"]
+    v = result.router.validation_
+    # the threshold meets the quality target out of fold, on a real share of the calls
+    assert v["target_reached"] and v["success_on_slm"] >= 0.9 and 0.1 < v["slm_share"] < 1
+
+
+def test_router_without_frontier_outcomes_uses_the_frontier_as_reference_and_weak_labels(sample):
+    from slmprofile.router import SlmRouter
+    from slmprofile.router.features import build_features
+
+    calls, vectors = sample
+    feats = build_features(calls["prompt_text"].to_list(), embeddings=vectors)
+    s = calls["slm_correct"].to_numpy().astype(float)
+    family = calls["family"].to_list()
+    # a third of the calls have no outcome, only a per-family success rate (a weak label) with weight 0.3
+    weak = np.array([SLM_RATE[f] for f in family])
+    missing = np.arange(len(s)) % 3 == 0
+    labels = np.where(missing, weak, s)
+    weights = np.where(missing, 0.3, 1.0)
+    router = SlmRouter(cv=3, target="share", target_value=0.5).fit(feats, labels, sample_weight=weights,
+                                                                    groups=calls["task_type"])
+    assert router.heads_.names == ["slm"] and not router.has_frontier_
+    p = router.predict_proba(feats)
+    by_family = {f: float(np.mean(p[np.array(family) == f])) for f in ("classification", "reasoning")}
+    assert by_family["classification"] > by_family["reasoning"] + 0.2
+    assert abs(router.validation_["slm_share"] - 0.5) < 0.1
+    with pytest.raises(ValueError, match="'target' parameter"):
+        SlmRouter(target="cheap").fit(feats, labels)
+    from slmprofile.errors import SlmprofileError
+
+    with pytest.raises(SlmprofileError, match="slm_correct: labels must lie in"):
+        SlmRouter().fit(feats, labels * 2)
+    with pytest.raises(SlmprofileError, match="same outcome"):
+        SlmRouter(cv=3).fit(feats, np.ones(len(s)))
+
+
+def test_head_save_load_roundtrip_without_pickles(sample, tmp_path):
+    from slmprofile.router import SlmRouter
+    from slmprofile.router.features import build_features
+
+    calls, vectors = sample
+    feats = build_features(calls["prompt_text"].to_list(), embeddings=vectors)
+    router = SlmRouter(cv=3).fit(feats, calls["slm_correct"], calls["frontier_correct"])
+    path = router.save(tmp_path / "head.npz")
+    with np.load(path, allow_pickle=False) as data:  # would raise on object arrays
+        assert "meta" in data.files
+    again = SlmRouter.load(path)
+    assert np.array_equal(again.predict_proba(feats), router.predict_proba(feats))
+    assert again.threshold_ == router.threshold_
+
+
+# ---------------------------------------------------------------------------------------------------- export
+def test_onnx_fp32_matches_pytorch_and_int8_agrees(artifact, embedder):
+    from slmprofile.router import parity_report
+    from slmprofile.runtime import Router
+
+    directory, router = artifact
+    config = json.loads((directory / "router.json").read_text())
+    assert config["opset"] >= 17 and config["files"] == {"fp32": "router.onnx", "int8": "router.int8.onnx",
+                                                         "tokenizer": "tokenizer.json"}
+    assert config["training_data"]["prompts"] == N_SAMPLE and len(config["training_data"]["hash"]) == 32
+    assert config["metrics"]["router"]["apgr"] > 0.5
+    from slmprofile.embed import default_model_path, model_identity
+
+    assert config["encoder"]["model_id"] == model_identity(default_model_path())
+    # held-out texts: other sample prompts than the training ones
+    held = sample_calls(n=200, seed=1)["prompt_text"].to_list()
+    report = parity_report(router, directory, held, embedder=embedder)
+    print("parity", report)
+    assert report["fp32_max_abs_diff"] < 1e-4
+    assert report["int8_decision_agreement"] >= 0.99
+    # dynamic axes: batch 1 without padding, a long prompt truncated like the training path
+    fp32 = Router.load(directory, variant="fp32")
+    one = fp32.route(held[0])
+    assert len(one) == 1 and one.decisions[0] in ("slm", "frontier")
+    long_text = " ".join(held) * 2
+    ids, mask = fp32.tokenize([long_text])
+    assert ids.shape == (1, 256)
+    from slmprofile.router.export import torch_reference
+
+    assert fp32.route([long_text]).p_slm[0] == pytest.approx(torch_reference(router, [long_text],
+                                                                             embedder=embedder)[0], abs=1e-4)
+
+
+# ---------------------------------------------------------------------------------------------------- CLI
+def test_cli_train_export_bench_on_a_run_directory(tmp_path, sample, embedder):
+    import polars as pl
+    from typer.testing import CliRunner
+
+    from slmprofile.cli import app
+
+    calls, vectors = sample
+    run = tmp_path / "run"
+    run.mkdir()
+    calls.drop("task_type", "family").write_parquet(run / "logs.parquet")
+    pl.DataFrame({"prompt_hash": calls["prompt_hash"], "n_calls": [1] * calls.height,
+                  "template_id": calls["template_id"] if "template_id" in calls.columns else [None] * calls.height,
+                  "embedding": pl.Series(vectors, dtype=pl.Array(pl.Float32, vectors.shape[1]))}
+                 ).write_parquet(run / "embeddings.parquet")
+    calls.select("id", "task_type").with_columns(cluster_id=0, family=pl.lit("x"), distance=0.0,
+                                                 flags=pl.lit("core")).write_parquet(run / "clusters.parquet")
+    out = tmp_path / "router"
+    runner = CliRunner()
+    result = runner.invoke(app, ["router", "train", str(run), "--out", str(out), "--target", "share",
+                                 "--target-value", "0.6", "--export", "--check", "0"])
+    assert result.exit_code == 0, result.output
+    for name in ("head.npz", "training.json", "evaluation.csv", "cost_quality.png", "router.onnx",
+                 "router.int8.onnx", "tokenizer.json", "router.json"):
+        assert (out / name).is_file(), name
+    assert "APGR" in result.output and "threshold p_slm >=" in result.output
+    training = json.loads((out / "training.json").read_text())
+    assert training["split"]["kind"] == "groups" and training["data"]["slm_labelled"] == N_SAMPLE
+
+    result = runner.invoke(app, ["router", "bench", str(out), "--batch-sizes", "1,8", "--max-seconds", "0.3",
+                                 "--n", "16", "--no-pytorch", "--threads", "1", "--prompts", str(run / "logs.parquet")])
+    assert result.exit_code == 0, result.output
+    bench = json.loads((out / "bench.json").read_text())
+    assert {(r["variant"], r["batch"]) for r in bench["rows"]} == {("fp32", 1), ("fp32", 8), ("int8", 1), ("int8", 8)}
+    assert all(r["p50_ms"] > 0 and r["p99_ms"] >= r["p50_ms"] for r in bench["rows"])
+    assert (out / "bench.png").is_file()
+    import onnxruntime as ort
+
+    if "CUDAExecutionProvider" not in ort.get_available_providers():
+        assert any("skipped: no CUDA device" in line for line in bench["skipped"])
+
+    # no outcome column: a clear error naming the file and the ways to provide one
+    (run / "logs.parquet").unlink()
+    calls.drop("slm_correct", "frontier_correct").write_parquet(run / "logs.parquet")
+    result = runner.invoke(app, ["router", "train", str(run), "--out", str(tmp_path / "r2")])
+    assert result.exit_code == 2
+    assert "logs.parquet" in result.output and "slm_correct" in result.output
+    # ... but weak labels per task type (a success rate each) can stand in
+    rates = calls.group_by("task_type").agg(slm_ok=pl.col("slm_correct").mean())
+    rates.write_csv(tmp_path / "verdicts.csv")
+    result = runner.invoke(app, ["router", "train", str(run), "--out", str(tmp_path / "r2"), "--weak-labels",
+                                 str(tmp_path / "verdicts.csv"), "--target", "share", "--target-value", "0.5"])
+    assert result.exit_code == 0, result.output
+    training = json.loads((tmp_path / "r2" / "training.json").read_text())
+    assert training["data"]["slm_labelled"] == N_SAMPLE and training["validation"]["frontier_weight"] == 0.0
+    assert "weak_labelled 360" in result.output
