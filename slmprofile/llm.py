@@ -460,12 +460,16 @@ class LLMRunner:
     # -- running -------------------------------------------------------------------------------------------------
     def run(self, requests: Sequence[LLMRequest], *, on_result: Callable[[LLMResult], None] | None = None
             ) -> list[LLMResult]:
-        """Blocking :meth:`arun` (from code without a running event loop)."""
+        """Blocking :meth:`arun`. Inside a running event loop (a Jupyter kernel, an async web app) the run gets its
+        own loop in a worker thread, so notebooks can call it directly."""
         try:
             asyncio.get_running_loop()
         except RuntimeError:
             return asyncio.run(self.arun(requests, on_result=on_result))
-        raise RuntimeError("LLMRunner.run() was called inside a running event loop; use `await runner.arun(...)`")
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="slmprofile-llm") as pool:
+            return pool.submit(asyncio.run, self.arun(requests, on_result=on_result)).result()
 
     async def arun(self, requests: Sequence[LLMRequest], *, on_result: Callable[[LLMResult], None] | None = None
                    ) -> list[LLMResult]:

@@ -31,7 +31,8 @@ def build_sample_run(root: Path, embedder) -> Path:
 
         generate_sample(root / "sample", n_calls=160, seed=5)
         run([root / "sample" / "logs"], root / "run", embedder=embedder,
-            clusterer=TaskTypeClusterer(reducer="pca", n_bootstrap=0))
+            clusterer=TaskTypeClusterer(reducer="pca", n_bootstrap=0), suitability=False, savings=False,
+            router=False)  # the later stages' sections are tested with files written by the tests
         _BUILT["run"] = root / "run"
     return _BUILT["run"]
 
