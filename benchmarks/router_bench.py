@@ -1,11 +1,14 @@
 """Router latency on CPU: the exported ONNX router (fp32, int8) end to end vs the PyTorch path, same process.
 
     python benchmarks/router_bench.py [ROUTER_DIR] [--threads 1] [--batch-sizes 1,8,32,128] [--max-seconds 8]
+        [--prompts intents,routellm]
 
 Without ROUTER_DIR a router is trained and exported first on RouteLLM (../shared/data) when present, else on the
 bundled sample with simulated outcomes, into a temporary directory. Prints the table of p50/p95/p99 latency and
 throughput with each row's speed-up over the PyTorch path (sentence-transformers encode + head + threshold) at the
-same batch size, measured in this run, and writes bench.json / bench.png beside the router.
+same batch size, measured in this run, once per prompt set (latency grows with prompt length: short intent
+queries and medium-long exam questions are both shown), and writes bench.json / bench.png into
+ROUTER_DIR/bench-<prompts>/.
 """
 
 from __future__ import annotations
@@ -52,7 +55,9 @@ def main() -> None:
     parser.add_argument("--batch-sizes", default="1,8,32,128")
     parser.add_argument("--max-seconds", type=float, default=8.0)
     parser.add_argument("--device", default="cpu", help="cpu, cuda or all")
-    parser.add_argument("--prompts", default="auto", help="auto, routellm or sample (the bundled logs)")
+    parser.add_argument("--prompts", default="auto",
+                        help="comma-separated prompt sets: intents (short), routellm (medium-long), sample (the "
+                             "bundled logs) or auto (intents,routellm with ../shared/data, else sample)")
     args = parser.parse_args()
 
     from rich.console import Console
@@ -65,18 +70,28 @@ def main() -> None:
         print(f"training and exporting a router into {directory} ...")
         _train_default(directory)
     devices = ("cpu", "cuda") if args.device == "all" else (args.device,)
-    result = run_benchmark(directory, batch_sizes=[int(b) for b in args.batch_sizes.split(",")], devices=devices,
-                           threads=args.threads, max_seconds=args.max_seconds, prompt_source=args.prompts)
+    from slmprofile.datasets import shared_data_dir
+
+    sources = args.prompts.split(",")
+    if sources == ["auto"]:
+        sources = ["intents", "routellm"] if shared_data_dir() is not None else ["sample"]
     console = Console()
-    console.print(result.table())
-    for line in result.skipped:
-        console.print(line)
-    env = result.environment
-    console.print(f"prompts: {env['prompts']} from {env['prompt_source']}, word pieces p50 {env['word_pieces']['p50']:.0f}"
-                  f" / p95 {env['word_pieces']['p95']:.0f}; threads {env['threads']}; cpus {env['cpu_count']}; "
-                  f"load average {env['load_average']}")
-    files = result.write(directory)
-    console.print(f"wrote {files['json']} and {files['plot']}")
+    for source in sources:
+        result = run_benchmark(directory, batch_sizes=[int(b) for b in args.batch_sizes.split(",")],
+                               devices=devices, threads=args.threads, max_seconds=args.max_seconds,
+                               prompt_source=source)
+        env = result.environment
+        table = result.table()
+        table.title = f"{table.title} - {env['prompt_source']}"
+        console.print(table)
+        for line in result.skipped:
+            console.print(line)
+        console.print(f"prompts: {env['prompts']} from {env['prompt_source']}, word pieces p50 "
+                      f"{env['word_pieces']['p50']:.0f} / p95 {env['word_pieces']['p95']:.0f}; threads "
+                      f"{env['threads']}; cpus {env['cpu_count']}; load average {env['load_average']}")
+        out = directory / f"bench-{source}"
+        files = result.write(out)
+        console.print(f"wrote {files['json']} and {files['plot']}")
 
 
 if __name__ == "__main__":

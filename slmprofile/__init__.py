@@ -26,6 +26,18 @@ _EXPORTS = {
     "embed_prompts": "slmprofile.embed",
     "assign_templates": "slmprofile.templates",
     "generate_sample": "slmprofile.sample",
+    "discover_task_types": "slmprofile.cluster",
+    "TaskTypeClusterer": "slmprofile.cluster",
+    "assess_suitability": "slmprofile.suitability",
+    "SuitabilityEstimator": "slmprofile.suitability",
+    "run_shadow": "slmprofile.shadow",
+    "LLMRunner": "slmprofile.llm",
+    "estimate_savings": "slmprofile.savings",
+    "savings_from_run": "slmprofile.savings",
+    "train_router": "slmprofile.router",
+    "export_router": "slmprofile.router",
+    "write_report": "slmprofile.report",
+    "render_notebooks": "slmprofile.notebooks",
     "run": "slmprofile.pipeline",
     "IngestError": "slmprofile.errors",
     "SlmprofileError": "slmprofile.errors",
@@ -34,12 +46,20 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS) + ["__version__"]
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .cluster import TaskTypeClusterer, discover_task_types
     from .embed import Embedder, embed_prompts
     from .errors import IngestError, SlmprofileError
     from .ingest import FORMATS, IngestReport, IngestResult, ingest
+    from .llm import LLMRunner
+    from .notebooks import render_notebooks
     from .pipeline import run
     from .redact import find_pii, redact, redact_frame
+    from .report import write_report
+    from .router import export_router, train_router
     from .sample import generate_sample
+    from .savings import estimate_savings, savings_from_run
+    from .shadow import run_shadow
+    from .suitability import SuitabilityEstimator, assess_suitability
     from .templates import assign_templates
 
 

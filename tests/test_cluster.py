@@ -53,6 +53,19 @@ def test_clusterer_is_reproducible_and_validates_parameters() -> None:
         TaskTypeClusterer(reducer="tsne").fit(X)
     keep = TaskTypeClusterer(reducer="pca", noise="keep").fit(X)
     assert not (keep.flags_ == FLAG_ASSIGNED).any()
+    with pytest.raises(ValueError, match="'selection_tolerance' parameter"):
+        TaskTypeClusterer(selection_tolerance=-0.1).fit(X)
+
+
+def test_size_choice_keeps_the_finest_near_tie() -> None:
+    """Tolerance 0 takes the best-scoring size; a wide tolerance takes the smallest size whose score is near it."""
+    X, _ = _blobs(seed=4)
+    strict = TaskTypeClusterer(reducer="pca", n_bootstrap=0, selection_tolerance=0.0).fit(X)
+    scores = {s.min_cluster_size: s.score for s in strict.selection_}
+    assert strict.min_cluster_size_ == max(scores, key=scores.get)
+    wide = TaskTypeClusterer(reducer="pca", n_bootstrap=0, selection_tolerance=10.0).fit(X)
+    assert wide.min_cluster_size_ == min(scores)
+    assert wide.n_clusters_ >= strict.n_clusters_
 
 
 def test_fit_on_a_sample_assigns_the_rest() -> None:
@@ -172,6 +185,7 @@ def test_clinc150_test_ari(shared_data: Path, embedder) -> None:
     data = load_clinc150(shared_data, split="test")
     labels, model = _quality(data["text"].to_list(), embedder)
     ari = adjusted_rand_score(data["intent"].to_list(), labels)  # unassigned (-1) counts as its own label
+    print(f"CLINC150 test ARI {ari:.3f}, min_cluster_size {model.min_cluster_size_}")
     assert ari >= 0.70, (ari, model.min_cluster_size_, (labels < 0).mean())
 
 
@@ -181,15 +195,17 @@ def test_banking77_test_ari(shared_data: Path, embedder) -> None:
     data = load_banking77(shared_data, split="test")
     labels, model = _quality(data["text"].to_list(), embedder)
     ari = adjusted_rand_score(data["intent"].to_list(), labels)
+    print(f"Banking77 test ARI {ari:.3f}, min_cluster_size {model.min_cluster_size_}")
     assert ari >= 0.50, (ari, model.min_cluster_size_, (labels < 0).mean())
 
 
 def test_mixed_workload_types_are_pure_and_families_gather_sources(shared_data: Path, embedder) -> None:
     """CLINC150 + Banking77 + GSM8K + MMLU + MT-Bench: task types stay within one source, families gather them.
 
-    Measured homogeneity is 0.80-0.91 depending on the seed (the label-free size choice moves between 14 and 26;
-    CLINC's banking intents and Banking77 are the same tasks, as are GSM8K and MMLU maths): the issue's 0.90 floor
-    is not reliably met yet, so this guards the level reached, and family completeness, which holds (0.82-0.90).
+    Measured with the finest-within-tolerance size choice (``selection_tolerance``): homogeneity 0.906 in this test
+    (fresh embedding cache), 0.905-0.917 over seeds 0-3 on cached embeddings; family completeness 0.887. Before that
+    rule the coarsest near-tied size sometimes won and homogeneity fell to 0.80. The guard sits a little under the
+    issue's 0.90 because tiny float differences in the embeddings move UMAP and with it the size choice.
     """
     from sklearn.metrics import completeness_score
 
@@ -209,7 +225,9 @@ def test_mixed_workload_types_are_pure_and_families_gather_sources(shared_data: 
     families = np.where(labels >= 0, model.families_[np.maximum(labels, 0)], -1)
     homogeneity = homogeneity_score(source, labels)
     completeness = completeness_score(source, families)
-    assert homogeneity >= 0.75, (homogeneity, model.n_clusters_)
+    print(f"mixed workload: homogeneity {homogeneity:.3f}, family completeness {completeness:.3f}, "
+          f"{model.n_clusters_} types, min_cluster_size {model.min_cluster_size_}")
+    assert homogeneity >= 0.88, (homogeneity, model.n_clusters_)
     assert completeness >= 0.60, (completeness, len(set(model.families_.tolist())))
 
 

@@ -221,6 +221,14 @@ def test_onnx_fp32_matches_pytorch_and_int8_agrees(artifact, embedder):
     print("parity", report)
     assert report["fp32_max_abs_diff"] < 1e-4
     assert report["int8_decision_agreement"] >= 0.99
+    # int8: every encoder weight MatMul is blockwise int8, the router head stays fp32
+    import onnx
+
+    int8_graph = onnx.load(str(directory / "router.int8.onnx"), load_external_data=False).graph
+    kinds = {n.name: n.op_type for n in int8_graph.node}
+    assert sum(k == "MatMulNBits" for k in kinds.values()) == 36  # 6 layers x (q, k, v, out, ffn in, ffn out)
+    assert config["int8"]["bits"] == 8 and config["int8"]["block_size"] == 32
+    assert all(k == "MatMul" for name, k in kinds.items() if name in ("/MatMul", "/MatMul_1"))
     # dynamic axes: batch 1 without padding, a long prompt truncated like the training path
     fp32 = Router.load(directory, variant="fp32")
     one = fp32.route(held[0])

@@ -103,7 +103,8 @@ class Selection:
 
     ``score`` = silhouette of the clustered points in the reduced space (separation where the clustering happened)
     + their cosine silhouette in the embedding space (guards against clusters that only the reduction separates);
-    the candidate with the highest score wins. ``relative_validity`` is HDBSCAN's DBCV approximation, reported.
+    the smallest candidate within ``selection_tolerance`` of the highest score wins. ``relative_validity`` is
+    HDBSCAN's DBCV approximation, reported.
     """
 
     min_cluster_size: int
@@ -138,6 +139,10 @@ class TaskTypeClusterer:
             (see :func:`merge_by_groups`; 0 = off).
         n_families: number of coarse families, or ``"auto"`` (best silhouette of the cluster centroids).
         max_fit_samples: fit on a random sample this large; the rest is assigned to the nearest centroid.
+        selection_tolerance: with ``min_cluster_size="auto"``, the smallest candidate whose score is within this
+            of the best wins: when the internal score cannot tell two granularities apart, the finer one is kept
+            (a type split in two is merged back at the family level; two tasks merged into one type mislead
+            every per-type estimate).
         n_bootstrap: resamples for the per-type stability score (0 = skip). Each refits HDBSCAN on a bootstrap
             resample of the reduced points (at most ``BOOTSTRAP_POINTS``); a type's stability is the mean, over
             resamples, of its best Jaccard overlap with a resampled cluster (1 = always found again).
@@ -153,7 +158,7 @@ class TaskTypeClusterer:
                  assign_quantile: float = 0.0, assign_slack: float = 0.1, template_weight: float = 0.7,
                  merge_share: float = 0.05,
                  n_families: int | str = "auto", max_fit_samples: int = 50_000, n_bootstrap: int = 5,
-                 random_state: int | None = 0) -> None:
+                 selection_tolerance: float = 0.01, random_state: int | None = 0) -> None:
         self.reducer = reducer
         self.n_components = n_components
         self.n_neighbors = n_neighbors
@@ -167,6 +172,7 @@ class TaskTypeClusterer:
         self.n_families = n_families
         self.max_fit_samples = max_fit_samples
         self.n_bootstrap = n_bootstrap
+        self.selection_tolerance = selection_tolerance
         self.random_state = random_state
 
     def _check_params(self) -> None:
@@ -177,6 +183,9 @@ class TaskTypeClusterer:
                              f"got {self.min_cluster_size!r} instead.")
         if not 0 <= self.merge_share <= 1:
             raise ValueError(f"The 'merge_share' parameter of TaskTypeClusterer must be in [0, 1]; got {self.merge_share!r} instead.")
+        if not (isinstance(self.selection_tolerance, (int, float)) and self.selection_tolerance >= 0):
+            raise ValueError("The 'selection_tolerance' parameter of TaskTypeClusterer must be a float >= 0; "
+                             f"got {self.selection_tolerance!r} instead.")
         if not 0 <= self.template_weight <= 1:
             raise ValueError(f"The 'template_weight' parameter of TaskTypeClusterer must be in [0, 1]; got {self.template_weight!r} instead.")
 
@@ -253,7 +262,7 @@ class TaskTypeClusterer:
         sizes = candidate_min_cluster_sizes(len(Z)) if self.min_cluster_size == "auto" else [int(self.min_cluster_size)]
         sample = min(len(Z), SILHOUETTE_SAMPLE)
         self.selection_: list[Selection] = []
-        best_labels, best_score = None, -np.inf
+        results = []
         for size in sizes:
             model = hdbscan.HDBSCAN(min_cluster_size=size, min_samples=self.min_samples, gen_min_span_tree=True)
             labels = model.fit_predict(Z)
@@ -269,8 +278,11 @@ class TaskTypeClusterer:
                 sil_z = sil_x = validity = -1.0
             choice = Selection(size, k, float((~kept).mean()), sil_z, sil_x, validity)
             self.selection_.append(choice)
-            if best_labels is None or choice.score > best_score:
-                best_labels, best_score, self.min_cluster_size_ = labels, choice.score, size
+            results.append((choice, labels))
+        top = max(choice.score for choice, _ in results)
+        choice, best_labels = min(((c, lab) for c, lab in results if c.score >= top - self.selection_tolerance),
+                                  key=lambda item: item[0].min_cluster_size)
+        self.min_cluster_size_ = choice.min_cluster_size
         return np.asarray(best_labels)
 
     def _stability(self, Z: np.ndarray, labels: np.ndarray, k: int,

@@ -22,17 +22,31 @@ logger = logging.getLogger(__name__)
 BATCH_SIZES = (1, 8, 32, 128)
 
 
+PROMPT_SOURCES = ("auto", "intents", "routellm", "sample")
+
+
 def benchmark_prompts(n: int = 512, *, seed: int = 0, source: str = "auto") -> tuple[str, list[str]]:
-    """Realistic prompts: ``routellm`` (MMLU + GSM8K, from ../shared/data; medium-long), ``sample`` (the bundled
-    sample logs: short and medium business prompts) or ``auto`` (routellm when present, else the sample)."""
+    """Realistic prompts for the benchmark, by ``source``:
+
+    - ``intents``: CLINC150 + Banking77 test queries from ../shared/data (short: about 10-20 word pieces, the
+      length of a chat request or a ticket line);
+    - ``routellm``: MMLU + GSM8K questions from ../shared/data (medium-long: p50 about 70 word pieces, many at the
+      256 cap);
+    - ``sample``: the bundled sample logs (business prompts, short to long);
+    - ``auto``: routellm when ../shared/data is present, else the sample.
+    """
     import random
 
-    from ..datasets import load_routellm, shared_data_dir
+    from ..datasets import load_banking77, load_clinc150, load_routellm, shared_data_dir
 
-    if source not in ("auto", "routellm", "sample"):
-        raise ValueError(f"The 'source' parameter must be 'auto', 'routellm' or 'sample'; got {source!r} instead.")
+    if source not in PROMPT_SOURCES:
+        raise ValueError(f"The 'source' parameter must be one of {', '.join(PROMPT_SOURCES)}; got {source!r} "
+                         f"instead.")
     rng = random.Random(seed)
-    if source == "routellm" or (source == "auto" and shared_data_dir() is not None):
+    if source == "intents":
+        texts = load_clinc150()["text"].to_list() + load_banking77()["text"].to_list()
+        source = "intents (CLINC150 + Banking77 test queries)"
+    elif source == "routellm" or (source == "auto" and shared_data_dir() is not None):
         texts = load_routellm()["text"].to_list()
         source = "routellm (MMLU + GSM8K prompts)"
     else:

@@ -146,7 +146,10 @@ def bench(
                                                          "absent).")] = "all",
     variants: Annotated[str, typer.Option("--variants")] = "fp32,int8",
     prompts: Annotated[Optional[Path], typer.Option("--prompts", help="Logs Parquet / text file of prompts "
-                                                    "(default: routellm or the bundled sample).")] = None,
+                                                    "(default: --prompt-set).")] = None,
+    prompt_set: Annotated[str, typer.Option("--prompt-set", help="Built-in prompts when --prompts is not given: "
+                                            "intents (short queries), routellm (exam questions), sample (the "
+                                            "bundled logs) or auto.")] = "auto",
     n: Annotated[int, typer.Option("--n", help="Prompts to cycle through.")] = 512,
     max_seconds: Annotated[float, typer.Option("--max-seconds", help="Time budget per configuration.")] = 8.0,
     pytorch: Annotated[bool, typer.Option("--pytorch/--no-pytorch", help="Time the PyTorch path too.")] = True,
@@ -168,7 +171,8 @@ def bench(
     try:
         result = run_benchmark(directory, texts=texts, batch_sizes=[int(b) for b in batch_sizes.split(",") if b],
                                variants=[v for v in variants.split(",") if v], devices=devices, threads=threads,
-                               pytorch=pytorch, max_seconds=max_seconds, n_prompts=n)
+                               pytorch=pytorch, max_seconds=max_seconds, n_prompts=n,
+                               prompt_source=prompt_set)
     except (SlmprofileError, ValueError, FileNotFoundError) as exc:
         _fail(str(exc))
     console = _console()
