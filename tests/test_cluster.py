@@ -85,6 +85,8 @@ def test_template_blending_pulls_members_together() -> None:
     before = X[0] @ X[1]
     assert out[0] @ out[1] > before
     assert np.allclose(np.linalg.norm(out, axis=1), 1, atol=1e-5)
+    out = blend_templates(X, [None, None, None, "b", "c", "c"], 0.5)  # None is "no template", not a template
+    assert np.allclose(out[:4], X[:4], atol=1e-6) and out[4] @ out[5] > X[4] @ X[5]
 
 
 def test_ctfidf_keywords_name_what_distinguishes_a_class() -> None:
@@ -159,7 +161,16 @@ def test_merge_by_groups_and_instruction_keys() -> None:
     groups = ["a", "a", "a", "a", "b", "b", "a", "c"]  # group a spans clusters 0 and 1
     assert merge_by_groups(labels, groups, 0.05).tolist() == [0, 0, 0, 0, 1, 1, -1, 2]
     assert merge_by_groups(labels, None, 0.05).tolist() == labels.tolist()
-    assert merge_by_groups(labels, groups, 0.0).tolist() == labels.tolist()
+    assert merge_by_groups(labels, groups, 0.0, own_share=0).tolist() == labels.tolist()
+    # a big template split into 25 topic clusters of 4 % each: the share rule misses it, ownership joins them;
+    # cluster 25 (5 prompts of template "u", 1 of "t") is owned by "u" and stays apart
+    labels = np.array([c for c in range(25) for _ in range(4)] + [25] * 6)
+    groups = ["t"] * 100 + ["u"] * 5 + ["t"]
+    assert merge_by_groups(labels, groups, 0.05, own_share=0).max() == 25
+    merged = merge_by_groups(labels, groups, 0.05)
+    assert merged[:100].tolist() == [0] * 100 and merged[100:].tolist() == [1] * 6
+    # prompts without a group (None) never join clusters, however many they are
+    assert merge_by_groups(np.repeat(np.arange(10), 5), [None] * 50, 0.05).max() == 9
     systems = ["Classify the ticket. Use labels A, B.", "Classify the ticket. Today is Monday.",
                "Classify the ticket. Sign off as Ann.", None, None, None, None]
     prompts = ["t1", "t2", "t3", "Draft a reply.\nHi there", "Draft a reply.\nHello 2", "Draft a reply.\nYo",

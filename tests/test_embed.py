@@ -95,3 +95,50 @@ def test_embed_prompts_one_row_per_distinct_prompt(embedder: Embedder) -> None:
     assert out.columns == ["prompt_hash", "n_calls", "template_id", "embedding"]
     assert out.height == 4 and out.schema["embedding"] == pl.Array(pl.Float32, 384)
     assert out.filter(pl.col("prompt_hash") == "hReset my password")["n_calls"].item() == 2
+
+
+# ------------------------------------------------------------------ ONNX backends
+
+
+@pytest.fixture(scope="module")
+def sample_prompts() -> list[str]:
+    """Distinct prompts of the bundled sample's OpenAI log (realistic lengths: short questions to long documents)."""
+    from slmprofile.ingest import ingest
+
+    frame = ingest(Path(__file__).resolve().parents[1] / "data" / "logs" / "openai_chat.jsonl").frame
+    return frame["prompt_text"].unique(maintain_order=True).to_list()[:160]
+
+
+def test_auto_backend_uses_int8_onnx_when_it_agrees_with_pytorch(tmp_path: Path, embedder: Embedder,
+                                                                 sample_prompts: list[str]) -> None:
+    fast = Embedder(backend="auto", cache_dir=tmp_path, device="cpu", progress=False)
+    vecs = fast.encode(sample_prompts)
+    info = fast.info()
+    assert info["backend"] == "onnx-int8", info
+    assert info["onnx_parity"]["texts"] >= 40 and info["onnx_parity"]["min_cosine"] >= 0.99
+    ref = embedder.encode(sample_prompts)
+    cos = np.einsum("ij,ij->i", vecs, ref)
+    print(f"int8 ONNX vs PyTorch on {len(cos)} sample prompts: min cosine {cos.min():.4f}, mean {cos.mean():.5f}")
+    assert cos.min() >= 0.99 and np.allclose(np.linalg.norm(vecs, axis=1), 1, atol=1e-4)
+    # int8 vectors live in their own cache; a rerun encodes nothing and returns the same vectors
+    assert {p.name for p in (tmp_path / "embeddings").iterdir()} == {f"{info['model_id']}.onnx-int8"}
+    again = Embedder(backend="auto", cache_dir=tmp_path, device="cpu", progress=False)
+    assert np.array_equal(again.encode(sample_prompts), vecs) and again.stats_.encoded == 0
+
+
+def test_onnx_fp32_matches_pytorch_and_auto_falls_back_below_the_parity_bar(
+        tmp_path: Path, embedder: Embedder, sample_prompts: list[str], monkeypatch, caplog) -> None:
+    from slmprofile import embed_onnx
+
+    texts = sample_prompts[:40]
+    fp32 = Embedder(backend="onnx", cache_dir=tmp_path, device="cpu", long_text="chunk")
+    ref = embedder.clone(long_text="chunk", cache_dir=False).encode(texts)
+    assert np.abs(fp32.encode(texts) - ref).max() < 1e-4
+    monkeypatch.setattr(embed_onnx, "PARITY_MIN_COSINE", 1.01)  # a bar no quantised graph can meet
+    strict = Embedder(backend="auto", cache_dir=tmp_path, device="cpu")
+    with caplog.at_level("WARNING"):
+        out = strict.encode(texts)
+    assert strict.info()["backend"] == "torch" and "using sentence-transformers" in caplog.text
+    assert np.abs(out - embedder.encode(texts)).max() < 1e-5
+    with pytest.raises(ValueError, match="backend"):
+        Embedder(backend="tensorrt").encode(["x"])

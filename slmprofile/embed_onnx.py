@@ -1,0 +1,172 @@
+"""The embedding model as an onnxruntime graph: the fast CPU path for large logs.
+
+:func:`export_encoder` turns a sentence-transformers model (Transformer + mean Pooling + Normalize) into one ONNX
+graph from token ids to unit sentence vectors, and an int8 variant whose encoder MatMul weights are blockwise int8
+(the same ``MatMulNBits`` recipe as the router artifact, :func:`slmprofile.router.export.quantize_int8`). The files
+are written once per model under the cache directory and reused. :class:`OnnxEncoder` runs one of them with the
+model's own ``tokenizer.json``, truncated like sentence-transformers truncates.
+
+:class:`~slmprofile.embed.Embedder` uses this path when ``backend`` is ``"onnx"``/``"onnx-int8"``, or ``"auto"`` on
+a CPU once the graph's vectors agree with the PyTorch ones (cosine >= ``PARITY_MIN_COSINE`` on a probe of the
+texts being embedded); otherwise it stays on sentence-transformers and says why.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+from .errors import SlmprofileError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+
+logger = logging.getLogger(__name__)
+
+#: The lowest cosine between an ONNX vector and the PyTorch vector of the same text that ``auto`` accepts.
+PARITY_MIN_COSINE = 0.99
+#: Texts compared with the PyTorch path before ``auto`` switches to the ONNX graph.
+PARITY_PROBE = 48
+FP32_FILE = "encoder.onnx"
+INT8_FILE = "encoder.int8.onnx"
+INFO_FILE = "encoder.json"
+
+
+def build_encoder_module(encoder: Any) -> Any:
+    """``torch.nn.Module``: (input_ids, attention_mask) -> mean-pooled, L2-normalised sentence vectors."""
+    import torch
+
+    class EncoderGraph(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = encoder  # node names start with /encoder/, which quantize_int8 relies on
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(dim=1) / torch.clamp(mask.sum(dim=1), min=1e-9)
+            return pooled / torch.clamp(pooled.norm(p=2, dim=1, keepdim=True), min=1e-12)
+
+    return EncoderGraph().eval()
+
+
+def export_encoder(model_path: str | Path, directory: str | Path, *, opset: int = 17) -> Path:
+    """Write ``encoder.onnx``, ``encoder.int8.onnx``, ``tokenizer.json`` and ``encoder.json`` to ``directory``.
+
+    Files already there for the same model are reused (``encoder.json`` is written last, so an interrupted export
+    is redone). Returns ``directory``.
+    """
+    import shutil
+    import warnings
+
+    import torch
+
+    from .embed import model_identity
+    from .router.export import _load_encoder, quantize_int8
+
+    model_path, directory = Path(model_path), Path(directory)
+    identity = model_identity(model_path)
+    info_path = directory / INFO_FILE
+    if info_path.is_file():
+        try:
+            if json.loads(info_path.read_text())["model_id"] == identity:
+                return directory
+        except (ValueError, KeyError):
+            pass
+    if not (model_path / "tokenizer.json").is_file():
+        raise SlmprofileError(f"{model_path}: no tokenizer.json, so the ONNX embedding path cannot tokenize; "
+                              "use backend='torch'")
+    directory.mkdir(parents=True, exist_ok=True)
+    encoder, max_length = _load_encoder(model_path)
+    module = build_encoder_module(encoder)
+    ids = torch.tensor([[101, 7592, 2088, 102, 0], [101, 2054, 2003, 1037, 102]], dtype=torch.long)
+    tmp = directory / (FP32_FILE + ".tmp")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module, (ids, (ids != 0).long()), str(tmp), dynamo=False, opset_version=opset,
+                          input_names=["input_ids", "attention_mask"], output_names=["embedding"],
+                          dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
+                                        "attention_mask": {0: "batch", 1: "sequence"},
+                                        "embedding": {0: "batch"}},
+                          do_constant_folding=True)
+    os.replace(tmp, directory / FP32_FILE)
+    quantize_int8(directory / FP32_FILE, directory / (INT8_FILE + ".tmp"))
+    os.replace(directory / (INT8_FILE + ".tmp"), directory / INT8_FILE)
+    shutil.copyfile(model_path / "tokenizer.json", directory / "tokenizer.json")
+    info_path.write_text(json.dumps({"model_id": identity, "max_seq_length": max_length, "opset": opset,
+                                     "dim": int(encoder.config.hidden_size)}, indent=2))
+    return directory
+
+
+@dataclass
+class ParityCheck:
+    """How closely the ONNX vectors match the PyTorch ones on a probe of texts."""
+
+    texts: int
+    min_cosine: float
+    mean_cosine: float
+    passed: bool
+
+
+class OnnxEncoder:
+    """Run an exported encoder graph: ``encode(texts) -> (n, dim)`` float32 unit vectors.
+
+    Args:
+        directory: an :func:`export_encoder` directory.
+        int8: use ``encoder.int8.onnx`` (else the fp32 graph).
+        threads: onnxruntime intra-op threads (``None``: onnxruntime's default, all cores).
+        batch_size: texts per run; texts are sorted by length inside :meth:`encode` so batches pad little.
+    """
+
+    def __init__(self, directory: str | Path, *, int8: bool = True, threads: int | None = None,
+                 batch_size: int = 32) -> None:
+        import onnxruntime as ort
+
+        from .runtime import load_tokenizer
+
+        self.directory = Path(directory)
+        info = json.loads((self.directory / INFO_FILE).read_text())
+        self.max_seq_length = int(info["max_seq_length"])
+        self.dim = int(info["dim"])
+        self.int8 = int8
+        self.batch_size = batch_size
+        opts = ort.SessionOptions()
+        if threads:
+            opts.intra_op_num_threads = int(threads)
+        opts.log_severity_level = 3
+        path = self.directory / (INT8_FILE if int8 else FP32_FILE)
+        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        self.tokenizer = load_tokenizer(self.directory / "tokenizer.json", self.max_seq_length)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        import numpy as np
+
+        from .runtime import pad_batch
+
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not len(texts):
+            return out
+        encodings = self.tokenizer.encode_batch(list(texts))
+        order = np.argsort([len(e.ids) for e in encodings], kind="stable")
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start:start + self.batch_size]
+            ids, mask = pad_batch([encodings[i] for i in rows])
+            out[rows] = self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+        return out
+
+
+def parity(onnx_vectors: np.ndarray, torch_vectors: np.ndarray, *,
+           min_cosine: float = PARITY_MIN_COSINE) -> ParityCheck:
+    """Cosine of each pair of unit vectors; passes when the smallest is at least ``min_cosine``."""
+    import numpy as np
+
+    a = onnx_vectors / np.maximum(np.linalg.norm(onnx_vectors, axis=1, keepdims=True), 1e-12)
+    b = torch_vectors / np.maximum(np.linalg.norm(torch_vectors, axis=1, keepdims=True), 1e-12)
+    cos = np.einsum("ij,ij->i", a, b)
+    lo = float(cos.min()) if len(cos) else 1.0
+    return ParityCheck(texts=len(cos), min_cosine=lo, mean_cosine=float(cos.mean()) if len(cos) else 1.0,
+                       passed=lo >= min_cosine)
