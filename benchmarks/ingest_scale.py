@@ -1,12 +1,13 @@
-"""Ingest throughput and peak memory on synthetic logs of 10k .. 1M lines.
+"""Ingest throughput and peak memory on synthetic logs of 10k .. 5M lines.
 
-    python benchmarks/ingest_scale.py [--sizes 10000,100000,1000000] [--keep DIR]
+    python benchmarks/ingest_scale.py [--sizes 10000,100000,1000000] [--keep DIR] [--stream-only]
 
 Lines are OpenAI request/response pairs made from the bundled sample's own lines (``data/logs/openai_chat.jsonl``)
 with fresh ids and varied numbers, so prompts repeat at a realistic rate. Each size runs in a fresh subprocess so
 its peak RSS is its own. Baselines in the same subprocess: a bare ``json.loads`` loop over the file (the least any
 reader must do; rows/s ratio) and ``polars.read_ndjson`` of the whole file (what loading the raw JSON at once costs;
-peak-memory ratio).
+peak-memory ratio). ``stream`` is :func:`slmprofile.ingest.ingest_to_parquet` (Parquet parts, bounded memory);
+``--stream-only`` skips the in-memory readers (for sizes whose whole frame would not fit).
 """
 
 from __future__ import annotations
@@ -66,6 +67,11 @@ def measure(path: str, mode: str) -> None:
         import polars as pl
 
         n = pl.read_ndjson(path).height
+    elif mode == "stream":
+        from slmprofile.ingest import ingest_to_parquet
+
+        with tempfile.TemporaryDirectory() as tmp:
+            n = ingest_to_parquet(path, tmp).report.rows_out
     else:
         from slmprofile.ingest import ingest
 
@@ -84,6 +90,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--keep", type=Path, default=None, help="write the synthetic files here and keep them")
+    parser.add_argument("--stream-only", action="store_true", help="only the streaming reader (and json.loads)")
     parser.add_argument("--measure", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
@@ -91,20 +98,27 @@ def main() -> None:
         return
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="slmprofile-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    print(f"{'lines':>10} {'MB':>7} {'ingest s':>9} {'rows/s':>9} {'json.loads rows/s':>18} {'ratio':>6} "
-          f"{'peak MB':>8} {'read_ndjson peak MB':>20} {'mem ratio':>9}")
+    print(f"{'lines':>10} {'MB':>7} {'json.loads rows/s':>18} {'ingest s':>9} {'rows/s':>9} {'ratio':>6} "
+          f"{'peak MB':>8} {'read_ndjson peak MB':>20} {'mem ratio':>9} {'stream s':>9} {'stream rows/s':>13} "
+          f"{'stream peak MB':>15}")
     for n in (int(s) for s in args.sizes.split(",")):
         path = workdir / f"synthetic_{n}.jsonl"
         if not path.exists():
             write_synthetic(path, n)
         size_mb = path.stat().st_size / 1e6
         base = _run(path, "json")
-        ours = _run(path, "ingest")
-        raw = _run(path, "read_ndjson")
-        rate, base_rate = ours["rows"] / ours["seconds"], base["rows"] / base["seconds"]
-        print(f"{n:>10,} {size_mb:>7.0f} {ours['seconds']:>9.1f} {rate:>9,.0f} {base_rate:>18,.0f} "
-              f"{rate / base_rate:>6.2f} {ours['peak_mb']:>8,.0f} {raw['peak_mb']:>20,.0f} "
-              f"{ours['peak_mb'] / raw['peak_mb']:>9.2f}")
+        base_rate = base["rows"] / base["seconds"]
+        cells = ["-"] * 6
+        if not args.stream_only:
+            ours = _run(path, "ingest")
+            raw = _run(path, "read_ndjson")
+            rate = ours["rows"] / ours["seconds"]
+            cells = [f"{ours['seconds']:.1f}", f"{rate:,.0f}", f"{rate / base_rate:.2f}", f"{ours['peak_mb']:,.0f}",
+                     f"{raw['peak_mb']:,.0f}", f"{ours['peak_mb'] / raw['peak_mb']:.2f}"]
+        stream = _run(path, "stream")
+        print(f"{n:>10,} {size_mb:>7.0f} {base_rate:>18,.0f} {cells[0]:>9} {cells[1]:>9} {cells[2]:>6} "
+              f"{cells[3]:>8} {cells[4]:>20} {cells[5]:>9} {stream['seconds']:>9.1f} "
+              f"{stream['rows'] / stream['seconds']:>13,.0f} {stream['peak_mb']:>15,.0f}", flush=True)
         if args.keep is None:
             path.unlink()
 

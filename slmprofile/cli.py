@@ -58,12 +58,30 @@ def ingest(
     redact: Annotated[bool, typer.Option("--redact/--no-redact", help="Redact PII in the written logs.")] = True,
     outcomes: OutcomesOpt = None,
     outcomes_key: OutcomesKeyOpt = "id",
+    stream: Annotated[bool, typer.Option("--stream", help="Bounded memory for large logs: --out is a directory of "
+                                         "Parquet parts (part-00000.parquet, ...), 50k calls each.")] = False,
 ) -> None:
     """Read logs of any supported format into one normalized Parquet file and print the ingest report."""
     from .errors import SlmprofileError
     from .ingest import ingest as ingest_logs
     from .pipeline import redact_logs
 
+    if stream:
+        from .ingest import ingest_to_parquet
+        from .pipeline import redact_parts
+
+        if outcomes:
+            _fail("--outcomes is not supported with --stream yet: join the eval table after ingesting")
+        try:
+            parts = ingest_to_parquet(logs, out, format=format, mapping=map, strict=strict, progress=True)
+        except (SlmprofileError, ValueError) as exc:
+            _fail(str(exc))
+        if redact:
+            counts = redact_parts(parts.parts, progress=True)
+            _console().print("redacted: " + (", ".join(f"{k} {v:,}" for k, v in counts.items() if v) or "nothing"))
+        _print_report(parts.report)
+        _console().print(f"wrote {parts.report.rows_out:,} calls in {len(parts.parts)} parts to {out}/")
+        return
     try:
         result = ingest_logs(logs, format=format, mapping=map, strict=strict, progress=True,
                              outcomes=outcomes or None, outcomes_key=outcomes_key)
@@ -72,7 +90,7 @@ def ingest(
     frame = result.frame
     if redact:
         frame, counts = redact_logs(frame)
-        _console().print("redacted: " + ", ".join(f"{k} {v:,}" for k, v in counts.items() if v) or "nothing")
+        _console().print("redacted: " + (", ".join(f"{k} {v:,}" for k, v in counts.items() if v) or "nothing"))
     out.parent.mkdir(parents=True, exist_ok=True)
     frame.write_parquet(out)
     _print_report(result.report)

@@ -8,12 +8,13 @@ switched off, and later stages are skipped (with the reason in ``run.json``) whe
 from __future__ import annotations
 
 import json
+import os
 import platform
 import time
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
@@ -61,6 +62,26 @@ def redact_logs(logs: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, int]]:
         logs, _ = redact_frame(logs, ["messages"])
     logs = logs.with_columns(prompt_hash=pl.Series(hash_strings(logs["prompt_text"].to_list()), dtype=pl.Utf8))
     return logs, counts
+
+
+def redact_parts(parts: Sequence[Path], *, progress: bool = False) -> dict[str, int]:
+    """:func:`redact_logs` on each Parquet part in place (one part in memory at a time); summed counts."""
+    import polars as pl
+
+    totals: dict[str, int] = {}
+    iterator: Any = parts
+    if progress and len(parts) > 1:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(parts, desc="redact", unit="part")
+    for part in iterator:
+        frame, counts = redact_logs(pl.read_parquet(part))
+        tmp = Path(str(part) + ".tmp")
+        frame.write_parquet(tmp)
+        os.replace(tmp, part)
+        for kind, n in counts.items():
+            totals[kind] = totals.get(kind, 0) + n
+    return totals
 
 
 def versions() -> dict[str, str]:

@@ -66,22 +66,20 @@ def hash_strings(values: list[str | None], *, length: int = 16) -> list[str | No
     return out
 
 
-def assign_templates(df: pl.DataFrame, *, min_support: int | None = None, min_line_chars: int = 8) -> pl.Series:
-    """Template id of each row of ``df`` (needs ``prompt_text`` and ``system_prompt``).
-
-    ``min_support``: how many prompts a line must occur in to count as fixed template text; default
-    ``max(3, 0.1 % of the rows)``. Lower finds more (smaller) templates, higher fewer.
-    """
+def _distinct_pairs(df: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(per-row key, distinct ``prompt_text, system_prompt, key`` rows in first-seen order)."""
     import polars as pl
 
-    if df.height == 0:
-        return pl.Series("template_id", [], dtype=pl.Utf8)
-    # Work on distinct (prompt, system) pairs: repeats of one prompt neither cost time nor count as support.
     keys = df.select(pl.struct("prompt_text", "system_prompt").hash(seed=7).alias("key"))
     distinct = df.select("prompt_text", "system_prompt").with_columns(keys["key"]).unique("key", keep="first",
                                                                                          maintain_order=True)
-    n = distinct.height
-    support = min_support if min_support is not None else max(3, int(0.001 * n))
+    return keys, distinct
+
+
+def _segments(distinct: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(``row, masked, system`` per distinct prompt, ``row, seg, pos`` per line segment)."""
+    import polars as pl
+
     base = distinct.select(
         pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"),
         mask_expr("prompt_text").alias("masked"),
@@ -106,15 +104,41 @@ def assign_templates(df: pl.DataFrame, *, min_support: int | None = None, min_li
         .explode("seg")
         .with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).alias("pos"))
     )
-    counts = (
+    return base, segs
+
+
+def learn_fixed_segments(df: pl.DataFrame, *, min_support: int | None = None,
+                         min_line_chars: int = 8) -> pl.DataFrame:
+    """The masked lines that count as fixed template text in ``df`` (``seg``, ``support``).
+
+    ``df`` needs ``prompt_text`` and ``system_prompt``; repeats of one prompt count once. ``min_support``: how many
+    distinct prompts a line must occur in; default ``max(3, 0.1 % of the distinct prompts)``. Learn on a uniform
+    sample of a large log and apply with :func:`template_ids` chunk by chunk (see :mod:`slmprofile.ingest.stream`).
+    """
+    import polars as pl
+
+    _, distinct = _distinct_pairs(df)
+    support = min_support if min_support is not None else max(3, int(0.001 * distinct.height))
+    _, segs = _segments(distinct)
+    return (
         segs.filter(pl.col("seg").str.len_chars() >= min_line_chars)
         .unique(["row", "seg"])
         .group_by("seg")
         .agg(pl.len().alias("support"))
         .filter(pl.col("support") >= support)
     )
+
+
+def template_ids(df: pl.DataFrame, fixed: pl.DataFrame) -> pl.Series:
+    """Template id of each row of ``df`` given the fixed lines learnt by :func:`learn_fixed_segments`."""
+    import polars as pl
+
+    if df.height == 0:
+        return pl.Series("template_id", [], dtype=pl.Utf8)
+    keys, distinct = _distinct_pairs(df)
+    base, segs = _segments(distinct)
     skeleton = (
-        segs.join(counts, on="seg", how="left")
+        segs.join(fixed.select("seg", "support"), on="seg", how="left")
         .sort("pos")
         .with_columns(
             pl.when(pl.col("support").is_not_null()).then(pl.col("seg")).otherwise(pl.lit("<SLOT>")).alias("tok"),
@@ -132,6 +156,20 @@ def assign_templates(df: pl.DataFrame, *, min_support: int | None = None, min_li
     ids = [f"{k[0]}{h}" for k, h in zip(group_keys, hash_strings(group_keys, length=11))]
     mapping = distinct.select("key", pl.Series("template_id", ids, dtype=pl.Utf8))
     return keys.join(mapping, on="key", how="left", maintain_order="left")["template_id"]
+
+
+def assign_templates(df: pl.DataFrame, *, min_support: int | None = None, min_line_chars: int = 8) -> pl.Series:
+    """Template id of each row of ``df`` (needs ``prompt_text`` and ``system_prompt``).
+
+    ``min_support``: how many prompts a line must occur in to count as fixed template text; default
+    ``max(3, 0.1 % of the rows)``. Lower finds more (smaller) templates, higher fewer.
+    """
+    import polars as pl
+
+    if df.height == 0:
+        return pl.Series("template_id", [], dtype=pl.Utf8)
+    fixed = learn_fixed_segments(df, min_support=min_support, min_line_chars=min_line_chars)
+    return template_ids(df, fixed)
 
 
 def instruction_keys(system_prompts: list[str | None], prompts: list[str | None], *,

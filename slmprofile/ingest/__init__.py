@@ -3,6 +3,7 @@
 from .core import IngestResult, ingest, parse_mapping
 from .formats import FORMATS, LogFormat, get_format, register
 from .report import FileReport, IngestReport
+from .stream import StreamResult, ingest_to_parquet
 
-__all__ = ["FORMATS", "FileReport", "IngestReport", "IngestResult", "LogFormat", "get_format", "ingest",
-           "parse_mapping", "register"]
+__all__ = ["FORMATS", "FileReport", "IngestReport", "IngestResult", "LogFormat", "StreamResult", "get_format", "ingest",
+           "ingest_to_parquet", "parse_mapping", "register"]

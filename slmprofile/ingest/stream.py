@@ -1,0 +1,169 @@
+"""Streaming ingestion: logs of any size to a directory of Parquet parts, in bounded memory.
+
+:func:`ingest_to_parquet` reads the same formats as :func:`~slmprofile.ingest.ingest`, with the same checks, skips
+and report, but never holds the whole log: every ``chunk_rows`` calls become one Parquet part. Three passes:
+
+1. parse, normalize, count tokens, price and hash each chunk, write it as a part (template ids still empty) and
+   keep a uniform sample of the distinct ``(prompt, system prompt)`` pairs (the ``template_sample`` with the
+   smallest hashes: a bottom-k sketch, so repeats never bias it);
+2. learn the fixed template lines from that sample (:func:`slmprofile.templates.learn_fixed_segments`);
+3. give every part its ``template_id`` (:func:`slmprofile.templates.template_ids`), part by part.
+
+Memory is one chunk, the sample, and the set of call ids already seen (for duplicate detection). When the log has
+at most ``template_sample`` distinct prompts the sample is all of them and the template ids equal
+:func:`~slmprofile.ingest.ingest`'s. ``result.scan()`` is a polars ``LazyFrame`` over the parts for the stages
+after ingestion.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
+
+from ..errors import IngestError
+from .core import CHUNK_ROWS, _frame, _Ingestor, finalize, parse_mapping
+from .formats import FORMATS
+from .report import IngestReport
+from .sources import expand_paths
+
+if TYPE_CHECKING:  # pragma: no cover
+    import polars as pl
+
+logger = logging.getLogger(__name__)
+
+#: Distinct prompts the template lines are learnt from.
+TEMPLATE_SAMPLE = 200_000
+PART_GLOB = "part-*.parquet"
+
+
+@dataclass
+class StreamResult:
+    """Where the parts went and the report of how the logs were read."""
+
+    directory: Path
+    parts: list[Path]
+    report: IngestReport
+
+    def scan(self) -> pl.LazyFrame:
+        """All calls, lazily (``polars.scan_parquet`` over the parts)."""
+        import polars as pl
+
+        return pl.scan_parquet([str(p) for p in self.parts]) if self.parts else pl.LazyFrame()
+
+
+class _StreamingIngestor(_Ingestor):
+    """An :class:`_Ingestor` whose ``flush`` writes each chunk to disk instead of keeping it."""
+
+    def __init__(self, *, directory: Path, estimate: bool, template_sample: int, chunk_rows: int,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.directory = directory
+        self.estimate = estimate
+        self.template_sample = template_sample
+        self.chunk_rows = chunk_rows
+        self.parts: list[Path] = []
+        self.sample: pl.DataFrame | None = None
+        self.rows_out = 0
+
+    def keep(self, row: dict[str, Any], file: Any, location: str, fmt: str) -> None:
+        super().keep(row, file, location, fmt)
+        if len(self.rows) >= self.chunk_rows:
+            self.flush()
+
+    def flush(self) -> None:
+        import polars as pl
+
+        if not self.rows:
+            return
+        frame = finalize(_frame(self.rows, self.extra_targets), self.report, estimate=self.estimate,
+                         templates=False)
+        self.rows = []
+        pairs = frame.select("prompt_text", "system_prompt",
+                             pl.struct("prompt_text", "system_prompt").hash(seed=11).alias("_k"))
+        merged = pairs if self.sample is None else pl.concat([self.sample, pairs])
+        self.sample = merged.unique("_k").sort("_k").head(self.template_sample)
+        path = self.directory / f"part-{len(self.parts):05d}.parquet"
+        frame.write_parquet(path)
+        self.parts.append(path)
+        self.rows_out += frame.height
+
+
+def ingest_to_parquet(
+    paths: str | Path | Iterable[str | Path],
+    directory: str | Path,
+    *,
+    format: str | None = None,
+    mapping: str | Mapping[str, str] | None = None,
+    strict: bool = False,
+    estimate: bool = True,
+    templates: bool = True,
+    progress: bool = False,
+    chunk_rows: int = CHUNK_ROWS,
+    template_sample: int = TEMPLATE_SAMPLE,
+) -> StreamResult:
+    """Read LLM call logs into Parquet parts under ``directory`` (``part-00000.parquet``, ...), in bounded memory.
+
+    Arguments as for :func:`~slmprofile.ingest.ingest` (outcome tables are joined afterwards, on the parts, by the
+    caller); ``chunk_rows`` calls per part; ``template_sample`` distinct prompts to learn templates from. Parts
+    from an earlier run in ``directory`` are removed first.
+    """
+    import polars as pl
+
+    from ..templates import learn_fixed_segments, template_ids
+
+    started = time.perf_counter()
+    if chunk_rows < 1 or template_sample < 1:
+        raise ValueError("chunk_rows and template_sample must be >= 1")
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    files = expand_paths(list(paths))
+    if not files:
+        raise IngestError(f"no log files found in {[str(p) for p in paths]}")
+    if format is not None and format not in FORMATS:
+        raise IngestError(f"unknown log format {format!r}; valid formats: {', '.join(sorted(FORMATS))}")
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    for old in directory.glob(PART_GLOB):
+        old.unlink()
+    state = _StreamingIngestor(directory=directory, estimate=estimate, template_sample=template_sample,
+                               chunk_rows=chunk_rows, format=format, mapping=parse_mapping(mapping), strict=strict)
+    iterator: Iterable[Path] = files
+    if progress and len(files) > 1:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(files, desc="ingest", unit="file")
+    for path in iterator:
+        state.read_file(path)
+    state.join_batches()
+    state.flush()
+    report = state.report
+    state.seen_ids = set()
+    state.batch_inputs = {}
+    if templates and state.sample is not None:
+        fixed = learn_fixed_segments(state.sample)
+        parts: Iterable[Path] = state.parts
+        if progress and len(state.parts) > 1:
+            from tqdm.auto import tqdm
+
+            parts = tqdm(state.parts, desc="templates", unit="part")
+        for part in parts:
+            frame = pl.read_parquet(part)
+            frame.with_columns(template_id=template_ids(frame, fixed)).write_parquet(part)
+    result = StreamResult(directory=directory, parts=list(state.parts), report=report)
+    if templates and state.parts:
+        report.templates = int(result.scan().select(pl.col("template_id").n_unique()).collect().item())
+    for target in state.extra_targets:
+        if state.parts and result.scan().select(pl.col(target).is_not_null().any()).collect().item() is False:
+            msg = f"mapped column {target!r} (from {state.mapping[target]!r}) is empty in every row: check the name"
+            if strict:
+                raise IngestError(msg)
+            report.notes.append(msg)
+    report.rows_out = state.rows_out
+    report.seconds = time.perf_counter() - started
+    if state.rows_out == 0 and report.rows_read == 0 and all(f.problem for f in report.files):
+        raise IngestError("nothing to ingest: " + "; ".join(f"{f.path}: {f.problem}" for f in report.files))
+    logger.info("ingested %d calls from %d files into %d parts", state.rows_out, len(files), len(state.parts))
+    return result
