@@ -1,12 +1,13 @@
 """Embedding throughput: the project's embed path vs plain ``SentenceTransformer.encode``, same process, same texts.
 
-    python benchmarks/embed_throughput.py [--n 4500] [--batch-size 64]
+    python benchmarks/embed_throughput.py [--n 4500] [--batch-size 64] [--texts sample]
 
 Texts: CLINC150 ``test`` utterances from ../shared/data when present, else the prompts of the bundled sample
 (``data/``). Prints prompts/s and tokens/s (model word pieces) for: the baseline, the project path with a cold
 cache (every distinct text encoded), the project path with a warm cache (a re-run), and - on a log with the
-duplicate rate of real traffic - the project path vs encoding every logged call. Ratios are against the baseline
-measured in this run.
+duplicate rate of real traffic - the project path vs encoding every logged call; then the ONNX backends (fp32 and
+int8, cold cache) with their smallest cosine to the baseline vectors. Ratios are against the baseline measured in
+this run. ``--texts sample`` uses the bundled sample's prompts (longer, template-shaped) even when CLINC150 is there.
 """
 
 from __future__ import annotations
@@ -21,16 +22,17 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
-def _texts(n: int) -> tuple[str, list[str]]:
+def _texts(n: int, *, sample: bool = False) -> tuple[str, list[str]]:
     from slmprofile.datasets import load_clinc150, shared_data_dir
 
-    if shared_data_dir() is not None:
+    if not sample and shared_data_dir() is not None:
         texts = load_clinc150(split="test")["text"].to_list()
         return "CLINC150 test", texts[:n]
     from slmprofile.ingest import ingest
 
     root = Path(__file__).resolve().parents[1]
-    texts = ingest([root / "data" / "logs"], estimate=False, templates=False).frame["prompt_text"].to_list()
+    frame = ingest([root / "data" / "logs"], estimate=False, templates=False).frame
+    texts = frame["prompt_text"].unique(maintain_order=True).to_list()
     return "bundled sample prompts", texts[:n]
 
 
@@ -44,6 +46,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=4500)
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--texts", choices=("auto", "sample"), default="auto")
     args = parser.parse_args()
 
     import torch
@@ -51,7 +54,7 @@ def main() -> None:
 
     from slmprofile.embed import Embedder, default_model_path
 
-    source, texts = _texts(args.n)
+    source, texts = _texts(args.n, sample=args.texts == "sample")
     print(f"texts: {len(texts):,} from {source}; torch threads {torch.get_num_threads()}; batch {args.batch_size}")
     baseline_model = SentenceTransformer(str(default_model_path()), device="cpu", local_files_only=True)
     tokens = sum(len(ids) for ids in baseline_model.tokenizer(texts, truncation=True, max_length=256)["input_ids"])
@@ -94,6 +97,16 @@ def main() -> None:
         dedup_s = time.perf_counter() - t
         print(_line("slmprofile Embedder on the same log, cold", len(logged), log_tokens, dedup_s,
                     len(logged) / base_log_s))
+
+        for backend in ("onnx", "onnx-int8"):
+            fast = emb.clone(backend=backend, cache_dir=Path(cache) / backend)
+            fast.encode(texts[:64])  # export + load + parity probe, excluded
+            fast = fast.clone(cache_dir=Path(cache) / (backend + "-cold"))
+            t = time.perf_counter()
+            vecs = fast.encode(texts)
+            fast_s = time.perf_counter() - t
+            print(_line(f"slmprofile Embedder backend={backend}, cold", len(texts), tokens, fast_s, base_rate))
+            print(f"  min cosine to the baseline: {float(np.min(np.sum(vecs * base_vecs, axis=1))):.5f}")
 
 
 if __name__ == "__main__":

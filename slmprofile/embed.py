@@ -436,6 +436,9 @@ class Embedder:
             other._model = self._model
             for name in ("model_id_", "dim_", "device_", "max_seq_length_"):
                 setattr(other, name, getattr(self, name))
+            if other.backend == self.backend and getattr(self, "backend_", None) is not None:
+                other.backend_, other.parity_ = self.backend_, self.parity_  # the parity check is not redone
+                other._onnx = getattr(self, "_onnx", None)
         return other
 
     def info(self) -> dict[str, Any]:
