@@ -213,6 +213,10 @@ def run(
     router: Annotated[bool, typer.Option("--router/--no-router", help="Train, export and bench the router.")] = True,
     report: Annotated[bool, typer.Option("--report/--no-report", help="Write report.html.")] = True,
     backend: BackendOpt = "torch",
+    engine: Annotated[str, typer.Option("--engine", help="local, or ray: redaction, embedding and call assignment "
+                                        "as Ray Data pipelines (extra 'scale').")] = "local",
+    ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="A running Ray cluster (e.g. auto or "
+                                                       "ray://head:10001); default: start a local instance.")] = None,
 ) -> None:
     """Logs to a report and a router in one go: ingest -> redact -> embed -> task types -> suitability -> savings ->
     router (train, export, bench) -> report.html."""
@@ -227,7 +231,7 @@ def run(
             outcomes=outcomes or None, outcomes_key=outcomes_key, suitability_settings={"target": target},
             shadow_model=slm_model, shadow_base_url=slm_base_url, shadow_max_usd=slm_max_usd, router=router,
             shadow_price=tuple(float(x) for x in slm_price.split(",")) if slm_price else None,
-            html_report=report,
+            html_report=report, engine=engine, ray_address=ray_address,
             embedder=Embedder(model, device=device, cache_dir=cache_dir, backend=backend),
             on_stage=lambda stage: console.print(f"[bold cyan]==[/bold cyan] {stage}"),
         )

@@ -450,6 +450,18 @@ class Embedder:
                 "onnx_parity": getattr(self, "parity_", None)}
 
 
+def distinct_prompts(logs: pl.DataFrame, *, column: str = "prompt_text") -> pl.DataFrame:
+    """``prompt_hash, text, n_calls, template_id``: one row per distinct prompt, in first-seen order."""
+    import polars as pl
+
+    return (
+        logs.filter(pl.col(column).is_not_null())
+        .group_by("prompt_hash", maintain_order=True)
+        .agg(pl.col(column).first().alias("text"), pl.len().alias("n_calls"),
+             pl.col("template_id").first().alias("template_id"))
+    )
+
+
 def embed_prompts(logs: pl.DataFrame, *, embedder: Embedder | None = None, column: str = "prompt_text",
                   ) -> pl.DataFrame:
     """One row per distinct prompt: ``prompt_hash, n_calls, template_id, embedding`` (``Array(Float32, dim)``).
@@ -460,12 +472,7 @@ def embed_prompts(logs: pl.DataFrame, *, embedder: Embedder | None = None, colum
     import polars as pl
 
     embedder = embedder or Embedder()
-    distinct = (
-        logs.filter(pl.col(column).is_not_null())
-        .group_by("prompt_hash", maintain_order=True)
-        .agg(pl.col(column).first().alias("text"), pl.len().alias("n_calls"),
-             pl.col("template_id").first().alias("template_id"))
-    )
+    distinct = distinct_prompts(logs, column=column)
     vectors = embedder.encode(distinct["text"].to_list())
     return distinct.select(
         "prompt_hash", pl.col("n_calls").cast(pl.Int64), "template_id",

@@ -123,13 +123,29 @@ def run(
     bench: bool = True,
     html_report: bool = True,
     on_stage: Callable[[str], None] | None = None,
+    engine: str | Any = "local",
+    ray_address: str | None = None,
 ) -> RunResult:
     """Run the pipeline on log files and write ``logs.parquet``, ``embeddings.parquet`` and ``run.json``.
 
     ``on_stage`` is called with each stage's name as it starts (the CLI uses it for its progress display).
+    ``engine``: ``"local"``, ``"ray"`` (redaction, embedding and call assignment as Ray Data pipelines on the
+    cluster at ``ray_address``, or on a local Ray instance; see :mod:`slmprofile.engines.ray_engine`) or a
+    :class:`~slmprofile.engines.ray_engine.RayEngine`. Both engines write the same files; Ray adds
+    ``calls_by_task_type/`` (Parquet partitioned by task type).
     """
     from .embed import Embedder, embed_prompts
     from .ingest import ingest
+
+    ray_engine = None
+    if engine == "ray":
+        from .engines.ray_engine import RayEngine
+
+        ray_engine = RayEngine(address=ray_address)
+    elif not isinstance(engine, str):
+        ray_engine = engine
+    elif engine != "local":
+        raise ValueError(f"unknown engine {engine!r}: use 'local' or 'ray'")
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -148,7 +164,7 @@ def run(
     if redact:
         notify("redact")
         t = time.perf_counter()
-        logs, redactions = redact_logs(logs)
+        logs, redactions = ray_engine.redact(logs) if ray_engine is not None else redact_logs(logs)
         timings["redact"] = time.perf_counter() - t
     files = {"logs": str(out / "logs.parquet")}
     logs.write_parquet(out / "logs.parquet")
@@ -159,11 +175,16 @@ def run(
         notify("embed")
         t = time.perf_counter()
         embedder = embedder or Embedder()
-        embeddings = embed_prompts(logs, embedder=embedder)
+        if ray_engine is not None:
+            embeddings = ray_engine.embed_prompts(logs, embedder)
+            embed_info = {**embedder.info(), "backend": ray_engine.info_.get("embed_backend"),
+                          "stats": {"distinct": embeddings.height, "actors": ray_engine.info_.get("embed_actors")}}
+        else:
+            embeddings = embed_prompts(logs, embedder=embedder)
+            embed_info = {**embedder.info(), "stats": vars(embedder.stats_)}
         embeddings.write_parquet(out / "embeddings.parquet")
         files["embeddings"] = str(out / "embeddings.parquet")
         timings["embed"] = time.perf_counter() - t
-        embed_info = {**embedder.info(), "stats": vars(embedder.stats_)}
 
     task_types = None
     cluster_info: dict[str, Any] = {}
@@ -177,6 +198,9 @@ def run(
         from .cluster.plots import save_task_type_plots
 
         files.update(save_task_type_plots(task_types, embeddings, out / "plots"))
+        if ray_engine is not None:
+            files["calls_by_task_type"] = str(ray_engine.write_calls_by_task_type(
+                logs, task_types.clusters, out / "calls_by_task_type"))
         timings["task_types"] = time.perf_counter() - t
         cluster_info = task_types.summary
 
@@ -230,6 +254,7 @@ def run(
                                                                  ([outcomes] if isinstance(outcomes, (str, Path))
                                                                   else outcomes)]},
         "versions": versions(),
+        "engine": {"name": "local"} if ray_engine is None else {"name": "ray", **ray_engine.info_},
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
         "ingest": report.to_dict(),
         "redactions": redactions,

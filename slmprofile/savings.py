@@ -433,8 +433,9 @@ def estimate_savings(suitability: pl.DataFrame, calls: pl.DataFrame, *,
     vols = task_volumes(calls, months=months)
     types = _join(_best_candidate(suitability, candidate), vols)
     rows, totals = _evaluate(types, options, cascade=cascade)
-    table = pl.DataFrame(rows, infer_schema_length=None).sort(["option", "savings_per_month"],
-                                                              descending=[False, True])
+    table = pl.DataFrame(rows, infer_schema_length=None).sort(["option", "savings_per_month", "cluster_id"],
+                                                              descending=[False, True, False],
+                                                              maintain_order=True)  # ties: same order every run
     options_frame = pl.DataFrame([{**t, "assumptions": json.dumps(o.assumptions())} for t, o in zip(totals, options)],
                                  infer_schema_length=None)
     be = _break_even(types, options, cascade=cascade)

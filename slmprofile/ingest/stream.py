@@ -84,7 +84,10 @@ class _StreamingIngestor(_Ingestor):
         pairs = frame.select("prompt_text", "system_prompt",
                              pl.struct("prompt_text", "system_prompt").hash(seed=11).alias("_k"))
         merged = pairs if self.sample is None else pl.concat([self.sample, pairs])
-        self.sample = merged.unique("_k").sort("_k").head(self.template_sample)
+        kept = merged.unique("_k").sort("_k").head(self.template_sample)
+        # polars strings are views into shared buffers: a sorted, sliced sample would keep every earlier chunk's
+        # text alive (memory then grows with the log). A round trip through Arrow copies just the kept strings.
+        self.sample = pl.from_arrow(kept.to_arrow())
         path = self.directory / f"part-{len(self.parts):05d}.parquet"
         frame.write_parquet(path)
         self.parts.append(path)

@@ -1,0 +1,208 @@
+"""The Ray engine: the row-parallel stages of :func:`slmprofile.pipeline.run` as Ray Data pipelines.
+
+What runs where:
+
+- on the cluster, as Ray Data ``map_batches``: redaction (a task per block of calls), embedding (a pool of
+  embedding actors, one model each, on GPUs when the cluster has them) and the assignment of every call to its task
+  type, written as Parquet partitioned by task type (``calls_by_task_type/task_type=.../``);
+- on the driver: parsing the log files (streamed to Parquet parts by
+  :func:`~slmprofile.ingest.ingest_to_parquet` when they are large), the distinct-prompt table, fitting task types on
+  at most 50k prompts, suitability, savings and the router. These work on samples or per-task-type tables, whose
+  size does not grow with the number of calls.
+
+Outputs equal the local engine's (tested on the sample with ``ray.init(num_cpus=2)``): the same files, the same
+task types and counts. Import of this module does not import Ray; :class:`RayEngine` starts or joins a cluster on
+first use.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import SlmprofileError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import polars as pl
+
+    from ..embed import Embedder
+
+logger = logging.getLogger(__name__)
+
+#: Calls per Ray Data block for redaction and assignment.
+BLOCK_ROWS = 2_000
+#: Distinct prompts per embedding batch sent to one actor (the local engine's cache block).
+EMBED_BATCH = 2_048
+_COUNTS = "_slmprofile_redactions"
+
+
+def _import_ray() -> Any:
+    try:
+        import ray
+        import ray.data  # noqa: F401
+    except ImportError as exc:  # pragma: no cover - exercised only without the extra
+        raise SlmprofileError("the Ray engine needs the 'scale' extra: pip install 'slmprofile[scale]'") from exc
+    return ray
+
+
+def _redact_batch(batch: Any) -> Any:
+    """Ray Data UDF: redact one block of calls (pyarrow in, pyarrow out); the block's counts ride in one column."""
+    import polars as pl
+
+    from ..pipeline import redact_logs
+
+    frame, counts = redact_logs(pl.from_arrow(batch))
+    marker = [json.dumps(counts)] + [None] * (frame.height - 1)
+    return frame.with_columns(pl.Series(_COUNTS, marker, dtype=pl.Utf8)).to_arrow()
+
+
+class _EmbedActor:
+    """Ray Data actor: one loaded :class:`~slmprofile.embed.Embedder` that embeds batches of ``idx, text``."""
+
+    def __init__(self, settings: dict[str, Any]) -> None:
+        from ..embed import Embedder
+
+        self.embedder = Embedder(**settings)
+
+    def __call__(self, batch: Any) -> Any:
+        import pyarrow as pa
+
+        vectors = self.embedder.encode(batch.column("text").to_pylist())
+        flat = pa.array(vectors.reshape(-1))
+        return pa.table({"idx": batch.column("idx"),
+                         "embedding": pa.FixedSizeListArray.from_arrays(flat, vectors.shape[1]),
+                         "backend": pa.array([self.embedder.info()["backend"]] * len(vectors))})
+
+
+def _assign_batch(batch: Any, labels: Any) -> Any:
+    """Ray Data UDF: task type, family and flags of each call from its prompt's (a broadcast table)."""
+    import polars as pl
+
+    calls = pl.from_arrow(batch)
+    return calls.join(labels, on="prompt_hash", how="left").to_arrow()
+
+
+@dataclass
+class RayEngine:
+    """Run the row-parallel stages on Ray.
+
+    Args:
+        address: a running cluster (``ray://host:10001`` or ``auto``); ``None`` starts a local instance.
+        num_cpus: CPUs of the local instance (ignored with ``address``).
+        embed_actors: embedding actors; default one per GPU when the cluster has GPUs, else one per 2 CPUs.
+        block_rows: calls per block for redaction and assignment.
+    """
+
+    address: str | None = None
+    num_cpus: int | None = None
+    embed_actors: int | None = None
+    block_rows: int = BLOCK_ROWS
+    info_: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def start(self) -> Any:
+        ray = _import_ray()
+        if not ray.is_initialized():
+            kwargs: dict[str, Any] = {"ignore_reinit_error": True, "include_dashboard": False,
+                                      "log_to_driver": False, "configure_logging": False}
+            if self.address:
+                kwargs["address"] = self.address
+            elif self.num_cpus:
+                kwargs["num_cpus"] = self.num_cpus
+            ray.init(**kwargs)
+            ray.data.DataContext.get_current().enable_progress_bars = False
+        resources = ray.cluster_resources()
+        self.info_.update({"address": self.address or "local", "cpus": float(resources.get("CPU", 0)),
+                           "gpus": float(resources.get("GPU", 0)), "ray": ray.__version__})
+        return ray
+
+    def _dataset(self, frame: pl.DataFrame) -> Any:
+        ray = self.start()
+        blocks = max(1, -(-frame.height // self.block_rows))
+        return ray.data.from_arrow(frame.to_arrow(), override_num_blocks=blocks)
+
+    # ------------------------------------------------------------------ stages
+    def redact(self, logs: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, int]]:
+        """:func:`slmprofile.pipeline.redact_logs` block by block on the cluster; same frame (row order kept)."""
+        import polars as pl
+
+        if logs.height == 0:
+            from ..pipeline import redact_logs
+
+            return redact_logs(logs)
+        ds = self._dataset(logs.with_row_index("_row")).map_batches(_redact_batch, batch_format="pyarrow",
+                                                                    batch_size=None)
+        out = pl.concat([pl.from_arrow(t) for t in _tables(ds)], how="vertical_relaxed")
+        totals: dict[str, int] = {}
+        for blob in out[_COUNTS].drop_nulls().to_list():
+            for kind, n in json.loads(blob).items():
+                totals[kind] = totals.get(kind, 0) + int(n)
+        out = out.sort("_row").drop("_row", _COUNTS)
+        return out.select(logs.columns), totals
+
+    def embed_prompts(self, logs: pl.DataFrame, embedder: Embedder) -> pl.DataFrame:
+        """:func:`slmprofile.embed.embed_prompts` with the encoding done by a pool of embedding actors."""
+        import polars as pl
+
+        from ..embed import distinct_prompts
+
+        ray = self.start()
+        distinct = distinct_prompts(logs)
+        settings = {k: getattr(embedder, k) for k in ("model", "device", "batch_size", "cache_dir", "long_text",
+                                                     "normalize", "backend")}
+        settings["progress"] = False
+        gpus = int(self.info_.get("gpus", 0))
+        actors = self.embed_actors or (gpus if gpus else max(1, int(self.info_.get("cpus", 1)) // 2))
+        remote: dict[str, Any] = {"num_gpus": 1} if gpus else {"num_cpus": max(1, int(self.info_["cpus"]) // actors)}
+        if gpus and settings["device"] == "auto":
+            settings["device"] = "cuda"
+        texts = pl.DataFrame({"idx": pl.int_range(distinct.height, eager=True, dtype=pl.Int64),
+                              "text": distinct["text"]})
+        ds = ray.data.from_arrow(texts.to_arrow(), override_num_blocks=max(1, -(-texts.height // EMBED_BATCH)))
+        ds = ds.map_batches(_EmbedActor, fn_constructor_args=(settings,), batch_size=EMBED_BATCH,
+                            batch_format="pyarrow", compute=ray.data.ActorPoolStrategy(size=actors), **remote)
+        got = pl.concat([pl.from_arrow(t) for t in _tables(ds)]).sort("idx")
+        if got.height != distinct.height:
+            raise SlmprofileError(f"Ray embedding returned {got.height} vectors for {distinct.height} prompts")
+        self.info_["embed_actors"] = actors
+        self.info_["embed_backend"] = sorted(set(got["backend"].to_list()))
+        embedder.model_  # noqa: B018 - the driver's embedder describes the model in run.json
+        dim = embedder.dim_
+        vectors = got["embedding"].cast(pl.Array(pl.Float32, dim))
+        return distinct.select("prompt_hash", pl.col("n_calls").cast(pl.Int64), "template_id").with_columns(
+            vectors.alias("embedding"))
+
+    def write_calls_by_task_type(self, logs: pl.DataFrame, clusters: pl.DataFrame, directory: str | Path) -> Path:
+        """Every call with its task type, as Parquet partitioned by task type (``task_type=<name>/``)."""
+        import polars as pl
+
+        directory = Path(directory)
+        if directory.exists():
+            import shutil
+
+            shutil.rmtree(directory)
+        labels = logs.select("id", "prompt_hash").join(clusters, on="id", how="left").drop("id").unique(
+            "prompt_hash", keep="first")
+        calls = logs.select("id", "timestamp", "model", "prompt_tokens", "completion_tokens", "cost_usd",
+                            "latency_ms", "status", "prompt_hash")
+        ds = self._dataset(calls).map_batches(_assign_batch, fn_args=(labels,), batch_format="pyarrow",
+                                              batch_size=None)
+        ds.write_parquet(str(directory), partition_cols=["task_type"])
+        written = pl.scan_parquet(str(directory / "**" / "*.parquet"), hive_partitioning=True).select(pl.len())
+        if written.collect().item() != logs.height:
+            raise SlmprofileError(f"{directory}: the partitioned calls do not add up to {logs.height}")
+        return directory
+
+    def stop(self) -> None:
+        ray = _import_ray()
+        if ray.is_initialized() and not self.address:
+            ray.shutdown()
+
+
+def _tables(ds: Any) -> list[Any]:
+    """The blocks of a Ray dataset as pyarrow tables, in order."""
+    import ray
+
+    return ray.get(ds.to_arrow_refs())

@@ -1,0 +1,58 @@
+"""The Ray engine on a local Ray instance started here (ray.init(num_cpus=2)): same outputs as the local engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+ray = pytest.importorskip("ray", reason="the Ray engine needs the 'scale' extra: pip install -e '.[scale]'")
+
+LOG = Path(__file__).resolve().parents[1] / "data" / "logs" / "openai_chat.jsonl"
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield
+    ray.shutdown()
+
+
+def test_ray_engine_writes_what_the_local_engine_writes(tmp_path: Path, local_ray) -> None:
+    import json
+
+    from slmprofile.embed import Embedder
+    from slmprofile.engines.ray_engine import RayEngine
+    from slmprofile.pipeline import run
+
+    common = {"router": False, "html_report": False}
+    # separate embedding caches: the Ray actors really encode every prompt
+    local = run([LOG], tmp_path / "local", embedder=Embedder(cache_dir=tmp_path / "c1", device="cpu"), **common)
+    on_ray = run([LOG], tmp_path / "ray", engine=RayEngine(),
+                 embedder=Embedder(cache_dir=tmp_path / "c2", device="cpu"), **common)
+    info = json.loads((tmp_path / "ray" / "run.json").read_text())
+    assert info["engine"]["name"] == "ray" and info["engine"]["cpus"] == 2 and info["engine"]["embed_actors"] >= 1
+    assert info["redactions"] == json.loads((tmp_path / "local" / "run.json").read_text())["redactions"]
+    assert sum(info["redactions"].values()) > 0
+    for name in ("logs.parquet", "embeddings.parquet", "clusters.parquet", "task_types.parquet",
+                 "suitability.parquet", "savings.parquet"):
+        a, b = pl.read_parquet(tmp_path / "local" / name), pl.read_parquet(tmp_path / "ray" / name)
+        assert a.height > 0 and a.equals(b), name
+    assert local.task_types.task_types.height == on_ray.task_types.task_types.height >= 3
+    # every call, partitioned by task type, with the counts of task_types.parquet
+    parts = pl.scan_parquet(str(tmp_path / "ray" / "calls_by_task_type" / "**" / "*.parquet"),
+                            hive_partitioning=True).collect()
+    counts = parts.group_by("task_type").len().sort("task_type")
+    expected = pl.read_parquet(tmp_path / "local" / "task_types.parquet").select(
+        "task_type", pl.col("calls").cast(pl.UInt32).alias("len")).sort("task_type")
+    assert counts.equals(expected)
+    assert parts.join(pl.read_parquet(tmp_path / "local" / "clusters.parquet"), on="id").filter(
+        pl.col("task_type") != pl.col("task_type_right")).height == 0
+
+
+def test_ray_engine_needs_a_known_engine_name(tmp_path: Path) -> None:
+    from slmprofile.pipeline import run
+
+    with pytest.raises(ValueError, match="unknown engine"):
+        run([LOG], tmp_path, engine="spark")
