@@ -213,9 +213,10 @@ def test_banking77_test_ari(shared_data: Path, embedder) -> None:
 def test_mixed_workload_types_are_pure_and_families_gather_sources(shared_data: Path, embedder) -> None:
     """CLINC150 + Banking77 + GSM8K + MMLU + MT-Bench: task types stay within one source, families gather them.
 
-    Measured with the finest-within-tolerance size choice (``selection_tolerance``): homogeneity 0.906 in this test
-    (fresh embedding cache), 0.905-0.917 over seeds 0-3 on cached embeddings; family completeness 0.887. Before that
-    rule the coarsest near-tied size sometimes won and homogeneity fell to 0.80. The guard sits a little under the
+    Measured with the finest-within-tolerance size choice (``selection_tolerance``) and single-line prompts (no
+    instruction key, group None) treated as ungrouped: homogeneity 0.912, family completeness 0.834 in this test
+    (fresh embedding cache). Before the size rule the coarsest near-tied size sometimes won and homogeneity fell
+    to 0.80; before None meant "no group", every single-line prompt was blended towards one shared mean. The guard sits a little under the
     issue's 0.90 because tiny float differences in the embeddings move UMAP and with it the size choice.
     """
     from sklearn.metrics import completeness_score
