@@ -291,6 +291,33 @@ def finalize(frame: pl.DataFrame, report: IngestReport, *, estimate: bool = True
     return frame
 
 
+def resolve_files(paths: str | Path | Iterable[str | Path], format: str | None) -> list[Path]:
+    """The log files named by ``paths`` (directories expanded); checks that there are some and that ``format``
+    is known."""
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    paths = list(paths)
+    files = expand_paths(paths)
+    if not files:
+        raise IngestError(f"no log files found in {[str(p) for p in paths]}")
+    if format is not None and format not in FORMATS:
+        raise IngestError(f"unknown log format {format!r}; valid formats: {', '.join(sorted(FORMATS))}")
+    return files
+
+
+def read_all(state: _Ingestor, files: list[Path], *, progress: bool) -> None:
+    """Read every file into ``state``, join Batch API output to input, flush the last chunk."""
+    iterator: Iterable[Path] = files
+    if progress and len(files) > 1:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(files, desc="ingest", unit="file")
+    for path in iterator:
+        state.read_file(path)
+    state.join_batches()
+    state.flush()
+
+
 def ingest(
     paths: str | Path | Iterable[str | Path],
     *,
@@ -328,23 +355,9 @@ def ingest(
     import polars as pl
 
     started = time.perf_counter()
-    if isinstance(paths, (str, Path)):
-        paths = [paths]
-    files = expand_paths(list(paths))
-    if not files:
-        raise IngestError(f"no log files found in {[str(p) for p in paths]}")
-    if format is not None and format not in FORMATS:
-        raise IngestError(f"unknown log format {format!r}; valid formats: {', '.join(sorted(FORMATS))}")
+    files = resolve_files(paths, format)
     state = _Ingestor(format=format, mapping=parse_mapping(mapping), strict=strict)
-    iterator: Iterable[Path] = files
-    if progress and len(files) > 1:
-        from tqdm.auto import tqdm
-
-        iterator = tqdm(files, desc="ingest", unit="file")
-    for path in iterator:
-        state.read_file(path)
-    state.join_batches()
-    state.flush()
+    read_all(state, files, progress=progress)
     report = state.report
     frame = pl.concat(state.frames) if state.frames else _frame([], state.extra_targets)
     state.frames = []

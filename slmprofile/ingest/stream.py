@@ -24,10 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from ..errors import IngestError
-from .core import CHUNK_ROWS, _frame, _Ingestor, finalize, parse_mapping
-from .formats import FORMATS
+from .core import CHUNK_ROWS, _frame, _Ingestor, finalize, parse_mapping, read_all, resolve_files
 from .report import IngestReport
-from .sources import expand_paths
 
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
@@ -120,28 +118,14 @@ def ingest_to_parquet(
     started = time.perf_counter()
     if chunk_rows < 1 or template_sample < 1:
         raise ValueError("chunk_rows and template_sample must be >= 1")
-    if isinstance(paths, (str, Path)):
-        paths = [paths]
-    files = expand_paths(list(paths))
-    if not files:
-        raise IngestError(f"no log files found in {[str(p) for p in paths]}")
-    if format is not None and format not in FORMATS:
-        raise IngestError(f"unknown log format {format!r}; valid formats: {', '.join(sorted(FORMATS))}")
+    files = resolve_files(paths, format)
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     for old in directory.glob(PART_GLOB):
         old.unlink()
     state = _StreamingIngestor(directory=directory, estimate=estimate, template_sample=template_sample,
                                chunk_rows=chunk_rows, format=format, mapping=parse_mapping(mapping), strict=strict)
-    iterator: Iterable[Path] = files
-    if progress and len(files) > 1:
-        from tqdm.auto import tqdm
-
-        iterator = tqdm(files, desc="ingest", unit="file")
-    for path in iterator:
-        state.read_file(path)
-    state.join_batches()
-    state.flush()
+    read_all(state, files, progress=progress)
     report = state.report
     state.seen_ids = set()
     state.batch_inputs = {}
