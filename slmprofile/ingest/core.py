@@ -215,6 +215,18 @@ class _Ingestor:
             self.frames.append(_frame(self.rows, self.extra_targets))
             self.rows = []
 
+    def finish(self, empty_targets: Sequence[str], *, rows_out: int, started: float) -> None:
+        """Close the report: note (or, strict, raise for) mapped columns empty in every row; fail on no input."""
+        for target in empty_targets:
+            msg = f"mapped column {target!r} (from {self.mapping[target]!r}) is empty in every row: check the name"
+            if self.strict:
+                raise IngestError(msg)
+            self.report.notes.append(msg)
+        self.report.rows_out = rows_out
+        self.report.seconds = time.perf_counter() - started
+        if rows_out == 0 and self.report.rows_read == 0 and all(f.problem for f in self.report.files):
+            raise IngestError("nothing to ingest: " + "; ".join(f"{f.path}: {f.problem}" for f in self.report.files))
+
     def join_batches(self) -> None:
         """Merge Batch API output rows into their input rows (on ``custom_id``)."""
         for out_row, file, location in self.batch_outputs:
@@ -369,15 +381,7 @@ def ingest(
             frame, outcome_report = attach_outcomes(frame, source, key=outcomes_key, mapping=state.mapping,
                                                     strict=strict)
             report.outcomes.append(outcome_report)
-    for target in state.extra_targets:
-        if frame.height and frame[target].null_count() == frame.height:
-            msg = f"mapped column {target!r} (from {state.mapping[target]!r}) is empty in every row: check the name"
-            if strict:
-                raise IngestError(msg)
-            report.notes.append(msg)
-    report.rows_out = frame.height
-    report.seconds = time.perf_counter() - started
-    if frame.height == 0 and report.rows_read == 0 and all(f.problem for f in report.files):
-        raise IngestError("nothing to ingest: " + "; ".join(f"{f.path}: {f.problem}" for f in report.files))
+    empty = [t for t in state.extra_targets if frame.height and frame[t].null_count() == frame.height]
+    state.finish(empty, rows_out=frame.height, started=started)
     logger.info("ingested %d calls from %d files", frame.height, len(files))
     return IngestResult(frame=frame, report=report)

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from ..errors import IngestError
 from .core import CHUNK_ROWS, _frame, _Ingestor, finalize, parse_mapping, read_all, resolve_files
 from .report import IngestReport
 
@@ -142,15 +141,8 @@ def ingest_to_parquet(
     result = StreamResult(directory=directory, parts=list(state.parts), report=report)
     if templates and state.parts:
         report.templates = int(result.scan().select(pl.col("template_id").n_unique()).collect().item())
-    for target in state.extra_targets:
-        if state.parts and result.scan().select(pl.col(target).is_not_null().any()).collect().item() is False:
-            msg = f"mapped column {target!r} (from {state.mapping[target]!r}) is empty in every row: check the name"
-            if strict:
-                raise IngestError(msg)
-            report.notes.append(msg)
-    report.rows_out = state.rows_out
-    report.seconds = time.perf_counter() - started
-    if state.rows_out == 0 and report.rows_read == 0 and all(f.problem for f in report.files):
-        raise IngestError("nothing to ingest: " + "; ".join(f"{f.path}: {f.problem}" for f in report.files))
+    empty = [t for t in state.extra_targets
+             if state.parts and result.scan().select(pl.col(t).is_not_null().any()).collect().item() is False]
+    state.finish(empty, rows_out=state.rows_out, started=started)
     logger.info("ingested %d calls from %d files into %d parts", state.rows_out, len(files), len(state.parts))
     return result
