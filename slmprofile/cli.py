@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -70,14 +71,13 @@ def ingest(
         from .ingest import ingest_to_parquet
         from .pipeline import redact_parts
 
-        if outcomes:
-            _fail("--outcomes is not supported with --stream yet: join the eval table after ingesting")
         try:
-            parts = ingest_to_parquet(logs, out, format=format, mapping=map, strict=strict, progress=True)
+            parts = ingest_to_parquet(logs, out, format=format, mapping=map, strict=strict, progress=True,
+                                      outcomes=outcomes or None, outcomes_key=outcomes_key)
         except (SlmprofileError, ValueError) as exc:
             _fail(str(exc))
         if redact:
-            counts = redact_parts(parts.parts, progress=True)
+            counts = redact_parts(parts.parts, progress=True, workers=os.cpu_count() or 1)
             _console().print("redacted: " + (", ".join(f"{k} {v:,}" for k, v in counts.items() if v) or "nothing"))
         _print_report(parts.report)
         _console().print(f"wrote {parts.report.rows_out:,} calls in {len(parts.parts)} parts to {out}/")
@@ -217,6 +217,11 @@ def run(
                                         "as Ray Data pipelines (extra 'scale').")] = "local",
     ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="A running Ray cluster (e.g. auto or "
                                                        "ray://head:10001); default: start a local instance.")] = None,
+    stream: Annotated[bool, typer.Option("--stream", help="Bounded memory for large logs on one machine: streaming "
+                                         "ingest, task types fit on a sample, prompts of pure templates placed "
+                                         "without embedding (audited), lazy statistics.")] = False,
+    fit_sample: Annotated[int, typer.Option("--fit-sample", help="With --stream: distinct prompts embedded to fit "
+                                            "task types on.")] = 50_000,
 ) -> None:
     """Logs to a report and a router in one go: ingest -> redact -> embed -> task types -> suitability -> savings ->
     router (train, export, bench) -> report.html."""
@@ -231,7 +236,8 @@ def run(
             outcomes=outcomes or None, outcomes_key=outcomes_key, suitability_settings={"target": target},
             shadow_model=slm_model, shadow_base_url=slm_base_url, shadow_max_usd=slm_max_usd, router=router,
             shadow_price=tuple(float(x) for x in slm_price.split(",")) if slm_price else None,
-            html_report=report, engine=engine, ray_address=ray_address,
+            html_report=report, engine=engine, ray_address=ray_address, stream=stream,
+            sampled_settings={"fit_sample": fit_sample} if stream else None,
             embedder=Embedder(model, device=device, cache_dir=cache_dir, backend=backend),
             on_stage=lambda stage: console.print(f"[bold cyan]==[/bold cyan] {stage}"),
         )

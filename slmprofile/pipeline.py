@@ -23,6 +23,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .embed import Embedder
     from .ingest import IngestReport
 
+#: With ``stream=True`` the router trains on a seeded sample of at most this many labelled calls.
+ROUTER_MAX_CALLS = 20_000
 #: Text columns redacted before logs are written (everything that could reach a report or an API).
 REDACT_COLUMNS = ("prompt_text", "response_text", "system_prompt", "messages", "error", "metadata")
 
@@ -32,7 +34,7 @@ class RunResult:
     """What :func:`run` wrote and measured."""
 
     out_dir: Path
-    logs: pl.DataFrame
+    logs: pl.DataFrame | pl.LazyFrame  # lazy (over logs.parquet) with stream=True
     report: IngestReport
     redactions: dict[str, int]
     embeddings: pl.DataFrame | None
@@ -64,21 +66,44 @@ def redact_logs(logs: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, int]]:
     return logs, counts
 
 
-def redact_parts(parts: Sequence[Path], *, progress: bool = False) -> dict[str, int]:
-    """:func:`redact_logs` on each Parquet part in place (one part in memory at a time); summed counts."""
+def _redact_part(part: Path) -> dict[str, int]:
     import polars as pl
 
-    totals: dict[str, int] = {}
-    iterator: Any = parts
-    if progress and len(parts) > 1:
-        from tqdm.auto import tqdm
+    frame, counts = redact_logs(pl.read_parquet(part))
+    tmp = Path(str(part) + ".tmp")
+    frame.write_parquet(tmp)
+    os.replace(tmp, part)
+    return counts
 
-        iterator = tqdm(parts, desc="redact", unit="part")
-    for part in iterator:
-        frame, counts = redact_logs(pl.read_parquet(part))
-        tmp = Path(str(part) + ".tmp")
-        frame.write_parquet(tmp)
-        os.replace(tmp, part)
+
+def redact_parts(parts: Sequence[Path], *, progress: bool = False, workers: int = 1) -> dict[str, int]:
+    """:func:`redact_logs` on each Parquet part in place (one part in memory per worker); summed counts.
+
+    ``workers`` > 1 redacts that many parts at once in separate processes (redaction is pure Python regex work, so
+    threads would not help)."""
+    totals: dict[str, int] = {}
+    parts = [Path(p) for p in parts]
+    if workers > 1 and len(parts) > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(max_workers=min(workers, len(parts)),
+                                   mp_context=multiprocessing.get_context("spawn"))
+        with pool:
+            results: Iterable[dict[str, int]] = pool.map(_redact_part, parts)
+            if progress:
+                from tqdm.auto import tqdm
+
+                results = tqdm(results, total=len(parts), desc="redact", unit="part")
+            counts_list = list(results)
+    else:
+        iterator: Any = parts
+        if progress and len(parts) > 1:
+            from tqdm.auto import tqdm
+
+            iterator = tqdm(parts, desc="redact", unit="part")
+        counts_list = [_redact_part(part) for part in iterator]
+    for counts in counts_list:
         for kind, n in counts.items():
             totals[kind] = totals.get(kind, 0) + n
     return totals
@@ -125,6 +150,8 @@ def run(
     on_stage: Callable[[str], None] | None = None,
     engine: str | Any = "local",
     ray_address: str | None = None,
+    stream: bool = False,
+    sampled_settings: Mapping[str, Any] | None = None,
 ) -> RunResult:
     """Run the pipeline on log files and write ``logs.parquet``, ``embeddings.parquet`` and ``run.json``.
 
@@ -133,6 +160,15 @@ def run(
     cluster at ``ray_address``, or on a local Ray instance; see :mod:`slmprofile.engines.ray_engine`) or a
     :class:`~slmprofile.engines.ray_engine.RayEngine`. Both engines write the same files; Ray adds
     ``calls_by_task_type/`` (Parquet partitioned by task type).
+
+    ``stream=True`` is the one-machine path for logs too large for memory: ingestion streams to Parquet parts
+    (:func:`~slmprofile.ingest.ingest_to_parquet`), redaction runs part by part, ``logs.parquet`` is written from
+    the parts without collecting them, and task types come from
+    :func:`~slmprofile.cluster.sampled.discover_task_types_sampled` (``sampled_settings``: its ``fit_sample``,
+    ``template_min``, ``template_purity``, ``audit``), which embeds a sample, the prompts no pure template places
+    and an audit, and aggregates the statistics lazily. ``embeddings.parquet`` then holds the embedded prompts
+    only, ``RunResult.logs`` is a ``LazyFrame``, outcome tables are joined part by part, and the router trains on
+    a sample of at most ``router_settings["max_calls"]`` (default :data:`ROUTER_MAX_CALLS`) labelled calls.
     """
     from .embed import Embedder, embed_prompts
     from .ingest import ingest
@@ -152,6 +188,16 @@ def run(
     paths = [str(p) for p in paths]
     timings: dict[str, float] = {}
     notify = on_stage or (lambda stage: None)
+    if stream:
+        if ray_engine is not None:
+            raise ValueError("stream=True is the one-machine engine; the Ray engine distributes instead")
+        return _run_streaming(paths, out, format=format, mapping=mapping, strict=strict, outcomes=outcomes,
+                              outcomes_key=outcomes_key, redact=redact, embed=embed,
+                              embedder=embedder, cluster=cluster, clusterer=clusterer, suitability=suitability,
+                              suitability_settings=suitability_settings, savings=savings,
+                              savings_options=savings_options, router=router, router_settings=router_settings,
+                              bench=bench, html_report=html_report, notify=notify,
+                              sampled_settings=dict(sampled_settings or {}))
 
     notify("ingest")
     t = time.perf_counter()
@@ -204,6 +250,32 @@ def run(
         timings["task_types"] = time.perf_counter() - t
         cluster_info = task_types.summary
 
+    return _finish(out, paths, logs=logs, report=report, redactions=redactions, embeddings=embeddings,
+                   embedder=embedder, task_types=task_types, embed_info=embed_info, cluster_info=cluster_info,
+                   files=files, timings=timings, notify=notify, suitability=suitability,
+                   suitability_settings=suitability_settings, shadow=(shadow_model, shadow_base_url, shadow_max_usd,
+                                                                      shadow_price),
+                   savings=savings, savings_options=savings_options, router=router, router_settings=router_settings,
+                   bench=bench, html_report=html_report,
+                   settings={"format": format, "mapping": mapping if isinstance(mapping, (str, type(None)))
+                             else dict(mapping), "strict": strict, "redact": redact, "embed": embed,
+                             "outcomes": None if outcomes is None else [str(o) for o in
+                                                                         ([outcomes] if isinstance(outcomes, (str, Path))
+                                                                          else outcomes)]},
+                   engine_info={"name": "local"} if ray_engine is None else {"name": "ray", **ray_engine.info_})
+
+
+def _finish(out: Path, paths: list[str], *, logs: Any, report: IngestReport, redactions: dict[str, int],
+            embeddings: pl.DataFrame | None, embedder: Any, task_types: TaskTypeResult | None,
+            embed_info: dict[str, Any], cluster_info: dict[str, Any], files: dict[str, str],
+            timings: dict[str, float], notify: Callable[[str], None], suitability: bool,
+            suitability_settings: Mapping[str, Any] | None,
+            shadow: tuple[str | None, str | None, float, tuple[float, float] | None], savings: bool,
+            savings_options: Any, router: bool, router_settings: Mapping[str, Any] | None, bench: bool,
+            html_report: bool, settings: dict[str, Any], engine_info: dict[str, Any]) -> RunResult:
+    """The stages after task types (suitability, savings, router, run.json, report), shared by both modes."""
+    shadow_model, shadow_base_url, shadow_max_usd, shadow_price = shadow
+
     skipped: dict[str, str] = {}
     suit_table = None
     if suitability and task_types is not None:
@@ -248,13 +320,9 @@ def run(
     run_info = {
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "inputs": paths,
-        "settings": {"format": format, "mapping": mapping if isinstance(mapping, (str, type(None))) else dict(mapping),
-                     "strict": strict, "redact": redact, "embed": embed,
-                     "outcomes": None if outcomes is None else [str(o) for o in
-                                                                 ([outcomes] if isinstance(outcomes, (str, Path))
-                                                                  else outcomes)]},
+        "settings": settings,
         "versions": versions(),
-        "engine": {"name": "local"} if ray_engine is None else {"name": "ray", **ray_engine.info_},
+        "engine": engine_info,
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
         "ingest": report.to_dict(),
         "redactions": redactions,
@@ -283,6 +351,102 @@ def run(
                      report_path=report_path, skipped=skipped, timings=timings, files=files)
 
 
+def _run_streaming(paths: list[str], out: Path, *, format: str | None, mapping: Any, strict: bool, outcomes: Any,
+                   outcomes_key: str, redact: bool,
+                   embed: bool, embedder: Embedder | None, cluster: bool, clusterer: Any, suitability: bool,
+                   suitability_settings: Mapping[str, Any] | None, savings: bool, savings_options: Any, router: bool,
+                   router_settings: Mapping[str, Any] | None, bench: bool, html_report: bool,
+                   notify: Callable[[str], None], sampled_settings: dict[str, Any]) -> RunResult:
+    """:func:`run` with ``stream=True``: bounded memory up to the task types (see :func:`run`)."""
+    import shutil
+
+    import polars as pl
+
+    from .embed import Embedder
+    from .ingest import ingest_to_parquet
+
+    timings: dict[str, float] = {}
+    notify("ingest")
+    t = time.perf_counter()
+    parts_dir = out / "parts"
+    if parts_dir.exists():
+        shutil.rmtree(parts_dir)
+    # in a child process: what the reader allocates (chunks, the template sample, the id set) is returned to the
+    # system when it exits instead of staying in this process through the embedding and clustering stages
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        parts = pool.submit(ingest_to_parquet, paths, parts_dir, format=format, mapping=mapping, strict=strict,
+                            progress=True, outcomes=outcomes, outcomes_key=outcomes_key).result()
+    report = parts.report
+    timings["ingest"] = time.perf_counter() - t
+    redactions: dict[str, int] = {}
+    if redact:
+        notify("redact")
+        t = time.perf_counter()
+        redactions = redact_parts(parts.parts, progress=True, workers=os.cpu_count() or 1)
+        timings["redact"] = time.perf_counter() - t
+    t = time.perf_counter()
+    logs_path = out / "logs.parquet"
+    if parts.parts:
+        parts.scan().sink_parquet(logs_path)
+    else:
+        pl.DataFrame().write_parquet(logs_path)
+    shutil.rmtree(parts_dir, ignore_errors=True)
+    timings["write_logs"] = time.perf_counter() - t
+    files = {"logs": str(logs_path)}
+    logs = pl.scan_parquet(logs_path)
+
+    embeddings = None
+    embed_info: dict[str, Any] = {}
+    task_types = None
+    cluster_info: dict[str, Any] = {}
+    embedder = embedder or Embedder()
+    if embed and cluster and report.rows_out >= 10:
+        from .cluster.plots import save_task_type_plots
+        from .cluster.sampled import discover_task_types_sampled
+
+        notify("embed + task types (sampled)")
+        t = time.perf_counter()
+        sampled = discover_task_types_sampled(logs, embedder=embedder, clusterer=clusterer, **sampled_settings)
+        embeddings, task_types = sampled.embeddings, sampled.result
+        embeddings.write_parquet(out / "embeddings.parquet")
+        files["embeddings"] = str(out / "embeddings.parquet")
+        files.update(task_types.write(out))
+        files.update(save_task_type_plots(task_types, embeddings, out / "plots"))
+        embed_info = {**embedder.info(), "sampled": sampled.info}
+        cluster_info = task_types.summary
+        timings["embed_task_types"] = time.perf_counter() - t
+    elif embed:
+        from .cluster.sampled import distinct_prompts_lazy
+
+        notify("embed")
+        t = time.perf_counter()
+        distinct = distinct_prompts_lazy(logs)
+        vectors = embedder.encode(distinct["prompt_text"].fill_null("").to_list())
+        embeddings = distinct.select("prompt_hash", "n_calls", "template_id").with_columns(
+            pl.Series("embedding", vectors, dtype=pl.Array(pl.Float32, vectors.shape[1])))
+        embeddings.write_parquet(out / "embeddings.parquet")
+        files["embeddings"] = str(out / "embeddings.parquet")
+        embed_info = {**embedder.info(), "stats": vars(embedder.stats_)}
+        timings["embed"] = time.perf_counter() - t
+    return _finish(out, paths, logs=logs, report=report, redactions=redactions, embeddings=embeddings,
+                   embedder=embedder, task_types=task_types, embed_info=embed_info, cluster_info=cluster_info,
+                   files=files, timings=timings, notify=notify, suitability=suitability,
+                   suitability_settings=suitability_settings, shadow=(None, None, 0.0, None), savings=savings,
+                   savings_options=savings_options, router=router,
+                   router_settings={"max_calls": ROUTER_MAX_CALLS, **dict(router_settings or {})}, bench=bench,
+                   html_report=html_report,
+                   settings={"format": format, "mapping": mapping if isinstance(mapping, (str, type(None)))
+                             else dict(mapping), "strict": strict, "redact": redact, "embed": embed,
+                             "outcomes": None if outcomes is None else [str(o) for o in
+                                                                         ([outcomes] if isinstance(outcomes, (str, Path))
+                                                                          else outcomes)],
+                             "stream": True, "sampled": sampled_settings},
+                   engine_info={"name": "local-stream"})
+
+
 def _shadow_stage(out: Path, model: str, base_url: str | None, max_usd: float, price: tuple[float, float] | None,
                   settings: dict[str, Any]) -> None:
     """Shadow-run ``model`` on a stratified sample of each task type; answers cached in ``llm_cache.sqlite``."""
@@ -308,7 +472,11 @@ def _router_stage(out: Path, logs: pl.DataFrame, embeddings: pl.DataFrame, embed
     ``batch_sizes`` and ``max_seconds`` for the benchmark. Writes ``router/`` (ONNX fp32 + int8, tokenizer.json,
     router.json, evaluation) and ``bench.json``.
     """
-    if "slm_correct" not in logs.columns or logs["slm_correct"].drop_nulls().len() < 50:
+    import polars as pl
+
+    lazy = logs.lazy()
+    if "slm_correct" not in lazy.collect_schema().names() or \
+            lazy.select(pl.col("slm_correct").drop_nulls().len()).collect().item() < 50:
         return None, "needs per-call outcomes (slm_correct) on at least 50 calls: pass --outcomes or --map"
     from .router.bench import run_benchmark
     from .router.data import load_run_data
@@ -317,12 +485,14 @@ def _router_stage(out: Path, logs: pl.DataFrame, embeddings: pl.DataFrame, embed
 
     notify("router")
     t = time.perf_counter()
-    data = load_run_data(out, groups="task_type" if (out / "clusters.parquet").is_file() else None)
+    data = load_run_data(out, groups="task_type" if (out / "clusters.parquet").is_file() else None,
+                         max_calls=settings.get("max_calls"))
     estimator = SlmRouter(target=settings.get("target", "quality"), target_value=settings.get("target_value", 0.95),
                           random_state=settings.get("random_state", 0))
     trained = train_router(data.texts, data.slm_correct, data.frontier_correct, embeddings=data.embeddings,
                            groups=data.groups, sample_weight=data.sample_weight, timestamps=data.timestamps,
-                           test_size=settings.get("test_size", 0.2), router=estimator, progress=True)
+                           test_size=settings.get("test_size", 0.2), router=estimator, progress=True,
+                           embedder=embedder)
     router_dir = out / "router"
     files = {f"router_{k}": str(v) for k, v in trained.write(router_dir).items()}
     exported = export_router(router_dir / "head.npz", router_dir, int8=True)
@@ -333,7 +503,8 @@ def _router_stage(out: Path, logs: pl.DataFrame, embeddings: pl.DataFrame, embed
     if bench:
         notify("bench")
         t = time.perf_counter()
-        texts = [x for x in logs["prompt_text"].drop_nulls().to_list() if x][:256]
+        texts = [x for x in lazy.select("prompt_text").drop_nulls().head(1024).collect()["prompt_text"].to_list()
+                 if x][:256]
         result = run_benchmark(router_dir, texts=texts, batch_sizes=settings.get("batch_sizes", (1, 8)),
                                max_seconds=settings.get("max_seconds", 1.0), min_calls=settings.get("min_calls", 10),
                                n_prompts=256)

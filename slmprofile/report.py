@@ -600,6 +600,12 @@ def headline(data: RunData) -> Headline:
         facts.append(("logs span", f"{data.span_days:,.1f} days"))
     if info_tt.get("calls_unassigned") is not None:
         facts.append(("calls in no task type", fmt_int(info_tt["calls_unassigned"])))
+    sampled = info_tt.get("sampled") or {}
+    if sampled.get("prompts_by_template"):
+        audit = sampled.get("audit_agreement")
+        facts.append(("prompts placed by template, not embedded",
+                      f"{fmt_int(sampled['prompts_by_template'])} of {fmt_int(sampled.get('distinct_prompts'))}"
+                      + (f" (audit: {audit:.1%} agree)" if audit is not None else "")))
 
     assessed = (named is not None and "verdict_class" in named.columns
                 and named["verdict_class"].null_count() < named.height)

@@ -678,8 +678,10 @@ def _write_evals(out: Path, calls: list[_Call], *, seed: int, start: datetime,
     lengths: dict[str, list[float]] = {}
     for c in graded:
         lengths.setdefault(c.task, []).append(math.log(c.prompt_tokens))
-    stats = {t: (sum(v) / len(v), (sum((x - sum(v) / len(v)) ** 2 for x in v) / max(1, len(v) - 1)) ** 0.5 or 1.0)
-             for t, v in lengths.items()}
+    stats: dict[str, tuple[float, float]] = {}
+    for t, v in lengths.items():
+        mean = sum(v) / len(v)  # once per task: recomputing it per element made this quadratic in the calls
+        stats[t] = (mean, (sum((x - mean) ** 2 for x in v) / max(1, len(v) - 1)) ** 0.5 or 1.0)
     rows = [["id", "slm_model", "slm_correct", "frontier_correct", "graded_at"]]
     tally: dict[str, list[int]] = {}
     graded_at = (start + timedelta(days=days, hours=9)).strftime("%Y-%m-%dT%H:%M:%SZ")

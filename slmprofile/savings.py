@@ -572,7 +572,7 @@ def savings_from_run(run_dir: str | Path, *, options: Sequence[Option] = (ApiOpt
     ``out_dir`` (default ``run_dir``)."""
     import polars as pl
 
-    from .suitability import assess_suitability, load_calls
+    from .suitability import UNUSED_BY_ESTIMATES, assess_suitability, load_calls
 
     run = Path(run_dir)
     stored = run / "suitability.json"
@@ -581,7 +581,9 @@ def savings_from_run(run_dir: str | Path, *, options: Sequence[Option] = (ApiOpt
         meta = json.loads(stored.read_text(encoding="utf-8"))
         outcomes = meta.get("outcomes") or None
         suitability_settings = {k: v for k, v in meta.get("settings", {}).items() if k != "target"}
-    calls = load_calls(run, outcomes=outcomes)
+    # the stored table needs no prompt text (assessing anew reads it for the language of each type)
+    skip = UNUSED_BY_ESTIMATES + (("prompt_text",) if use_stored else ())
+    calls = load_calls(run, outcomes=outcomes, skip_columns=skip)
     if use_stored:
         suitability = pl.read_parquet(run / "suitability.parquet")
     else:

@@ -663,18 +663,25 @@ def _table(rows: list[dict[str, Any]]) -> pl.DataFrame:
 
 # -- the run-directory function ---------------------------------------------------------------------------------------
 
+#: Columns of ``logs.parquet`` that suitability and savings never read: left on disk (at millions of calls these
+#: texts are gigabytes).
+UNUSED_BY_ESTIMATES = ("messages", "metadata", "error", "response_text", "system_prompt")
+
+
 def load_calls(run_dir: str | Path | None = None, *, logs: pl.DataFrame | None = None,
                clusters: pl.DataFrame | None = None,
-               outcomes: str | Path | Sequence[str | Path] | None = None) -> pl.DataFrame:
+               outcomes: str | Path | Sequence[str | Path] | None = None,
+               skip_columns: Sequence[str] = ()) -> pl.DataFrame:
     """The logs of a run joined with their task types (``cluster_id``, ``distance``, ...) and, when given, outcome
-    tables (joined by call id with :func:`slmprofile.ingest.outcomes.attach_outcomes`)."""
+    tables (joined by call id with :func:`slmprofile.ingest.outcomes.attach_outcomes`). ``skip_columns``: columns
+    of ``logs.parquet`` not to read."""
     import polars as pl
 
     run = Path(run_dir) if run_dir is not None else None
     if logs is None:
         if run is None:
             raise ValueError("give run_dir or logs")
-        logs = _read(run / "logs.parquet", "logs")
+        logs = _read(run / "logs.parquet", "logs", skip=skip_columns)
     if clusters is None and "cluster_id" not in logs.columns:
         if run is None:
             raise ValueError("give clusters (or run_dir holding clusters.parquet)")
@@ -692,11 +699,13 @@ def load_calls(run_dir: str | Path | None = None, *, logs: pl.DataFrame | None =
     return logs
 
 
-def _read(path: Path, what: str) -> pl.DataFrame:
+def _read(path: Path, what: str, *, skip: Sequence[str] = ()) -> pl.DataFrame:
     import polars as pl
 
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found: the {what} of a run (`slmprofile run LOGS --out DIR`)")
+    if skip:
+        return pl.read_parquet(path, columns=[c for c in pl.read_parquet_schema(path) if c not in skip])
     return pl.read_parquet(path)
 
 
@@ -724,7 +733,7 @@ def assess_suitability(run_dir: str | Path | None = None, *, logs: pl.DataFrame 
     import polars as pl
 
     run = Path(run_dir) if run_dir is not None else None
-    calls = load_calls(run, logs=logs, clusters=clusters, outcomes=outcomes)
+    calls = load_calls(run, logs=logs, clusters=clusters, outcomes=outcomes, skip_columns=UNUSED_BY_ESTIMATES)
     if task_types is None and run is not None and (run / "task_types.parquet").is_file():
         task_types = pl.read_parquet(run / "task_types.parquet")
     if shadow is None and run is not None and (run / "shadow_results.parquet").is_file():

@@ -172,8 +172,12 @@ def assign_templates(df: pl.DataFrame, *, min_support: int | None = None, min_li
     return template_ids(df, fixed)
 
 
+#: An opening instruction is a template group when at least this many distinct prompts share it.
+INSTRUCTION_MIN_COUNT = 3
+
+
 def instruction_keys(system_prompts: list[str | None], prompts: list[str | None], *,
-                     min_count: int = 3, max_chars: int = 80) -> list[str | None]:
+                     min_count: int = INSTRUCTION_MIN_COUNT, max_chars: int = 80) -> list[str | None]:
     """A coarser template signal: the opening instruction of each prompt, when several prompts share it.
 
     The key is the first sentence of the system prompt (when there is one), else of the first line of a multi-line

@@ -350,6 +350,25 @@ def test_streaming_ingest_equals_in_memory_ingest(tmp_path: Path) -> None:
         assert a[key] == b[key], key
 
 
+def test_streaming_ingest_joins_outcome_tables_like_the_in_memory_reader(tmp_path: Path) -> None:
+    """The eval table is checked once against every part's ids and joined part by part: the same columns, values
+    and outcome report (matched / unmatched / repeated / bad rows) as ``ingest(..., outcomes=...)``."""
+    from slmprofile.ingest import ingest_to_parquet
+
+    evals = SAMPLE_LOGS.parent / "evals" / "offline_eval.csv"
+    table = pl.read_csv(evals)
+    extra = table.head(2).with_columns(pl.Series("id", ["no-such-call", table["id"][0]]))  # unmatched + repeat
+    pl.concat([table, extra]).write_csv(tmp_path / "evals.csv")
+    whole = ingest(SAMPLE_LOGS, outcomes=tmp_path / "evals.csv")
+    parts = ingest_to_parquet(SAMPLE_LOGS, tmp_path / "parts", chunk_rows=500, outcomes=tmp_path / "evals.csv")
+    streamed = parts.scan().collect()
+    assert streamed.columns == whole.frame.columns and "slm_correct" in streamed.columns
+    assert streamed.sort("id").equals(whole.frame.sort("id"))
+    report = parts.report.outcomes[0]
+    assert report.to_dict() == whole.report.outcomes[0].to_dict()
+    assert report.unmatched == 1 and report.duplicate == 1 and report.matched == table.height
+
+
 def test_streaming_ingest_learns_templates_from_a_bounded_sample(tmp_path: Path) -> None:
     from slmprofile.ingest import ingest_to_parquet
 

@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # pragma: no cover
 logger = logging.getLogger(__name__)
 
 __all__ = ["FLAG_ASSIGNED", "FLAG_CORE", "FLAG_UNASSIGNED", "REDUCERS", "Selection", "TaskTypeClusterer", "template_groups",
-           "TaskTypeResult", "discover_task_types", "make_reducer"]
+           "TaskTypeResult", "describe_task_types", "discover_task_types", "make_reducer"]
 
 UNASSIGNED_NAME = "unassigned"
 
@@ -82,12 +82,7 @@ def discover_task_types(logs: pl.DataFrame, embeddings: pl.DataFrame, *, cluster
     nearest each centroid. Archetypes (:mod:`slmprofile.cluster.archetypes`) use the response statistics and,
     when ``embedder`` (the model that made ``embeddings``) is given, similarity to archetype descriptions.
     """
-    import numpy as np
     import polars as pl
-
-    from .archetypes import tag_archetypes
-    from .naming import central_examples, ctfidf_keywords, name_from_keywords
-    from .stats import task_type_stats
 
     clusterer = clusterer or TaskTypeClusterer()
     present = logs.select("prompt_hash").unique()
@@ -103,30 +98,52 @@ def discover_task_types(logs: pl.DataFrame, embeddings: pl.DataFrame, *, cluster
     X = _embedding_matrix(emb)
     groups = template_groups(emb) if use_templates else None
     clusterer.fit(X, groups=groups)
-    labels = clusterer.labels_
+    prompts = emb.select("prompt_hash", "n_calls", "template_id").with_columns(
+        pl.Series("cluster_id", clusterer.labels_, dtype=pl.Int64),
+        pl.Series("distance", clusterer.distances_, dtype=pl.Float64),
+        pl.Series("flags", clusterer.flags_.tolist(), dtype=pl.Utf8))
+    return describe_task_types(logs, prompts, clusterer, texts=emb["prompt_text"].to_list(), X=X,
+                               labels=clusterer.labels_, embedder=embedder, n_keywords=n_keywords,
+                               n_examples=n_examples)
+
+
+def describe_task_types(logs: pl.DataFrame | pl.LazyFrame, prompts: pl.DataFrame, clusterer: TaskTypeClusterer, *,
+                        texts: list[str], X: Any, labels: Any, embedder: Any = None, n_keywords: int = 5,
+                        n_examples: int = 3, extra_summary: dict[str, Any] | None = None) -> TaskTypeResult:
+    """Name, describe and measure the task types of a fitted ``clusterer``.
+
+    ``prompts``: one row per distinct prompt of ``logs`` (``prompt_hash, n_calls, template_id, cluster_id,
+    distance, flags``). ``texts``, ``X`` and ``labels``: the embedded prompts the names, keywords and central
+    examples come from (all of them, or the embedded part of a sampled run). ``logs`` may be a ``LazyFrame``:
+    calls are joined and aggregated lazily, and only the cluster columns of each call are collected.
+    """
+    import numpy as np
+    import polars as pl
+
+    from .archetypes import tag_archetypes
+    from .naming import central_examples, ctfidf_keywords, name_from_keywords
+    from .stats import task_type_stats
+
+    labels = np.asarray(labels)
     Xn = X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
-    prompt_texts = emb["prompt_text"].to_list()
-    keywords = ctfidf_keywords(prompt_texts, labels, top=n_keywords)
+    keywords = ctfidf_keywords(texts, labels, top=n_keywords)
     examples = central_examples(Xn, labels, clusterer.centroids_, n=n_examples)
     k = len(clusterer.centroids_)
     names = {c: f"{c:02d} {name_from_keywords(keywords.get(c, []))}" for c in range(k)}
     fam_labels = clusterer.families_
-    fam_keywords = ctfidf_keywords(prompt_texts, [int(fam_labels[c]) if c >= 0 else -1 for c in labels], top=3)
+    fam_keywords = ctfidf_keywords(texts, [int(fam_labels[c]) if c >= 0 else -1 for c in labels], top=3)
     fam_names = {f: f"F{f} {name_from_keywords(w, max_words=2)}" for f, w in fam_keywords.items()}
-    prompts = emb.select("prompt_hash", "n_calls", "template_id").with_columns(
-        pl.Series("cluster_id", labels, dtype=pl.Int64),
-        pl.Series("distance", clusterer.distances_, dtype=pl.Float64),
-        pl.Series("flags", clusterer.flags_.tolist(), dtype=pl.Utf8),
-    ).with_columns(
+    prompts = prompts.with_columns(
         pl.col("cluster_id").replace_strict(names, default=UNASSIGNED_NAME, return_dtype=pl.Utf8).alias("task_type"),
         pl.col("cluster_id").replace_strict({c: fam_names.get(int(fam_labels[c]), "F?") for c in range(k)},
                                             default=UNASSIGNED_NAME, return_dtype=pl.Utf8).alias("family"),
     )
-    calls = logs.join(prompts.select("prompt_hash", "cluster_id", "task_type", "family", "distance", "flags"),
-                      on="prompt_hash", how="left")
-    clusters = calls.select("id", "cluster_id", "task_type", "family", "distance", "flags")
+    calls = logs.lazy().join(
+        prompts.lazy().select("prompt_hash", "cluster_id", "task_type", "family", "distance", "flags"),
+        on="prompt_hash", how="left", maintain_order="left")
+    clusters = calls.select("id", "cluster_id", "task_type", "family", "distance", "flags").collect()
     stats = task_type_stats(calls)
-    example_texts = {c: [prompt_texts[i][:300] for i in idx] for c, idx in examples.items()}
+    example_texts = {c: [texts[i][:300] for i in idx] for c, idx in examples.items()}
     by_id = {row["cluster_id"]: row for row in stats.iter_rows(named=True)}
     tags = tag_archetypes(clusterer.centroids_, [by_id.get(c, {}) for c in range(k)], embedder)
     meta = pl.DataFrame({
@@ -137,22 +154,23 @@ def discover_task_types(logs: pl.DataFrame, embeddings: pl.DataFrame, *, cluster
         "stability": [float(clusterer.stability_[c]) for c in range(k)] + [None],
         "archetype": [t["archetype"] for t in tags] + [None],
         "archetype_evidence": [t["evidence"] for t in tags] + [None],
-        "keywords": [keywords.get(c, []) for c in range(k)] + [[]],
         "examples": [example_texts.get(c, []) for c in range(k)] + [[]],
-    }, schema={"cluster_id": pl.Int64, "task_type": pl.Utf8, "family": pl.Utf8, "stability": pl.Float64,
-               "archetype": pl.Utf8,
-               "archetype_evidence": pl.Utf8, "keywords": pl.List(pl.Utf8), "examples": pl.List(pl.Utf8)})
+    }, schema={"cluster_id": pl.Int64, "task_type": pl.Utf8, "family": pl.Utf8, "keywords": pl.List(pl.Utf8),
+               "stability": pl.Float64, "archetype": pl.Utf8, "archetype_evidence": pl.Utf8,
+               "examples": pl.List(pl.Utf8)})
     task_types = meta.join(stats, on="cluster_id", how="inner").sort(
         [pl.col("cluster_id") < 0, "calls"], descending=[False, True])
-    n_prompts = len(labels)
+    flags = prompts["flags"]
     summary = {
-        "prompts": n_prompts, "calls": logs.height, "task_types": k, "families": len(set(fam_labels.tolist())),
+        "prompts": prompts.height, "calls": clusters.height, "task_types": k,
+        "families": len(set(fam_labels.tolist())),
         "min_cluster_size": getattr(clusterer, "min_cluster_size_", None),
         "clusters_merged_by_template": getattr(clusterer, "n_merged_", 0),
-        "prompts_core": int((clusterer.flags_ == FLAG_CORE).sum()),
-        "prompts_assigned": int((clusterer.flags_ == FLAG_ASSIGNED).sum()),
-        "prompts_unassigned": int((clusterer.flags_ == FLAG_UNASSIGNED).sum()),
+        "prompts_core": int((flags == FLAG_CORE).sum()),
+        "prompts_assigned": int((flags == FLAG_ASSIGNED).sum()),
+        "prompts_unassigned": int((flags == FLAG_UNASSIGNED).sum()),
         "calls_unassigned": int((clusters["cluster_id"] < 0).sum()),
+        **(extra_summary or {}),
         "selection": [vars(s) | {"score": s.score} for s in getattr(clusterer, "selection_", [])],
     }
     logger.info("task types: %s", json.dumps({k_: v for k_, v in summary.items() if k_ != "selection"}))

@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 FLAG_CORE = "core"  # a member of its cluster in the density clustering
 FLAG_ASSIGNED = "assigned"  # noise or out-of-sample point, close enough to its nearest cluster
 FLAG_UNASSIGNED = "unassigned"  # too far from every cluster: cluster_id -1
+FLAG_TEMPLATE = "template"  # not embedded: took the one task type its template has in the fitted sample
 
 #: Points used to estimate each silhouette (a seeded random subset beyond this size).
 SILHOUETTE_SAMPLE = 5000
@@ -52,19 +53,42 @@ def _group_codes(groups: Sequence[Any]) -> tuple[np.ndarray, int]:
     return inverse, len(codes)
 
 
-def blend_templates(X: np.ndarray, groups: Sequence[Any] | None, weight: float) -> np.ndarray:
-    """Move each vector ``weight`` of the way to its group's mean (groups of one, and None, are unchanged);
-    renormalize."""
+def group_means(X: np.ndarray, groups: Sequence[Any]) -> dict[str, tuple[np.ndarray, int]]:
+    """Per group (None is no group): the mean of its vectors and how many there are."""
     import numpy as np
 
-    if groups is None or weight <= 0:
-        return X
     inverse, n_groups = _group_codes(groups)
     grouped = inverse >= 0
     counts = np.bincount(inverse[grouped], minlength=n_groups)
     means = np.zeros((n_groups, X.shape[1]), dtype=np.float64)
     np.add.at(means, inverse[grouped], X[grouped])
     means /= np.maximum(counts, 1)[:, None]
+    names = np.unique(np.asarray(groups, dtype=object)[grouped].astype(str)) if grouped.any() else []
+    return {str(name): (means[i], int(counts[i])) for i, name in enumerate(names)}
+
+
+def blend_templates(X: np.ndarray, groups: Sequence[Any] | None, weight: float,
+                    known: dict[str, tuple[np.ndarray, int]] | None = None) -> np.ndarray:
+    """Move each vector ``weight`` of the way to its group's mean (groups of one, and None, are unchanged);
+    renormalize. ``known``: group means learnt earlier (:func:`group_means` of the fitted prompts), used instead of
+    the batch's own for the groups they hold, so that new prompts are placed as the fitted ones were."""
+    import numpy as np
+
+    if groups is None or weight <= 0:
+        return X
+    inverse, n_groups = _group_codes(groups)
+    grouped = inverse >= 0
+    counts = np.bincount(inverse[grouped], minlength=n_groups).astype(np.float64)
+    sums = np.zeros((n_groups, X.shape[1]), dtype=np.float64)
+    np.add.at(sums, inverse[grouped], X[grouped])
+    if known:
+        names = np.unique(np.asarray(groups, dtype=object)[grouped].astype(str)) if grouped.any() else []
+        for i, name in enumerate(names):
+            if name in known:
+                k_mean, k_count = known[name]
+                sums[i] += k_mean * k_count
+                counts[i] += k_count
+    means = sums / np.maximum(counts, 1)[:, None]
     shared = grouped & (counts[np.maximum(inverse, 0)] > 1)
     inverse = np.maximum(inverse, 0)
     out = X.copy()
@@ -174,6 +198,9 @@ class TaskTypeClusterer:
         n_bootstrap: resamples for the per-type stability score (0 = skip). Each refits HDBSCAN on a bootstrap
             resample of the reduced points (at most ``BOOTSTRAP_POINTS``); a type's stability is the mean, over
             resamples, of its best Jaccard overlap with a resampled cluster (1 = always found again).
+        keep_reducer: keep the fitted reducer as ``reducer_``. Assigning new prompts never needs it (that is by
+            centroid), and a fitted UMAP of 50k prompts holds about 0.5 GB (its data, graph and search index), so the
+            large-log path sets this False; ``reducer_`` is then None after ``fit``.
         random_state: seed for sampling, UMAP and the bootstrap.
 
     Attributes (after ``fit``): ``labels_`` (n,), ``flags_`` (n,) of core/assigned/unassigned, ``distances_``
@@ -186,7 +213,8 @@ class TaskTypeClusterer:
                  assign_quantile: float = 0.0, assign_slack: float = 0.1, template_weight: float = 0.7,
                  merge_share: float = 0.05,
                  n_families: int | str = "auto", max_fit_samples: int = 50_000, n_bootstrap: int = 5,
-                 selection_tolerance: float = 0.01, random_state: int | None = 0) -> None:
+                 selection_tolerance: float = 0.01, keep_reducer: bool = True,
+                 random_state: int | None = 0) -> None:
         self.reducer = reducer
         self.n_components = n_components
         self.n_neighbors = n_neighbors
@@ -201,6 +229,7 @@ class TaskTypeClusterer:
         self.max_fit_samples = max_fit_samples
         self.n_bootstrap = n_bootstrap
         self.selection_tolerance = selection_tolerance
+        self.keep_reducer = keep_reducer
         self.random_state = random_state
 
     def _check_params(self) -> None:
@@ -227,6 +256,7 @@ class TaskTypeClusterer:
         n = X.shape[0]
         if n < 10:
             raise ValueError(f"need at least 10 prompts to find task types; got {n}")
+        self.group_means_ = group_means(X, groups) if groups is not None else {}
         Xb = blend_templates(X, groups, self.template_weight)
         rng = np.random.default_rng(self.random_state)
         fit_idx = np.sort(rng.choice(n, self.max_fit_samples, replace=False)) if n > self.max_fit_samples \
@@ -252,6 +282,8 @@ class TaskTypeClusterer:
             self.distances_ = np.full(n, np.nan)
             self.stability_ = np.zeros(0)
             return self
+        if not self.keep_reducer:
+            self.reducer_ = None
         self.stability_ = self._stability(Z, sample_labels, k, fit_groups)
         members = Xb[fit_idx]
         self.centroids_ = _normalize(np.stack([members[sample_labels == c].mean(0) for c in range(k)]))
@@ -382,15 +414,21 @@ class TaskTypeClusterer:
     # ------------------------------------------------------------------ predict
     def predict(self, X: np.ndarray, *, groups: Sequence[Any] | None = None) -> np.ndarray:
         """Task type of new embeddings: the nearest centroid when close enough, else -1."""
+        return self.assign(X, groups=groups)[0]
+
+    def assign(self, X: np.ndarray, *, groups: Sequence[Any] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(labels, distances)`` of new embeddings: the nearest centroid when close enough (else -1) and the
+        cosine distance to it. Template groups seen in ``fit`` are blended with their fitted means."""
         import numpy as np
 
-        X = blend_templates(_normalize(X), groups, self.template_weight)
+        X = blend_templates(_normalize(X), groups, self.template_weight, getattr(self, "group_means_", None))
         if len(self.centroids_) == 0:
-            return np.full(len(X), -1)
+            return np.full(len(X), -1), np.full(len(X), np.nan)
         sims = X @ self.centroids_.T
         nearest = sims.argmax(1)
-        ok = sims[np.arange(len(X)), nearest] >= self.thresholds_[nearest]
-        return np.where(ok, nearest, -1)
+        best = sims[np.arange(len(X)), nearest]
+        ok = best >= self.thresholds_[nearest]
+        return np.where(ok, nearest, -1), 1.0 - best
 
     def fit_predict(self, X: np.ndarray, *, groups: Sequence[Any] | None = None) -> np.ndarray:
         return self.fit(X, groups=groups).labels_

@@ -43,11 +43,12 @@ def project_2d(X: np.ndarray, *, random_state: int = 0, max_points: int = 20_000
 
 def plot_task_map(result: TaskTypeResult, embeddings: pl.DataFrame, *, top: int = 12,
                   random_state: int = 0) -> Figure:
-    """2-D map of distinct prompts coloured by task type (the ``top`` largest named, the rest grey)."""
+    """2-D map of distinct prompts coloured by task type (the ``top`` largest named, the rest grey). Prompts
+    without an embedding (placed by their template in a sampled run) are not drawn."""
     import numpy as np
     from matplotlib.figure import Figure
 
-    prompts = result.prompts.join(embeddings.select("prompt_hash", "embedding"), on="prompt_hash", how="left")
+    prompts = result.prompts.join(embeddings.select("prompt_hash", "embedding"), on="prompt_hash", how="inner")
     X = np.asarray(prompts["embedding"].to_numpy(), dtype=np.float32)
     idx, xy = project_2d(X, random_state=random_state)
     labels = prompts["cluster_id"].to_numpy()[idx]

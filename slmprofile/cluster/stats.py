@@ -15,12 +15,15 @@ DAYS_PER_MONTH = 30.44
 CODE_PATTERN = r"```|^\s*(?i:SELECT|WITH|INSERT|UPDATE|CREATE|def |class |import |from \w+ import)"
 
 
-def months_spanned(logs: pl.DataFrame) -> float:
+def months_spanned(logs: pl.DataFrame | pl.LazyFrame) -> float:
     """Length of the logs' time span in months (at least one day's worth)."""
-    ts = logs["timestamp"].drop_nulls()
-    if ts.is_empty():
+    import polars as pl
+
+    lo, hi = logs.lazy().select(pl.col("timestamp").min().alias("lo"),
+                                pl.col("timestamp").max().alias("hi")).collect().row(0)
+    if lo is None or hi is None:
         return 1.0
-    days = max((ts.max() - ts.min()).total_seconds() / 86400.0, 1.0)
+    days = max((hi - lo).total_seconds() / 86400.0, 1.0)
     return days / DAYS_PER_MONTH
 
 
@@ -31,11 +34,15 @@ def _is_json_expr() -> pl.Expr:
     return (text.str.starts_with("{") & text.str.ends_with("}")) | (text.str.starts_with("[") & text.str.ends_with("]"))
 
 
-def task_type_stats(calls: pl.DataFrame) -> pl.DataFrame:
-    """One row per ``cluster_id`` of ``calls`` (the logs joined with their cluster columns)."""
+def task_type_stats(calls: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """One row per ``cluster_id`` of ``calls`` (the logs joined with their cluster columns).
+
+    A ``LazyFrame`` is aggregated without collecting the calls (polars' streaming engine), so the statistics of
+    millions of calls need memory for the groups only."""
     import polars as pl
 
-    total = max(calls.height, 1)
+    calls = calls.lazy()
+    total = max(calls.select(pl.len()).collect().item(), 1)
     per_month = 1.0 / months_spanned(calls)
     base = calls.with_columns(
         _is_json_expr().fill_null(False).alias("_json"),
@@ -61,7 +68,8 @@ def task_type_stats(calls: pl.DataFrame) -> pl.DataFrame:
         (pl.col("n_tool_calls") > 0).mean().alias("tool_call_share"),
         pl.col("_ratio").median().alias("completion_prompt_ratio"),
         pl.col("completion_tokens").median().alias("completion_tokens_median"),
-        (pl.col("response_text").n_unique() / pl.len()).alias("distinct_response_share"),
+        # distinct responses counted by 64-bit hash: the same count (barring collisions), without a set of texts
+        (pl.col("response_text").hash().n_unique() / pl.len()).alias("distinct_response_share"),
         pl.col("_code").filter(pl.col("status") == "ok").mean().alias("code_output_share"),
         pl.col("_number").filter(pl.col("status") == "ok").mean().alias("numeric_answer_share"),
         pl.col("distance").mean().alias("distance_mean"),
@@ -76,18 +84,20 @@ def task_type_stats(calls: pl.DataFrame) -> pl.DataFrame:
               .group_by("cluster_id", maintain_order=True)
               .agg(pl.format("{} ({})", pl.col("model").fill_null("?"), pl.col("n")).head(4).str.join(", ")
                    .alias("models")))
+    stats, models = stats.collect(engine="streaming"), models.collect(engine="streaming")
     weekly = weekly_share(calls)
     return stats.join(models, on="cluster_id", how="left").join(weekly, on="cluster_id", how="left")
 
 
-def weekly_share(calls: pl.DataFrame) -> pl.DataFrame:
+def weekly_share(calls: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     """Per cluster: its share of each ISO week's calls (JSON ``{week: share}``) and the slope of that share per
     week (least squares; positive = growing)."""
     import numpy as np
     import polars as pl
 
-    dated = calls.filter(pl.col("timestamp").is_not_null()).with_columns(
-        pl.col("timestamp").dt.truncate("1w").dt.date().cast(pl.Utf8).alias("week"))
+    calls = calls.lazy()
+    dated = calls.filter(pl.col("timestamp").is_not_null()).select(
+        "cluster_id", pl.col("timestamp").dt.truncate("1w").dt.date().cast(pl.Utf8).alias("week")).collect()
     if dated.is_empty():
         return pl.DataFrame({"cluster_id": [], "weekly_share": [], "trend_per_week": []},
                             schema={"cluster_id": pl.Int64, "weekly_share": pl.Utf8, "trend_per_week": pl.Float64})
@@ -102,5 +112,5 @@ def weekly_share(calls: pl.DataFrame) -> pl.DataFrame:
         slope = float(np.polyfit(np.arange(len(series)), series, 1)[0]) if len(series) >= 2 else 0.0
         rows.append({"cluster_id": cid[0], "weekly_share": json.dumps({w: round(s, 5) for w, s in zip(weeks, series)}),
                      "trend_per_week": slope})
-    return pl.DataFrame(rows, schema={"cluster_id": calls.schema["cluster_id"], "weekly_share": pl.Utf8,
+    return pl.DataFrame(rows, schema={"cluster_id": dated.schema["cluster_id"], "weekly_share": pl.Utf8,
                                       "trend_per_week": pl.Float64})

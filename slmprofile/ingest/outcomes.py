@@ -92,6 +92,24 @@ def attach_outcomes(
 
     A value already present in the logs wins over the table's (the logs are the primary record).
     """
+    table, report = read_outcomes(source, known_ids=set(frame["id"].to_list()), log_schema=frame.schema, key=key,
+                                  mapping=mapping, strict=strict)
+    return join_outcomes(frame, table), report
+
+
+def read_outcomes(
+    source: str | Path,
+    *,
+    known_ids: set[str],
+    log_schema: Mapping[str, Any],
+    key: str = "id",
+    mapping: Mapping[str, str] | None = None,
+    strict: bool = False,
+) -> tuple[pl.DataFrame, OutcomeReport]:
+    """The checked outcome rows of ``source`` that match a call in ``known_ids`` (``id`` plus one ``__o_NAME``
+    column per outcome) and the report; :func:`join_outcomes` puts them on any frame of those calls, e.g. each
+    Parquet part of a streamed ingest. ``log_schema``: the logs' columns and dtypes (which outcome columns the logs
+    already have). Arguments otherwise as :func:`attach_outcomes`."""
     import polars as pl
 
     path = Path(source)
@@ -111,14 +129,14 @@ def attach_outcomes(
     for target, column in mapping.items():
         if target in columns or target == "id" or target in TABLE_FIELDS or column not in table.columns:
             continue  # log-field mappings (prompt=..., model=...) are for the logs, not this table
-        if target in OUTCOME_COLUMNS or target not in frame.columns:
+        if target in OUTCOME_COLUMNS or target not in log_schema:
             columns[target] = column
     if not columns:
         raise IngestError(f"{path}: no outcome columns found (looked for {', '.join(OUTCOME_COLUMNS)}; "
                           "map others with --map slm_correct=COLUMN)")
     report.columns = columns
 
-    known = set(frame["id"].to_list())
+    known = known_ids
     seen: set[str] = set()
     values: dict[str, list[Any]] = {name: [] for name in columns}
     ids: list[str] = []
@@ -163,15 +181,23 @@ def attach_outcomes(
 
     joined = pl.DataFrame({"id": ids, **{f"__o_{n}": pl.Series(v, dtype=outcome_dtype(n)) for n, v in values.items()}},
                           schema={"id": pl.Utf8, **{f"__o_{n}": outcome_dtype(n) for n in columns}})
-    out = frame.join(joined, on="id", how="left", maintain_order="left")
+    return joined, report
+
+
+def join_outcomes(frame: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with the outcome columns of ``table`` (from :func:`read_outcomes`) joined by ``id``; a value
+    already in ``frame`` wins."""
+    import polars as pl
+
+    names = [c[len("__o_"):] for c in table.columns if c.startswith("__o_")]
+    out = frame.join(table, on="id", how="left", maintain_order="left")
     exprs = []
-    for name in columns:
+    for name in names:
         if name in frame.columns:
             exprs.append(pl.coalesce(pl.col(name), pl.col(f"__o_{name}").cast(frame.schema[name])).alias(name))
         else:
             exprs.append(pl.col(f"__o_{name}").alias(name))
-    out = out.with_columns(exprs).drop([f"__o_{n}" for n in columns])
-    return out, report
+    return out.with_columns(exprs).drop([f"__o_{n}" for n in names])
 
 
 def _bad(report: OutcomeReport, strict: bool, reason: str, message: str) -> None:

@@ -103,12 +103,15 @@ def ingest_to_parquet(
     progress: bool = False,
     chunk_rows: int = CHUNK_ROWS,
     template_sample: int = TEMPLATE_SAMPLE,
+    outcomes: str | Path | Iterable[str | Path] | None = None,
+    outcomes_key: str = "id",
 ) -> StreamResult:
     """Read LLM call logs into Parquet parts under ``directory`` (``part-00000.parquet``, ...), in bounded memory.
 
-    Arguments as for :func:`~slmprofile.ingest.ingest` (outcome tables are joined afterwards, on the parts, by the
-    caller); ``chunk_rows`` calls per part; ``template_sample`` distinct prompts to learn templates from. Parts
-    from an earlier run in ``directory`` are removed first.
+    Arguments as for :func:`~slmprofile.ingest.ingest`; ``chunk_rows`` calls per part; ``template_sample``
+    distinct prompts to learn templates from. Outcome tables are checked once against the ids of all parts (the
+    same report as the in-memory reader's) and joined part by part in the template pass. Parts from an earlier run
+    in ``directory`` are removed first.
     """
     import polars as pl
 
@@ -128,16 +131,35 @@ def ingest_to_parquet(
     report = state.report
     state.seen_ids = set()
     state.batch_inputs = {}
-    if templates and state.sample is not None:
-        fixed = learn_fixed_segments(state.sample)
+    tables = []
+    if outcomes is not None and state.parts:
+        from .outcomes import read_outcomes
+
+        scan = pl.scan_parquet([str(p) for p in state.parts])
+        known = set(scan.select("id").collect()["id"].to_list())
+        schema = dict(scan.collect_schema())
+        for source in [outcomes] if isinstance(outcomes, (str, Path)) else list(outcomes):
+            table, outcome_report = read_outcomes(source, known_ids=known, log_schema=schema, key=outcomes_key,
+                                                  mapping=state.mapping, strict=strict)
+            report.outcomes.append(outcome_report)
+            tables.append(table)
+        del known
+    fixed = learn_fixed_segments(state.sample) if templates and state.sample is not None else None
+    if fixed is not None or tables:
+        from .outcomes import join_outcomes
+
         parts: Iterable[Path] = state.parts
         if progress and len(state.parts) > 1:
             from tqdm.auto import tqdm
 
-            parts = tqdm(state.parts, desc="templates", unit="part")
+            parts = tqdm(state.parts, desc="templates" if not tables else "templates + outcomes", unit="part")
         for part in parts:
             frame = pl.read_parquet(part)
-            frame.with_columns(template_id=template_ids(frame, fixed)).write_parquet(part)
+            if fixed is not None:
+                frame = frame.with_columns(template_id=template_ids(frame, fixed))
+            for table in tables:
+                frame = join_outcomes(frame, table)
+            frame.write_parquet(part)
     result = StreamResult(directory=directory, parts=list(state.parts), report=report)
     if templates and state.parts:
         report.templates = int(result.scan().select(pl.col("template_id").n_unique()).collect().item())

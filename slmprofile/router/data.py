@@ -49,14 +49,17 @@ def _read_table(path: Path) -> Any:
 def load_run_data(source: str | Path, *, label_column: str = "slm_correct",
                   frontier_column: str | None = "frontier_correct", embeddings: str | Path | None = None,
                   groups: str | None = "task_type", weak_labels: str | Path | None = None,
-                  weak_column: str = "slm_ok", weak_key: str = "task_type", weak_weight: float = 0.3) -> RouterData:
+                  weak_column: str = "slm_ok", weak_key: str = "task_type", weak_weight: float = 0.3,
+                  max_calls: int | None = None, random_state: int = 0) -> RouterData:
     """Read a run directory (or a logs Parquet) into :class:`RouterData`.
 
     ``label_column``: the SLM outcome column of the logs (bool, 0/1 or a rate); ``frontier_column``: the frontier
     model's, used when present (None: never); ``embeddings``: an embeddings Parquet (default: the run directory's,
     when there); ``groups``: ``task_type`` (from ``clusters.parquet``), another logs column, or None;
     ``weak_labels``: a table with ``weak_key`` (e.g. ``task_type``) and ``weak_column`` (bool or rate) that labels
-    calls without an outcome, each with ``weak_weight``.
+    calls without an outcome, each with ``weak_weight``. ``max_calls``: train on a seeded random sample of at most
+    this many calls (of the labelled ones when there are no weak labels), read lazily: for logs of millions of
+    calls, whose full text need not be in memory to train a router.
     """
     import numpy as np
     import polars as pl
@@ -66,11 +69,23 @@ def load_run_data(source: str | Path, *, label_column: str = "slm_correct",
     logs_path = source / "logs.parquet" if source.is_dir() else source
     if not logs_path.is_file():
         raise SlmprofileError(f"{logs_path}: not found (give a run directory from `slmprofile run` or a logs Parquet)")
-    logs = pl.read_parquet(logs_path)
+    scan = pl.scan_parquet(logs_path)
+    sampled_from = None
+    if max_calls is not None:
+        if label_column in scan.collect_schema().names() and weak_labels is None:
+            scan = scan.filter(pl.col(label_column).is_not_null())
+        total = scan.select(pl.len()).collect().item()
+        if total > max_calls:
+            keep = np.sort(np.random.default_rng(random_state).choice(total, max_calls, replace=False))
+            scan = scan.with_row_index("__row").filter(pl.col("__row").is_in(keep.tolist())).drop("__row")
+            sampled_from = total
+    logs = scan.collect()
     for column in ("prompt_text",):
         if column not in logs.columns:
             raise SlmprofileError(f"{logs_path}: missing column {column!r} (is it a normalized logs file?)")
     report: dict[str, Any] = {"calls": logs.height}
+    if sampled_from is not None:
+        report["sampled_from"] = sampled_from
     logs = logs.filter(pl.col("prompt_text").is_not_null() & (pl.col("prompt_text").str.len_chars() > 0))
     report["skipped_empty_prompt"] = report["calls"] - logs.height
 

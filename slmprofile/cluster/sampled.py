@@ -1,0 +1,191 @@
+"""Task types for logs too large to embed whole: fit on a sample, let pure templates assign the rest.
+
+Embedding is the cost of a large run (on 2 CPU cores about 65-100 prompts a second), and most distinct prompts of
+real logs are one of a few hundred templates filled with different data. :func:`discover_task_types_sampled`
+therefore embeds only what it needs:
+
+1. the distinct prompts are collected lazily (one row per prompt, no per-call text kept);
+2. a seeded random sample of ``fit_sample`` of them is embedded and the :class:`TaskTypeClusterer` is fit on it;
+3. a template group (:func:`~slmprofile.cluster.template_groups`) with at least ``template_min`` prompts in the
+   sample, at least ``template_purity`` of them in one task type, gives that type to its prompts outside the sample
+   without embedding them (flag ``template``, no distance);
+4. every other prompt (no template, a small template, or one the sample saw split over types) is embedded and
+   assigned to its nearest centroid like any out-of-sample prompt;
+5. an audit: ``audit`` prompts drawn from those the templates assigned are embedded and assigned by centroid too;
+   the share on which the two agree is reported (``summary["sampled"]["audit_agreement"]``) and the audited prompts
+   keep their centroid assignment.
+
+With ``template_purity=1.0`` and ``template_min`` larger than the sample nothing is assigned by template and the
+result is the plain fit-on-a-sample, assign-the-rest run.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from . import TaskTypeResult, describe_task_types
+from .model import FLAG_ASSIGNED, FLAG_TEMPLATE, FLAG_UNASSIGNED, TaskTypeClusterer
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+    import polars as pl
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class SampledResult:
+    """The task types, the embeddings that were computed (``prompt_hash, n_calls, template_id, embedding``: the
+    sample, the prompts no template could place, the audit) and how the prompts were placed."""
+
+    result: TaskTypeResult
+    embeddings: pl.DataFrame
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def distinct_prompts_lazy(logs: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """One row per distinct prompt (``prompt_hash, prompt_text, system_prompt, template_id, n_calls``), ordered by
+    hash, aggregated without collecting the calls."""
+    import polars as pl
+
+    lazy = logs.lazy()
+    names = lazy.collect_schema().names()
+    system = (pl.col("system_prompt").drop_nulls().first() if "system_prompt" in names
+              else pl.lit(None, dtype=pl.Utf8)).alias("system_prompt")
+    template = (pl.col("template_id").first() if "template_id" in names
+                else pl.lit(None, dtype=pl.Utf8)).alias("template_id")
+    return (lazy.group_by("prompt_hash")
+            .agg(pl.col("prompt_text").first(), system, template, pl.len().cast(pl.Int64).alias("n_calls"))
+            .sort("prompt_hash").collect(engine="streaming"))
+
+
+def _texts(column: pl.Series, idx: np.ndarray) -> list[str]:
+    return column.gather(idx.tolist()).to_list()
+
+
+def _template_groups_chunked(distinct: pl.DataFrame, *, chunk: int = 100_000) -> np.ndarray:
+    """:func:`~slmprofile.cluster.template_groups` of every distinct prompt, computed slice by slice (the opening
+    instructions of each slice, then the keys shared by too few prompts dropped over all of them), so that the
+    texts are never all Python strings at once."""
+    from collections import Counter
+
+    import numpy as np
+
+    from ..templates import INSTRUCTION_MIN_COUNT, instruction_keys
+
+    keys: list[str | None] = []
+    for part in distinct.select("system_prompt", "prompt_text").iter_slices(chunk):
+        keys.extend(instruction_keys(part["system_prompt"].to_list(), part["prompt_text"].to_list(), min_count=1))
+    counts = Counter(k for k in keys if k is not None)
+    templates = distinct["template_id"].to_list()
+    return np.asarray([k if k is not None and counts[k] >= INSTRUCTION_MIN_COUNT else t
+                       for k, t in zip(keys, templates)], dtype=object)
+
+
+def discover_task_types_sampled(logs: pl.DataFrame | pl.LazyFrame, *, embedder: Any,
+                                clusterer: TaskTypeClusterer | None = None, fit_sample: int = 50_000,
+                                template_min: int = 20, template_purity: float = 0.95, audit: int = 1000,
+                                random_state: int = 0, n_keywords: int = 5, n_examples: int = 3) -> SampledResult:
+    """Task types of ``logs`` (a ``LazyFrame`` over Parquet parts, or a frame) embedding only a sample, the prompts
+    no pure template places, and an audit of those it does (see the module docs)."""
+    import numpy as np
+    import polars as pl
+
+    if not 0 < template_purity <= 1:
+        raise ValueError(f"template_purity must be in (0, 1]; got {template_purity!r}")
+    if fit_sample < 10:
+        raise ValueError(f"fit_sample must be at least 10; got {fit_sample!r}")
+    distinct = distinct_prompts_lazy(logs)
+    n = distinct.height
+    groups = _template_groups_chunked(distinct)
+    distinct = distinct.drop("system_prompt")
+    prompt_col = distinct["prompt_text"].fill_null("")  # no Python list of every prompt: fetched where needed
+
+    rng = np.random.default_rng(random_state)
+    fit_idx = np.sort(rng.choice(n, fit_sample, replace=False)) if n > fit_sample else np.arange(n)
+
+    logger.info("task types: embedding a sample of %d of %d distinct prompts", len(fit_idx), n)
+    X_fit = embedder.encode(_texts(prompt_col, fit_idx))
+    clusterer = clusterer or TaskTypeClusterer(random_state=random_state, keep_reducer=False)
+    if clusterer.max_fit_samples < len(fit_idx):
+        clusterer.max_fit_samples = len(fit_idx)
+    clusterer.fit(X_fit, groups=groups[fit_idx].tolist())
+
+    labels = np.full(n, -1, dtype=np.int64)
+    distances = np.full(n, np.nan)
+    flags = np.array([FLAG_UNASSIGNED] * n, dtype=object)
+    labels[fit_idx] = clusterer.labels_
+    distances[fit_idx] = clusterer.distances_
+    flags[fit_idx] = clusterer.flags_
+
+    # which template groups the sample shows in one task type
+    in_sample = np.zeros(n, dtype=bool)
+    in_sample[fit_idx] = True
+    fitted = pl.DataFrame({"group": groups[fit_idx].tolist(), "label": clusterer.labels_.astype(np.int64)},
+                          schema={"group": pl.Utf8, "label": pl.Int64}).drop_nulls("group")
+    per_group = (fitted.group_by("group", "label").len()
+                 .sort(["group", "len", "label"], descending=[False, True, False])
+                 .group_by("group", maintain_order=True)
+                 .agg(pl.col("len").sum().alias("n"), pl.col("label").first().alias("top"),
+                      pl.col("len").first().alias("top_n")))
+    pure = per_group.filter((pl.col("n") >= template_min) & (pl.col("top") >= 0)
+                            & (pl.col("top_n") >= template_purity * pl.col("n")))
+    pure_label = dict(zip(pure["group"].to_list(), pure["top"].to_list()))
+    rest = np.flatnonzero(~in_sample)
+    by_template = np.array([i for i in rest if groups[i] is not None and str(groups[i]) in pure_label], dtype=np.int64)
+    to_embed = np.setdiff1d(rest, by_template)
+    audit_idx = np.sort(rng.choice(by_template, min(audit, len(by_template)), replace=False)) \
+        if len(by_template) else np.zeros(0, dtype=np.int64)
+    template_labels = np.array([pure_label[str(groups[i])] for i in by_template], dtype=np.int64)
+    labels[by_template] = template_labels
+    flags[by_template] = FLAG_TEMPLATE
+
+    embed_idx = np.concatenate([to_embed, audit_idx]).astype(np.int64)
+    logger.info("task types: %d prompts placed by %d pure templates; embedding %d more (%d of them an audit)",
+                len(by_template), len(pure_label), len(embed_idx), len(audit_idx))
+    agreement = None
+    if len(embed_idx):
+        X_rest = embedder.encode(_texts(prompt_col, embed_idx))
+        lab_rest, dist_rest = clusterer.assign(X_rest, groups=groups[embed_idx].tolist())
+        if len(audit_idx):
+            before = labels[audit_idx].copy()
+            agreement = float(np.mean(lab_rest[len(to_embed):] == before))
+        labels[embed_idx] = lab_rest
+        distances[embed_idx] = dist_rest
+        flags[embed_idx] = np.where(lab_rest >= 0, FLAG_ASSIGNED, FLAG_UNASSIGNED)
+    else:
+        X_rest = np.zeros((0, X_fit.shape[1]), dtype=np.float32)
+
+    all_embedded = np.concatenate([fit_idx, embed_idx]).astype(np.int64)
+    X_all = np.concatenate([np.asarray(X_fit, dtype=np.float32), np.asarray(X_rest, dtype=np.float32)])
+    del X_fit, X_rest
+    embedded_texts = _texts(prompt_col, all_embedded)
+    dist_col = pl.Series("distance", distances, dtype=pl.Float64)
+    prompts = distinct.select("prompt_hash", "n_calls", "template_id").with_columns(
+        pl.Series("cluster_id", labels, dtype=pl.Int64),
+        pl.when(dist_col.is_nan()).then(None).otherwise(dist_col).alias("distance"),
+        pl.Series("flags", flags.tolist(), dtype=pl.Utf8))
+    embeddings = distinct[all_embedded.tolist()].select("prompt_hash", "n_calls", "template_id").with_columns(
+        pl.Series("embedding", X_all, dtype=pl.Array(pl.Float32, X_all.shape[1])))
+    del distinct, prompt_col  # the prompt texts: only the embedded ones are needed from here on
+    info = {
+        "distinct_prompts": n,
+        "fit_sample": int(len(fit_idx)),
+        "pure_templates": len(pure_label),
+        "template_min": template_min,
+        "template_purity": template_purity,
+        "prompts_by_template": int(len(by_template) - len(audit_idx)),
+        "prompts_embedded": int(len(all_embedded)),
+        "embedded_share": round(len(all_embedded) / max(n, 1), 4),
+        "audit_prompts": int(len(audit_idx)),
+        "audit_agreement": None if agreement is None else round(agreement, 4),
+    }
+    logger.info("task types (sampled): %s", info)
+    result = describe_task_types(logs, prompts, clusterer, texts=embedded_texts, X=X_all,
+                                 labels=labels[all_embedded], embedder=embedder, n_keywords=n_keywords,
+                                 n_examples=n_examples,
+                                 extra_summary={"prompts_template": int((flags == FLAG_TEMPLATE).sum()),
+                                                "sampled": info})
+    return SampledResult(result=result, embeddings=embeddings, info=info)
