@@ -450,24 +450,26 @@ class Embedder:
                 "onnx_parity": getattr(self, "parity_", None)}
 
 
-def distinct_prompts(logs: pl.DataFrame, *, column: str = "prompt_text") -> pl.DataFrame:
-    """``prompt_hash, text, n_calls, template_id``: one row per distinct prompt, in first-seen order."""
+def distinct_prompts(logs: pl.DataFrame | pl.LazyFrame, *, column: str = "prompt_text") -> pl.DataFrame:
+    """``prompt_hash, text, n_calls, template_id``: one row per distinct prompt, in first-seen order. A
+    ``LazyFrame`` (e.g. over a large ``logs.parquet``) is aggregated without collecting the calls."""
     import polars as pl
 
     return (
-        logs.filter(pl.col(column).is_not_null())
+        logs.lazy().filter(pl.col(column).is_not_null())
         .group_by("prompt_hash", maintain_order=True)
         .agg(pl.col(column).first().alias("text"), pl.len().alias("n_calls"),
              pl.col("template_id").first().alias("template_id"))
+        .collect()
     )
 
 
-def embed_prompts(logs: pl.DataFrame, *, embedder: Embedder | None = None, column: str = "prompt_text",
-                  ) -> pl.DataFrame:
+def embed_prompts(logs: pl.DataFrame | pl.LazyFrame, *, embedder: Embedder | None = None,
+                  column: str = "prompt_text") -> pl.DataFrame:
     """One row per distinct prompt: ``prompt_hash, n_calls, template_id, embedding`` (``Array(Float32, dim)``).
 
-    ``logs`` is an ingested frame (it needs ``prompt_hash`` and ``column``). Join back to calls on
-    ``prompt_hash``.
+    ``logs`` is an ingested frame or a ``LazyFrame`` over one (it needs ``prompt_hash`` and ``column``). Join back
+    to calls on ``prompt_hash``.
     """
     import polars as pl
 

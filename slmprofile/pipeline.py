@@ -257,12 +257,18 @@ def run(
                                                                       shadow_price),
                    savings=savings, savings_options=savings_options, router=router, router_settings=router_settings,
                    bench=bench, html_report=html_report,
-                   settings={"format": format, "mapping": mapping if isinstance(mapping, (str, type(None)))
-                             else dict(mapping), "strict": strict, "redact": redact, "embed": embed,
-                             "outcomes": None if outcomes is None else [str(o) for o in
-                                                                         ([outcomes] if isinstance(outcomes, (str, Path))
-                                                                          else outcomes)]},
+                   settings=_settings(format, mapping, strict, redact, embed, outcomes),
                    engine_info={"name": "local"} if ray_engine is None else {"name": "ray", **ray_engine.info_})
+
+
+def _settings(format: str | None, mapping: Any, strict: bool, redact: bool, embed: bool,
+              outcomes: Any) -> dict[str, Any]:
+    """The run's settings as ``run.json`` records them."""
+    return {"format": format, "mapping": mapping if isinstance(mapping, (str, type(None))) else dict(mapping),
+            "strict": strict, "redact": redact, "embed": embed,
+            "outcomes": None if outcomes is None else [str(o) for o in
+                                                        ([outcomes] if isinstance(outcomes, (str, Path))
+                                                         else outcomes)]}
 
 
 def _finish(out: Path, paths: list[str], *, logs: Any, report: IngestReport, redactions: dict[str, int],
@@ -419,14 +425,11 @@ def _run_streaming(paths: list[str], out: Path, *, format: str | None, mapping: 
         cluster_info = task_types.summary
         timings["embed_task_types"] = time.perf_counter() - t
     elif embed:
-        from .cluster.sampled import distinct_prompts_lazy
+        from .embed import embed_prompts
 
         notify("embed")
         t = time.perf_counter()
-        distinct = distinct_prompts_lazy(logs)
-        vectors = embedder.encode(distinct["prompt_text"].fill_null("").to_list())
-        embeddings = distinct.select("prompt_hash", "n_calls", "template_id").with_columns(
-            pl.Series("embedding", vectors, dtype=pl.Array(pl.Float32, vectors.shape[1])))
+        embeddings = embed_prompts(logs, embedder=embedder)
         embeddings.write_parquet(out / "embeddings.parquet")
         files["embeddings"] = str(out / "embeddings.parquet")
         embed_info = {**embedder.info(), "stats": vars(embedder.stats_)}
@@ -438,12 +441,8 @@ def _run_streaming(paths: list[str], out: Path, *, format: str | None, mapping: 
                    savings_options=savings_options, router=router,
                    router_settings={"max_calls": ROUTER_MAX_CALLS, **dict(router_settings or {})}, bench=bench,
                    html_report=html_report,
-                   settings={"format": format, "mapping": mapping if isinstance(mapping, (str, type(None)))
-                             else dict(mapping), "strict": strict, "redact": redact, "embed": embed,
-                             "outcomes": None if outcomes is None else [str(o) for o in
-                                                                         ([outcomes] if isinstance(outcomes, (str, Path))
-                                                                          else outcomes)],
-                             "stream": True, "sampled": sampled_settings},
+                   settings={**_settings(format, mapping, strict, redact, embed, outcomes), "stream": True,
+                             "sampled": sampled_settings},
                    engine_info={"name": "local-stream"})
 
 
