@@ -242,22 +242,27 @@ class Embedder:
             )
         return path
 
+    def _check_settings(self) -> None:
+        if self.long_text not in ("truncate", "chunk"):
+            raise ValueError(f"The 'long_text' parameter must be 'truncate' or 'chunk'; got {self.long_text!r}")
+        if self.batch_size < 1:
+            raise ValueError(f"The 'batch_size' parameter must be >= 1; got {self.batch_size!r}")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"The 'backend' parameter must be one of {', '.join(BACKENDS)}; got {self.backend!r}")
+        if self.backend.startswith("onnx") and not self.normalize:
+            raise ValueError("The ONNX backends return unit vectors: use backend='torch' with normalize=False")
+
     @property
     def model_(self) -> Any:
-        """The loaded ``SentenceTransformer`` (loaded on first use, offline)."""
+        """The loaded ``SentenceTransformer`` (loaded on first use, offline). The ONNX backends never need it
+        for encoding; it is loaded for :meth:`count_tokens`, ``long_text="chunk"`` and the PyTorch backend."""
         if getattr(self, "_model", None) is None:
-            if self.long_text not in ("truncate", "chunk"):
-                raise ValueError(f"The 'long_text' parameter must be 'truncate' or 'chunk'; got {self.long_text!r}")
-            if self.batch_size < 1:
-                raise ValueError(f"The 'batch_size' parameter must be >= 1; got {self.batch_size!r}")
-            if self.backend not in BACKENDS:
-                raise ValueError(f"The 'backend' parameter must be one of {', '.join(BACKENDS)}; got {self.backend!r}")
-            if self.backend.startswith("onnx") and not self.normalize:
-                raise ValueError("The ONNX backends return unit vectors: use backend='torch' with normalize=False")
+            self._check_settings()
             from sentence_transformers import SentenceTransformer
 
             path = self._model_path()
-            self.device_ = resolve_device(self.device)
+            if getattr(self, "device_", None) is None:
+                self.device_ = resolve_device(self.device)
             self._model = SentenceTransformer(str(path), device=self.device_, local_files_only=True)
             self.model_id_ = model_identity(path)
             get_dim = getattr(self._model, "get_embedding_dimension", None) or \
@@ -272,9 +277,9 @@ class Embedder:
         if self.cache_dir is False:
             return None
         if getattr(self, "_cache", None) is None:
-            model = self.model_  # noqa: F841 - sets model_id_
+            backend = self._resolved_backend()  # sets model_id_
             root = Path(self.cache_dir) if self.cache_dir else default_cache_dir()
-            suffix = ".onnx-int8" if self._resolved_backend() == "onnx-int8" else ""
+            suffix = ".onnx-int8" if backend == "onnx-int8" else ""
             self._cache = EmbeddingCache(root / "embeddings" / (self.model_id_ + suffix))
         return self._cache
 
@@ -285,39 +290,50 @@ class Embedder:
 
     # ------------------------------------------------------------------ backend
     def _resolved_backend(self) -> str:
-        """The backend in use; ``auto`` is settled here on a CPU (probe: the parity texts, see :meth:`encode`)."""
+        """The backend in use; ``auto`` is settled here (probe: the parity texts, see :meth:`encode`)."""
         if getattr(self, "backend_", None) is None:
-            self.model_  # noqa: B018 - validates settings, sets device_
-            self.backend_, self.parity_ = self._choose_backend(getattr(self, "_probe", None) or _PARITY_TEXTS)
+            self._check_settings()
+            if self.backend == "torch":
+                self.model_  # noqa: B018
+                self.backend_, self.parity_ = "torch", None
+            else:
+                self.backend_, self.parity_ = self._choose_backend(getattr(self, "_probe", None) or _PARITY_TEXTS)
         return self.backend_
 
     def _choose_backend(self, probe: list[str]) -> tuple[str, dict[str, Any] | None]:
-        if self.backend == "torch" or (self.backend == "auto" and self.device_ != "cpu"):
-            return "torch", None
-        from . import embed_onnx
+        """Export and probe in a child process (:func:`slmprofile.embed_onnx.probe_backend`), so that PyTorch is
+        only loaded here when it is the backend chosen."""
+        from . import _child, embed_onnx
 
+        path = self._model_path()
+        self.model_id_ = model_identity(path)
         root = (Path(self.cache_dir) if self.cache_dir else default_cache_dir()) if self.cache_dir is not False \
             else Path(_temp_dir())
         int8 = self.backend != "onnx"
-        try:
-            directory = embed_onnx.export_encoder(self._model_path(), root / "onnx" / self.model_id_)
-            self._onnx = embed_onnx.OnnxEncoder(directory, int8=int8, batch_size=min(self.batch_size, 32))
-        except Exception as exc:  # noqa: BLE001 - any export failure means: stay on PyTorch (auto) or say why
-            if self.backend == "auto":
-                logger.warning("ONNX embedding path unavailable (%s); using sentence-transformers", exc)
-                return "torch", {"error": str(exc)}
-            raise
+        auto = self.backend == "auto"
         texts = probe[:embed_onnx.PARITY_PROBE]
-        check = embed_onnx.parity(self._onnx.encode(texts), self._torch_encode(texts, normalize=True),
-                                 min_cosine=embed_onnx.PARITY_MIN_COSINE)
+        got = _child.call(embed_onnx.probe_backend, str(path), str(root / "onnx" / self.model_id_), texts,
+                          int8=int8, device=self.device, auto=auto, batch_size=self.batch_size)
+        self.device_ = got["device"]
+        if got["backend"] == "torch":
+            if "error" in got:
+                logger.warning("ONNX embedding path unavailable (%s); using sentence-transformers", got["error"])
+            self.model_  # noqa: B018
+            return "torch", ({"error": got["error"]} if "error" in got else None)
+        check = embed_onnx.parity(got["onnx_vectors"], got["torch_vectors"], min_cosine=embed_onnx.PARITY_MIN_COSINE)
         parity = {"texts": check.texts, "min_cosine": round(check.min_cosine, 6),
                   "mean_cosine": round(check.mean_cosine, 6), "required": embed_onnx.PARITY_MIN_COSINE}
-        if self.backend == "auto" and not check.passed:
+        if auto and not check.passed:
             logger.warning("int8 ONNX embeddings agree with PyTorch only to cosine %.4f (< %.2f) on %d texts; "
                            "using sentence-transformers", check.min_cosine, embed_onnx.PARITY_MIN_COSINE,
                            check.texts)
-            self._onnx = None
+            self.model_  # noqa: B018
             return "torch", parity
+        self._onnx = embed_onnx.OnnxEncoder(got["directory"], int8=int8, batch_size=min(self.batch_size, 32))
+        self.dim_ = self._onnx.dim
+        self.max_seq_length_ = self._onnx.max_seq_length
+        logger.info("embedding %s with the %s ONNX graph (parity with PyTorch: min cosine %.4f on %d texts)",
+                    self.model_id_, "int8" if int8 else "fp32", check.min_cosine, check.texts)
         return ("onnx-int8" if int8 else "onnx"), parity
 
     # ------------------------------------------------------------------ encoding
@@ -383,7 +399,10 @@ class Embedder:
 
         started = time.perf_counter()
         texts = ["" if t is None else str(t) for t in texts]
-        model = self.model_  # noqa: F841 - load first so timings below are encoding only
+        self._check_settings()
+        self._model_path()  # a clear error for a model that is not a local directory
+        if self.backend == "torch":
+            self._resolved_backend()  # load first so timings below are encoding only
         keys = [self.key(t) for t in texts]
         first: dict[str, int] = {}
         for pos, key in enumerate(keys):
@@ -436,14 +455,17 @@ class Embedder:
             other._model = self._model
             for name in ("model_id_", "dim_", "device_", "max_seq_length_"):
                 setattr(other, name, getattr(self, name))
-            if other.backend == self.backend and getattr(self, "backend_", None) is not None:
-                other.backend_, other.parity_ = self.backend_, self.parity_  # the parity check is not redone
-                other._onnx = getattr(self, "_onnx", None)
+        if (other.model == self.model and other.device == self.device and other.backend == self.backend
+                and getattr(self, "backend_", None) is not None):
+            other.backend_, other.parity_ = self.backend_, self.parity_  # the parity check is not redone
+            other._onnx = getattr(self, "_onnx", None)
+            for name in ("model_id_", "dim_", "device_", "max_seq_length_"):
+                setattr(other, name, getattr(self, name))
         return other
 
     def info(self) -> dict[str, Any]:
         """Model identity and settings, for ``run.json`` and reports."""
-        self.model_  # noqa: B018 - load
+        self._resolved_backend()
         return {"model_id": self.model_id_, "device": self.device_, "dim": self.dim_,
                 "max_seq_length": self.max_seq_length_, "long_text": self.long_text, "normalize": self.normalize,
                 "batch_size": self.batch_size, "backend": getattr(self, "backend_", None) or self.backend,

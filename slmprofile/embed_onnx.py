@@ -159,6 +159,36 @@ class OnnxEncoder:
         return out
 
 
+def probe_backend(model_path: str, directory: str, probe: list[str], *, int8: bool, device: str, auto: bool,
+                  batch_size: int) -> dict[str, Any]:
+    """Settle the device, export the graph (or reuse it) and encode ``probe`` both ways.
+
+    :class:`~slmprofile.embed.Embedder` runs this in a short-lived child process, so that PyTorch and the
+    sentence-transformers model are loaded there and never in the process that goes on to embed with the ONNX
+    graph. Returns ``device`` and either ``backend="torch"`` (``auto`` on a GPU, or an export failure under
+    ``auto``, with ``error``) or ``backend="onnx"`` with the export ``directory`` and both sets of probe vectors.
+    """
+    from .embed import resolve_device
+
+    device_ = resolve_device(device)
+    if auto and device_ != "cpu":
+        return {"device": device_, "backend": "torch"}
+    try:
+        exported = export_encoder(model_path, directory)
+        encoder = OnnxEncoder(exported, int8=int8, batch_size=min(batch_size, 32))
+    except Exception as exc:  # noqa: BLE001 - any export failure means: stay on PyTorch (auto) or say why
+        if auto:
+            return {"device": device_, "backend": "torch", "error": f"{type(exc).__name__}: {exc}"}
+        raise
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(model_path), device=device_, local_files_only=True)
+    reference = model.encode(probe, batch_size=batch_size, show_progress_bar=False, convert_to_numpy=True,
+                             normalize_embeddings=True)
+    return {"device": device_, "backend": "onnx", "directory": str(exported),
+            "onnx_vectors": encoder.encode(probe), "torch_vectors": reference}
+
+
 def parity(onnx_vectors: np.ndarray, torch_vectors: np.ndarray, *,
            min_cosine: float = PARITY_MIN_COSINE) -> ParityCheck:
     """Cosine of each pair of unit vectors; passes when the smallest is at least ``min_cosine``."""

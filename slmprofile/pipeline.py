@@ -84,13 +84,14 @@ def redact_parts(parts: Sequence[Path], *, progress: bool = False, workers: int 
     totals: dict[str, int] = {}
     parts = [Path(p) for p in parts]
     if workers > 1 and len(parts) > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures import ThreadPoolExecutor
 
-        pool = ProcessPoolExecutor(max_workers=min(workers, len(parts)),
-                                   mp_context=multiprocessing.get_context("spawn"))
-        with pool:
-            results: Iterable[dict[str, int]] = pool.map(_redact_part, parts)
+        from . import _child
+
+        # each part in its own short-lived process (redaction is pure-Python regex work, so threads alone would
+        # not run in parallel); the threads only wait on them
+        with ThreadPoolExecutor(max_workers=min(workers, len(parts))) as pool:
+            results: Iterable[dict[str, int]] = pool.map(lambda part: _child.call(_redact_part, part), parts)
             if progress:
                 from tqdm.auto import tqdm
 
@@ -107,6 +108,13 @@ def redact_parts(parts: Sequence[Path], *, progress: bool = False, workers: int 
         for kind, n in counts.items():
             totals[kind] = totals.get(kind, 0) + n
     return totals
+
+
+def _concat_parts(parts: list[str], path: str, *, row_group_size: int = 20_000) -> None:
+    """One Parquet file from the parts, streamed (small row groups keep later streaming scans small too)."""
+    import polars as pl
+
+    pl.scan_parquet(parts).sink_parquet(path, row_group_size=row_group_size)
 
 
 def versions() -> dict[str, str]:
@@ -379,12 +387,10 @@ def _run_streaming(paths: list[str], out: Path, *, format: str | None, mapping: 
         shutil.rmtree(parts_dir)
     # in a child process: what the reader allocates (chunks, the template sample, the id set) is returned to the
     # system when it exits instead of staying in this process through the embedding and clustering stages
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from . import _child
 
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        parts = pool.submit(ingest_to_parquet, paths, parts_dir, format=format, mapping=mapping, strict=strict,
-                            progress=True, outcomes=outcomes, outcomes_key=outcomes_key).result()
+    parts = _child.call(ingest_to_parquet, paths, parts_dir, format=format, mapping=mapping, strict=strict,
+                        progress=True, outcomes=outcomes, outcomes_key=outcomes_key)
     report = parts.report
     timings["ingest"] = time.perf_counter() - t
     redactions: dict[str, int] = {}
@@ -395,8 +401,8 @@ def _run_streaming(paths: list[str], out: Path, *, format: str | None, mapping: 
         timings["redact"] = time.perf_counter() - t
     t = time.perf_counter()
     logs_path = out / "logs.parquet"
-    if parts.parts:
-        parts.scan().sink_parquet(logs_path)
+    if parts.parts:  # a child again: polars' Parquet writer keeps over 1 GB of buffers at 1M calls
+        _child.call(_concat_parts, [str(p) for p in parts.parts], str(logs_path))
     else:
         pl.DataFrame().write_parquet(logs_path)
     shutil.rmtree(parts_dir, ignore_errors=True)

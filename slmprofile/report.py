@@ -496,8 +496,6 @@ def _constant_settings(frame: pl.DataFrame | None, source: str, used: Iterable[s
 def _join_stage(task_types: pl.DataFrame, extra: pl.DataFrame, name: str, notes: list[str]) -> pl.DataFrame:
     """Left-join a later stage's per-task-type table on ``cluster_id`` (else ``task_type``); colliding columns get
     the stage's name as prefix; rows matching no task type are noted."""
-    import polars as pl
-
     key = "cluster_id" if extra["cluster_id"].null_count() < extra.height else "task_type"
     if extra[key].null_count() == extra.height:
         notes.append(f"{name}: no cluster_id or task_type values; not joined to the task types")

@@ -142,3 +142,36 @@ def test_onnx_fp32_matches_pytorch_and_auto_falls_back_below_the_parity_bar(
     assert np.abs(out - embedder.encode(texts)).max() < 1e-5
     with pytest.raises(ValueError, match="backend"):
         Embedder(backend="tensorrt").encode(["x"])
+
+
+def test_onnx_choice_never_loads_pytorch_in_the_calling_process(tmp_path: Path) -> None:
+    """``auto`` exports and probes in a child process: the process that embeds with ONNX never imports torch
+    (about 0.8 GB of resident memory kept out of a large run). Run from ``python -`` on purpose: a
+    ``multiprocessing`` spawn would fail there, re-importing a ``__main__`` that is not a file."""
+    import subprocess
+    import sys
+
+    script = f"""
+import sys
+from slmprofile.embed import Embedder
+emb = Embedder(backend="auto", cache_dir={str(tmp_path)!r}, device="cpu", progress=False)
+vecs = emb.encode(["refund my order", "reset my password", "translate this to German"])
+info = emb.info()
+assert info["backend"] == "onnx-int8" and info["dim"] == 384 and vecs.shape == (3, 384), info
+assert "torch" not in sys.modules and "sentence_transformers" not in sys.modules
+print("ok", info["onnx_parity"]["min_cosine"])
+"""
+    done = subprocess.run([sys.executable, "-"], input=script, text=True, capture_output=True, timeout=600)
+    assert done.returncode == 0 and done.stdout.startswith("ok"), done.stderr[-3000:]
+
+
+def test_child_call_returns_results_and_reraises_errors() -> None:
+    import math
+
+    from slmprofile import _child
+
+    assert _child.call(math.comb, 10, 3) == 120
+    with pytest.raises(ValueError, match="invalid literal"):
+        _child.call(int, "not a number")
+    with pytest.raises(ValueError, match="module-level"):
+        _child.call(lambda: 1)

@@ -168,8 +168,7 @@ class RayEngine:
             raise SlmprofileError(f"Ray embedding returned {got.height} vectors for {distinct.height} prompts")
         self.info_["embed_actors"] = actors
         self.info_["embed_backend"] = sorted(set(got["backend"].to_list()))
-        embedder.model_  # noqa: B018 - the driver's embedder describes the model in run.json
-        dim = embedder.dim_
+        dim = embedder.info()["dim"]  # the driver's embedder describes the model in run.json
         vectors = got["embedding"].cast(pl.Array(pl.Float32, dim))
         return distinct.select("prompt_hash", pl.col("n_calls").cast(pl.Int64), "template_id").with_columns(
             vectors.alias("embedding"))
