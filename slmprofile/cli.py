@@ -217,9 +217,10 @@ def run(
                                         "as Ray Data pipelines (extra 'scale').")] = "local",
     ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="A running Ray cluster (e.g. auto or "
                                                        "ray://head:10001); default: start a local instance.")] = None,
-    stream: Annotated[bool, typer.Option("--stream", help="Bounded memory for large logs on one machine: streaming "
-                                         "ingest, task types fit on a sample, prompts of pure templates placed "
-                                         "without embedding (audited), lazy statistics.")] = False,
+    stream: Annotated[bool, typer.Option("--stream", help="Bounded memory for large logs: streaming ingest, task "
+                                         "types fit on a sample, prompts of pure templates placed without "
+                                         "embedding (audited), lazy statistics. With --engine ray the parts are "
+                                         "redacted and the prompts embedded on the cluster.")] = False,
     fit_sample: Annotated[int, typer.Option("--fit-sample", help="With --stream: distinct prompts embedded to fit "
                                             "task types on.")] = 50_000,
 ) -> None:

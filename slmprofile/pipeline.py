@@ -197,15 +197,13 @@ def run(
     timings: dict[str, float] = {}
     notify = on_stage or (lambda stage: None)
     if stream:
-        if ray_engine is not None:
-            raise ValueError("stream=True is the one-machine engine; the Ray engine distributes instead")
         return _run_streaming(paths, out, format=format, mapping=mapping, strict=strict, outcomes=outcomes,
                               outcomes_key=outcomes_key, redact=redact, embed=embed,
                               embedder=embedder, cluster=cluster, clusterer=clusterer, suitability=suitability,
                               suitability_settings=suitability_settings, savings=savings,
                               savings_options=savings_options, router=router, router_settings=router_settings,
                               bench=bench, html_report=html_report, notify=notify,
-                              sampled_settings=dict(sampled_settings or {}))
+                              sampled_settings=dict(sampled_settings or {}), ray_engine=ray_engine)
 
     notify("ingest")
     t = time.perf_counter()
@@ -370,8 +368,11 @@ def _run_streaming(paths: list[str], out: Path, *, format: str | None, mapping: 
                    embed: bool, embedder: Embedder | None, cluster: bool, clusterer: Any, suitability: bool,
                    suitability_settings: Mapping[str, Any] | None, savings: bool, savings_options: Any, router: bool,
                    router_settings: Mapping[str, Any] | None, bench: bool, html_report: bool,
-                   notify: Callable[[str], None], sampled_settings: dict[str, Any]) -> RunResult:
-    """:func:`run` with ``stream=True``: bounded memory up to the task types (see :func:`run`)."""
+                   notify: Callable[[str], None], sampled_settings: dict[str, Any],
+                   ray_engine: Any = None) -> RunResult:
+    """:func:`run` with ``stream=True``: bounded memory up to the task types (see :func:`run`). With a
+    ``ray_engine`` the parts are redacted on the cluster, the prompts to embed go to its actor pool and every call
+    is written partitioned by task type; parsing, the fit and the statistics stay on the driver."""
     import shutil
 
     import polars as pl
@@ -397,7 +398,8 @@ def _run_streaming(paths: list[str], out: Path, *, format: str | None, mapping: 
     if redact:
         notify("redact")
         t = time.perf_counter()
-        redactions = redact_parts(parts.parts, progress=True, workers=os.cpu_count() or 1)
+        redactions = (ray_engine.redact_parts(parts.parts, progress=True) if ray_engine is not None
+                      else redact_parts(parts.parts, progress=True, workers=os.cpu_count() or 1))
         timings["redact"] = time.perf_counter() - t
     t = time.perf_counter()
     logs_path = out / "logs.parquet"
@@ -421,13 +423,22 @@ def _run_streaming(paths: list[str], out: Path, *, format: str | None, mapping: 
 
         notify("embed + task types (sampled)")
         t = time.perf_counter()
-        sampled = discover_task_types_sampled(logs, embedder=embedder, clusterer=clusterer, **sampled_settings)
+        task_embedder: Any = embedder
+        if ray_engine is not None:
+            from .engines.ray_engine import RayEmbedder
+
+            task_embedder = RayEmbedder(ray_engine, embedder)
+        sampled = discover_task_types_sampled(logs, embedder=task_embedder, clusterer=clusterer, **sampled_settings)
         embeddings, task_types = sampled.embeddings, sampled.result
         embeddings.write_parquet(out / "embeddings.parquet")
         files["embeddings"] = str(out / "embeddings.parquet")
         files.update(task_types.write(out))
         files.update(save_task_type_plots(task_types, embeddings, out / "plots"))
         embed_info = {**embedder.info(), "sampled": sampled.info}
+        if ray_engine is not None:
+            embed_info["backend"] = ray_engine.info_.get("embed_backend") or embed_info["backend"]
+            files["calls_by_task_type"] = str(ray_engine.write_calls_by_task_type(
+                logs, task_types.clusters, out / "calls_by_task_type"))
         cluster_info = task_types.summary
         timings["embed_task_types"] = time.perf_counter() - t
     elif embed:
@@ -435,10 +446,14 @@ def _run_streaming(paths: list[str], out: Path, *, format: str | None, mapping: 
 
         notify("embed")
         t = time.perf_counter()
-        embeddings = embed_prompts(logs, embedder=embedder)
+        if ray_engine is not None:
+            embeddings = ray_engine.embed_prompts(logs, embedder)
+            embed_info = {**embedder.info(), "backend": ray_engine.info_.get("embed_backend")}
+        else:
+            embeddings = embed_prompts(logs, embedder=embedder)
+            embed_info = {**embedder.info(), "stats": vars(embedder.stats_)}
         embeddings.write_parquet(out / "embeddings.parquet")
         files["embeddings"] = str(out / "embeddings.parquet")
-        embed_info = {**embedder.info(), "stats": vars(embedder.stats_)}
         timings["embed"] = time.perf_counter() - t
     return _finish(out, paths, logs=logs, report=report, redactions=redactions, embeddings=embeddings,
                    embedder=embedder, task_types=task_types, embed_info=embed_info, cluster_info=cluster_info,
@@ -449,7 +464,8 @@ def _run_streaming(paths: list[str], out: Path, *, format: str | None, mapping: 
                    html_report=html_report,
                    settings={**_settings(format, mapping, strict, redact, embed, outcomes), "stream": True,
                              "sampled": sampled_settings},
-                   engine_info={"name": "local-stream"})
+                   engine_info={"name": "local-stream"} if ray_engine is None
+                   else {"name": "ray-stream", **ray_engine.info_})
 
 
 def _shadow_stage(out: Path, model: str, base_url: str | None, max_usd: float, price: tuple[float, float] | None,
@@ -474,6 +490,7 @@ def _router_stage(out: Path, logs: pl.DataFrame, embeddings: pl.DataFrame, embed
     """Train, export and benchmark the router when the logs carry per-call outcome labels.
 
     ``settings``: ``target`` / ``target_value`` (see :class:`slmprofile.router.SlmRouter`), ``test_size``,
+    ``finetune`` (``True`` or :class:`~slmprofile.router.finetune.FinetuneSettings`: fine-tune the encoder),
     ``batch_sizes`` and ``max_seconds`` for the benchmark. Writes ``router/`` (ONNX fp32 + int8, tokenizer.json,
     router.json, evaluation) and ``bench.json``.
     """
@@ -497,7 +514,8 @@ def _router_stage(out: Path, logs: pl.DataFrame, embeddings: pl.DataFrame, embed
     trained = train_router(data.texts, data.slm_correct, data.frontier_correct, embeddings=data.embeddings,
                            groups=data.groups, sample_weight=data.sample_weight, timestamps=data.timestamps,
                            test_size=settings.get("test_size", 0.2), router=estimator, progress=True,
-                           embedder=embedder)
+                           embedder=embedder, finetune=settings.get("finetune"),
+                           finetune_dir=out / "router" / "encoder" if settings.get("finetune") else None)
     router_dir = out / "router"
     files = {f"router_{k}": str(v) for k, v in trained.write(router_dir).items()}
     exported = export_router(router_dir / "head.npz", router_dir, int8=True)

@@ -56,3 +56,32 @@ def test_ray_engine_needs_a_known_engine_name(tmp_path: Path) -> None:
 
     with pytest.raises(ValueError, match="unknown engine"):
         run([LOG], tmp_path, engine="spark")
+
+
+def test_ray_engine_with_stream_writes_what_the_local_stream_writes(tmp_path: Path, local_ray) -> None:
+    """``run(stream=True, engine=ray)``: parts redacted by Ray tasks, the sampled task types' prompts embedded by
+    the actor pool, calls partitioned from slices of ``logs.parquet``; the same files as the one-machine run."""
+    import json
+
+    from slmprofile.embed import Embedder
+    from slmprofile.engines.ray_engine import RayEngine
+    from slmprofile.pipeline import run
+
+    common = {"router": False, "html_report": False, "stream": True}
+    run([LOG], tmp_path / "local", embedder=Embedder(cache_dir=tmp_path / "c1", device="cpu"), **common)
+    engine = RayEngine(block_rows=500, min_remote_texts=100)  # several slices and batches even on the sample
+    run([LOG], tmp_path / "ray", engine=engine, embedder=Embedder(cache_dir=tmp_path / "c2", device="cpu"), **common)
+    info = json.loads((tmp_path / "ray" / "run.json").read_text())
+    assert info["engine"]["name"] == "ray-stream" and info["engine"]["embed_actors"] >= 1
+    assert info["redactions"] == json.loads((tmp_path / "local" / "run.json").read_text())["redactions"]
+    assert info["embedding"]["sampled"]["prompts_embedded"] > 100  # so the actor pool embedded them
+    for name in ("logs.parquet", "embeddings.parquet", "clusters.parquet", "task_types.parquet",
+                 "suitability.parquet", "savings.parquet"):
+        a, b = pl.read_parquet(tmp_path / "local" / name), pl.read_parquet(tmp_path / "ray" / name)
+        assert a.height > 0 and a.equals(b), name
+    parts = pl.scan_parquet(str(tmp_path / "ray" / "calls_by_task_type" / "**" / "*.parquet"),
+                            hive_partitioning=True).collect()
+    counts = parts.group_by("task_type").len().sort("task_type")
+    expected = pl.read_parquet(tmp_path / "local" / "task_types.parquet").select(
+        "task_type", pl.col("calls").cast(pl.UInt32).alias("len")).sort("task_type")
+    assert counts.equals(expected)

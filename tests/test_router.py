@@ -298,3 +298,51 @@ def test_cli_train_export_bench_on_a_run_directory(tmp_path, sample, embedder):
     training = json.loads((tmp_path / "r2" / "training.json").read_text())
     assert training["data"]["slm_labelled"] == N_SAMPLE and training["validation"]["frontier_weight"] == 0.0
     assert "weak_labelled 360" in result.output
+
+
+def test_finetuned_encoder_learns_the_outcomes_and_exports_into_the_one_graph(tmp_path, sample, embedder):
+    """``finetune``: the encoder is trained on the training prompts only, saved as safetensors under
+    ``encoder/``, read by the export, and the ONNX graph matches the PyTorch path with the tuned encoder."""
+    import polars as pl
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+
+    from slmprofile.embed import Embedder
+    from slmprofile.router import SlmRouter, export_router, parity_report, train_router
+    from slmprofile.router.finetune import FinetuneSettings, finetune_target
+    from slmprofile.runtime import Router
+
+    calls, _ = sample
+    texts = calls["prompt_text"].to_list()
+    settings = FinetuneSettings(epochs=3, batch_size=16, max_length=64, learning_rate=5e-5)
+    result = train_router(texts, calls["slm_correct"], calls["frontier_correct"], groups=calls["task_type"],
+                          embedder=embedder, router=SlmRouter(target="share", target_value=0.6, cv=3),
+                          test_size=0.25, finetune=settings, finetune_dir=tmp_path / "tuned")
+    held_out = set(result.split["held_out_groups"])
+    train = np.array([g not in held_out for g in calls["task_type"].to_list()])
+    assert result.finetune is not None and result.finetune.prompts == int(train.sum())
+    files = result.write(tmp_path / "router")
+    encoder = tmp_path / "router" / "encoder"
+    assert files["encoder"] == encoder and (encoder / "model.safetensors").is_file()
+    assert not list(encoder.rglob("*.bin")) and not list(encoder.rglob("*.pkl"))
+    summary = json.loads((tmp_path / "router" / "training.json").read_text())["finetune"]
+    assert summary["path"] == "encoder" and len(summary["epoch_losses"]) == 3
+    assert summary["epoch_losses"][-1] < summary["epoch_losses"][0]
+
+    # the tuned embeddings separate the training outcomes better than the frozen ones (training prompts)
+    y = finetune_target(calls["slm_correct"].cast(pl.Float64).to_numpy(),
+                        calls["frontier_correct"].cast(pl.Float64).to_numpy())[train].round()
+    tuned = Embedder(encoder, device="cpu", cache_dir=False)
+    aucs = {}
+    for name, vectors in {"frozen": embedder.encode(texts), "tuned": tuned.encode(texts)}.items():
+        probe = LogisticRegression(C=1.0, max_iter=2000).fit(vectors[train], y)
+        aucs[name] = roc_auc_score(y, probe.decision_function(vectors[train]))
+    assert aucs["tuned"] > aucs["frozen"], aucs
+
+    exported = export_router(tmp_path / "router" / "head.npz", tmp_path / "router")
+    assert exported.config["encoder"]["fine_tuned"] is True
+    assert exported.config["encoder"]["model_id"] != embedder.info()["model_id"]
+    report = parity_report(result.router, tmp_path / "router", texts[:64], embedder=tuned)
+    assert report["fp32_max_abs_diff"] < 1e-4 and report["int8_decision_agreement"] >= 0.95, report
+    routed = Router.load(tmp_path / "router", variant="fp32").route(texts[:8])
+    assert len(routed.decisions) == 8

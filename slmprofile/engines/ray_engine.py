@@ -21,7 +21,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 from ..errors import SlmprofileError
 
@@ -59,6 +59,38 @@ def _redact_batch(batch: Any) -> Any:
     return frame.with_columns(pl.Series(_COUNTS, marker, dtype=pl.Utf8)).to_arrow()
 
 
+def _redact_table(table: Any) -> tuple[Any, dict[str, int]]:
+    """Ray task: one redacted Parquet part (pyarrow in, pyarrow and the part's counts out)."""
+    import polars as pl
+
+    from ..pipeline import redact_logs
+
+    frame, counts = redact_logs(pl.from_arrow(table))
+    return frame.to_arrow(), counts
+
+
+class RayEmbedder:
+    """An :class:`~slmprofile.embed.Embedder` whose large :meth:`encode` calls run on the engine's actor pool;
+    calls smaller than ``min_texts`` (archetype descriptions, a probe) stay local. Anything else is the wrapped
+    embedder's."""
+
+    def __init__(self, engine: RayEngine, embedder: Embedder, *, min_texts: int | None = None) -> None:
+        self.engine = engine
+        self.embedder = embedder
+        self.min_texts = engine.min_remote_texts if min_texts is None else min_texts
+
+    def encode(self, texts: Sequence[str]) -> Any:
+        texts = ["" if t is None else str(t) for t in texts]
+        if len(texts) < self.min_texts:
+            return self.embedder.encode(texts)
+        return self.engine.encode(texts, self.embedder)
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "embedder":  # not set yet (e.g. while copying): no recursion
+            raise AttributeError(name)
+        return getattr(self.embedder, name)
+
+
 class _EmbedActor:
     """Ray Data actor: one loaded :class:`~slmprofile.embed.Embedder` that embeds batches of ``idx, text``."""
 
@@ -94,12 +126,16 @@ class RayEngine:
         num_cpus: CPUs of the local instance (ignored with ``address``).
         embed_actors: embedding actors; default one per GPU when the cluster has GPUs, else one per 2 CPUs.
         block_rows: calls per block for redaction and assignment.
+        max_in_flight: Parquet parts out on the cluster at once when redacting a streamed ingest.
+        min_remote_texts: with ``stream=True``, batches of fewer texts are embedded on the driver (no actor pool).
     """
 
     address: str | None = None
     num_cpus: int | None = None
     embed_actors: int | None = None
     block_rows: int = BLOCK_ROWS
+    max_in_flight: int = 8
+    min_remote_texts: int = EMBED_BATCH
     info_: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def start(self) -> Any:
@@ -142,14 +178,13 @@ class RayEngine:
         out = out.sort("_row").drop("_row", _COUNTS)
         return out.select(logs.columns), totals
 
-    def embed_prompts(self, logs: pl.DataFrame, embedder: Embedder) -> pl.DataFrame:
-        """:func:`slmprofile.embed.embed_prompts` with the encoding done by a pool of embedding actors."""
+    def encode(self, texts: list[str], embedder: Embedder) -> Any:
+        """``embedder.encode(texts)`` done by a pool of embedding actors (one model each; one per GPU when the
+        cluster has GPUs): float32 ``(len(texts), dim)`` in the order of ``texts``."""
+        import numpy as np
         import polars as pl
 
-        from ..embed import distinct_prompts
-
         ray = self.start()
-        distinct = distinct_prompts(logs)
         settings = {k: getattr(embedder, k) for k in ("model", "device", "batch_size", "cache_dir", "long_text",
                                                      "normalize", "backend")}
         settings["progress"] = False
@@ -158,40 +193,100 @@ class RayEngine:
         remote: dict[str, Any] = {"num_gpus": 1} if gpus else {"num_cpus": max(1, int(self.info_["cpus"]) // actors)}
         if gpus and settings["device"] == "auto":
             settings["device"] = "cuda"
-        texts = pl.DataFrame({"idx": pl.int_range(distinct.height, eager=True, dtype=pl.Int64),
-                              "text": distinct["text"]})
-        ds = ray.data.from_arrow(texts.to_arrow(), override_num_blocks=max(1, -(-texts.height // EMBED_BATCH)))
+        dim = embedder.info()["dim"]  # the driver's embedder describes the model in run.json
+        if not texts:
+            return np.zeros((0, dim), dtype=np.float32)
+        frame = pl.DataFrame({"idx": pl.int_range(len(texts), eager=True, dtype=pl.Int64),
+                              "text": pl.Series(texts, dtype=pl.Utf8)})
+        ds = ray.data.from_arrow(frame.to_arrow(), override_num_blocks=max(1, -(-frame.height // EMBED_BATCH)))
         ds = ds.map_batches(_EmbedActor, fn_constructor_args=(settings,), batch_size=EMBED_BATCH,
                             batch_format="pyarrow", compute=ray.data.ActorPoolStrategy(size=actors), **remote)
         got = pl.concat([pl.from_arrow(t) for t in _tables(ds)]).sort("idx")
-        if got.height != distinct.height:
-            raise SlmprofileError(f"Ray embedding returned {got.height} vectors for {distinct.height} prompts")
+        if got.height != frame.height:
+            raise SlmprofileError(f"Ray embedding returned {got.height} vectors for {frame.height} texts")
         self.info_["embed_actors"] = actors
-        self.info_["embed_backend"] = sorted(set(got["backend"].to_list()))
-        dim = embedder.info()["dim"]  # the driver's embedder describes the model in run.json
-        vectors = got["embedding"].cast(pl.Array(pl.Float32, dim))
-        return distinct.select("prompt_hash", pl.col("n_calls").cast(pl.Int64), "template_id").with_columns(
-            vectors.alias("embedding"))
+        self.info_["embed_backend"] = sorted(set(self.info_.get("embed_backend", [])) | set(got["backend"].to_list()))
+        return got["embedding"].cast(pl.Array(pl.Float32, dim)).to_numpy()
 
-    def write_calls_by_task_type(self, logs: pl.DataFrame, clusters: pl.DataFrame, directory: str | Path) -> Path:
-        """Every call with its task type, as Parquet partitioned by task type (``task_type=<name>/``)."""
+    def embed_prompts(self, logs: pl.DataFrame, embedder: Embedder) -> pl.DataFrame:
+        """:func:`slmprofile.embed.embed_prompts` with the encoding done by a pool of embedding actors."""
         import polars as pl
 
+        from ..embed import distinct_prompts
+
+        distinct = distinct_prompts(logs)
+        vectors = self.encode(distinct["text"].to_list(), embedder)
+        return distinct.select("prompt_hash", pl.col("n_calls").cast(pl.Int64), "template_id").with_columns(
+            pl.Series("embedding", vectors, dtype=pl.Array(pl.Float32, vectors.shape[1])))
+
+    def redact_parts(self, parts: Sequence[str | Path], *, progress: bool = False) -> dict[str, int]:
+        """:func:`slmprofile.pipeline.redact_parts` on the cluster: each Parquet part travels to a task through
+        the object store (workers need not see the driver's disk) and is written back in place; at most
+        ``max_in_flight`` parts are out at once, so the driver holds a bounded number of parts."""
+        import os
+
+        import polars as pl
+
+        ray = self.start()
+        task = ray.remote(_redact_table)
+        todo = [Path(p) for p in parts]
+        pending: dict[Any, Path] = {}
+        totals: dict[str, int] = {}
+        bar = None
+        if progress and len(todo) > 1:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(todo), desc="redact (ray)", unit="part")
+        while todo or pending:
+            while todo and len(pending) < self.max_in_flight:
+                part = todo.pop(0)
+                pending[task.remote(pl.read_parquet(part).to_arrow())] = part
+            done, _ = ray.wait(list(pending), num_returns=1)
+            for ref in done:
+                part = pending.pop(ref)
+                table, counts = ray.get(ref)
+                tmp = Path(str(part) + ".tmp")
+                pl.from_arrow(table).write_parquet(tmp)
+                os.replace(tmp, part)
+                for kind, n in counts.items():
+                    totals[kind] = totals.get(kind, 0) + int(n)
+                if bar is not None:
+                    bar.update(1)
+        if bar is not None:
+            bar.close()
+        return totals
+
+    def write_calls_by_task_type(self, logs: pl.DataFrame | pl.LazyFrame, clusters: pl.DataFrame,
+                                 directory: str | Path) -> Path:
+        """Every call with its task type, as Parquet partitioned by task type (``task_type=<name>/``).
+
+        A ``LazyFrame`` (the streamed run's ``logs.parquet``) goes to the cluster in slices of the call columns,
+        so the driver never holds them all."""
+        import polars as pl
+
+        ray = self.start()
         directory = Path(directory)
         if directory.exists():
             import shutil
 
             shutil.rmtree(directory)
-        labels = logs.select("id", "prompt_hash").join(clusters, on="id", how="left").drop("id").unique(
-            "prompt_hash", keep="first")
-        calls = logs.select("id", "timestamp", "model", "prompt_tokens", "completion_tokens", "cost_usd",
+        lazy = logs.lazy()
+        labels = (lazy.select("id", "prompt_hash").join(clusters.lazy(), on="id", how="left", maintain_order="left")
+                  .drop("id").unique("prompt_hash", keep="first", maintain_order=True).collect())
+        calls = lazy.select("id", "timestamp", "model", "prompt_tokens", "completion_tokens", "cost_usd",
                             "latency_ms", "status", "prompt_hash")
-        ds = self._dataset(calls).map_batches(_assign_batch, fn_args=(labels,), batch_format="pyarrow",
-                                              batch_size=None)
+        total = calls.select(pl.len()).collect().item()
+        if isinstance(logs, pl.DataFrame):
+            ds = self._dataset(logs.select(calls.collect_schema().names()))
+        else:
+            step = 50 * self.block_rows
+            refs = [ray.put(calls.slice(start, step).collect().to_arrow()) for start in range(0, total, step)]
+            ds = ray.data.from_arrow_refs(refs)
+        ds = ds.map_batches(_assign_batch, fn_args=(labels,), batch_format="pyarrow", batch_size=None)
         ds.write_parquet(str(directory), partition_cols=["task_type"])
         written = pl.scan_parquet(str(directory / "**" / "*.parquet"), hive_partitioning=True).select(pl.len())
-        if written.collect().item() != logs.height:
-            raise SlmprofileError(f"{directory}: the partitioned calls do not add up to {logs.height}")
+        if written.collect().item() != total:
+            raise SlmprofileError(f"{directory}: the partitioned calls do not add up to {total}")
         return directory
 
     def stop(self) -> None:

@@ -166,7 +166,10 @@ def _pytorch_path(directory: Path, threshold: float, device: str) -> tuple[str, 
     from .features import RouterFeatures, encoder_tokenizer, tokenize_for_router
     from .train import SlmRouter
 
-    model = SentenceTransformer(str(default_model_path()), device=device, local_files_only=True)
+    from .finetune import ENCODER_DIR
+
+    encoder = directory / ENCODER_DIR if (directory / ENCODER_DIR / "config.json").is_file() else default_model_path()
+    model = SentenceTransformer(str(encoder), device=device, local_files_only=True)
     head_path = directory / "head.npz"
     if not head_path.is_file():
         def encode_only(texts: list[str]) -> Any:
@@ -174,7 +177,7 @@ def _pytorch_path(directory: Path, threshold: float, device: str) -> tuple[str, 
 
         return "pytorch encoder only (no head.npz)", encode_only
     router = SlmRouter.load(head_path)
-    tokenizer, max_length = encoder_tokenizer()
+    tokenizer, max_length = encoder_tokenizer(encoder)
 
     def route(texts: list[str]) -> Any:
         emb = model.encode(texts, batch_size=len(texts), normalize_embeddings=True, convert_to_numpy=True)

@@ -60,6 +60,11 @@ def train(
     test_size: Annotated[float, typer.Option("--test-size", help="Share held out for the evaluation.")] = 0.2,
     bag_of_pieces: Annotated[bool, typer.Option("--bag-of-pieces/--no-bag-of-pieces")] = True,
     seed: Annotated[int, typer.Option("--seed")] = 0,
+    finetune: Annotated[bool, typer.Option("--finetune/--no-finetune", help="Fine-tune the encoder on the "
+                                           "training prompts (slow on a CPU); written to OUT/encoder/.")] = False,
+    finetune_epochs: Annotated[int, typer.Option("--finetune-epochs")] = 1,
+    finetune_max_prompts: Annotated[int, typer.Option("--finetune-max-prompts", help="Fine-tune on a sample of "
+                                                      "at most this many prompts.")] = 20_000,
     export: Annotated[bool, typer.Option("--export/--no-export", help="Also export ONNX into --out.")] = False,
     check: Annotated[int, typer.Option("--check", help="With --export: parity check (ONNX vs PyTorch) on N "
                                                        "training prompts (0: none).")] = 100,
@@ -67,6 +72,7 @@ def train(
     """Train the router on logged outcomes, evaluate it held out against baselines, write head + report + plot."""
     from ..errors import SlmprofileError
     from .data import load_run_data
+    from .finetune import ENCODER_DIR, FinetuneSettings
     from .train import SlmRouter, train_router
 
     console = _console()
@@ -79,7 +85,10 @@ def train(
                               random_state=seed)
         result = train_router(data.texts, data.slm_correct, data.frontier_correct, embeddings=data.embeddings,
                               groups=data.groups, sample_weight=data.sample_weight, timestamps=data.timestamps,
-                              test_size=test_size, router=estimator, random_state=seed, progress=True)
+                              test_size=test_size, router=estimator, random_state=seed, progress=True,
+                              finetune=FinetuneSettings(epochs=finetune_epochs, max_prompts=finetune_max_prompts,
+                                                        random_state=seed) if finetune else None,
+                              finetune_dir=out / ENCODER_DIR if finetune else None)
     except (SlmprofileError, ValueError) as exc:
         _fail(str(exc))
     _print_evaluation(result)
@@ -112,8 +121,12 @@ def _export(head_dir: Path, out: Path, *, int8: bool, model: Optional[Path], che
     for name, path in result.files.items():
         console.print(f"wrote {name}: {path}")
     if check and texts:
+        from ..embed import Embedder
+
         sample = random.Random(0).sample(texts, min(check, len(texts)))
-        report = parity_report(SlmRouter.load(head), out, sample)
+        encoder = model or (head.parent / "encoder" if (head.parent / "encoder" / "config.json").is_file() else None)
+        embedder = Embedder(encoder, device="cpu", cache_dir=False) if encoder else None
+        report = parity_report(SlmRouter.load(head), out, sample, embedder=embedder)
         console.print("parity: " + ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
                                              for k, v in report.items()), highlight=False)
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 from ..errors import SlmprofileError
 from ..runtime import (ARTIFACT_FORMAT, ARTIFACT_VERSION, CONFIG_FILE, ONNX_FP32, ONNX_INT8, TOKENIZER_FILE,
                        configure_tokenizer)
+from .finetune import ENCODER_DIR
 
 if TYPE_CHECKING:  # pragma: no cover
     from .train import SlmRouter
@@ -189,8 +190,9 @@ def export_router(router: SlmRouter | str | Path, directory: str | Path, *, mode
     """Write ``router.onnx`` (+ ``router.int8.onnx``), ``tokenizer.json`` and ``router.json`` into ``directory``.
 
     ``router``: a fitted :class:`SlmRouter` or the path of its ``head.npz``; ``model``: the encoder directory it was
-    trained with (default: the bundled MiniLM); ``training``: the ``training.json`` summary (data, split, metrics)
-    to record (read from beside ``head.npz`` when ``router`` is a path).
+    trained with (default: a fine-tuned ``encoder/`` beside ``head.npz`` when there is one, else the bundled
+    MiniLM); ``training``: the ``training.json`` summary (data, split, metrics) to record (read from beside
+    ``head.npz`` when ``router`` is a path).
     """
     import datetime as dt
 
@@ -210,6 +212,9 @@ def export_router(router: SlmRouter | str | Path, directory: str | Path, *, mode
         summary = head_path.with_name("training.json")
         if training is None and summary.is_file():
             training = json.loads(summary.read_text(encoding="utf-8"))
+        tuned = head_path.with_name(ENCODER_DIR)
+        if model is None and (tuned / "config.json").is_file():
+            model = tuned
     router._check_fitted()
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -258,7 +263,7 @@ def export_router(router: SlmRouter | str | Path, directory: str | Path, *, mode
         "max_length": max_length,
         "pad_id": 0,
         "encoder": {"model_id": model_identity(model_path), "dim": router.n_features_in_, "pooling": "mean",
-                    "normalize": True},
+                    "normalize": True, "fine_tuned": bool((training or {}).get("finetune"))},
         "head": {"kind": "logistic", "heads": router.heads_.names, "frontier_weight": router.frontier_weight_,
                  "bag_of_pieces": router.heads_.bow_coef is not None, "calibration": router.calib_kind_,
                  "params": router.get_params()},

@@ -106,9 +106,13 @@ def encoder_tokenizer(model_path: str | Path | None = None, max_length: int | No
     from ..runtime import load_tokenizer
 
     path = Path(model_path) if model_path else default_model_path()
-    if max_length is None:
+    if max_length is None:  # sentence-transformers' setting, else the tokenizer's, else MiniLM's
         config = path / "sentence_bert_config.json"
-        max_length = int(json.loads(config.read_text())["max_seq_length"]) if config.is_file() else 256
+        found = json.loads(config.read_text()).get("max_seq_length") if config.is_file() else None
+        tok_config = path / "tokenizer_config.json"
+        if found is None and tok_config.is_file():
+            found = json.loads(tok_config.read_text()).get("model_max_length")
+        max_length = int(found) if found and int(found) <= 100_000 else 256
     tokenizer_file = path / "tokenizer.json"
     if not tokenizer_file.is_file():
         from ..errors import SlmprofileError

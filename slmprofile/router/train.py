@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
     from .features import RouterFeatures
+    from .finetune import FinetuneResult, FinetuneSettings
 
 logger = logging.getLogger(__name__)
 
@@ -510,6 +511,7 @@ class TrainResult:
     scores: dict[str, Any] = field(repr=False)  # name -> metrics.RouterScore (curves for plots)
     data: dict[str, Any] = field(default_factory=dict)
     split: dict[str, Any] = field(default_factory=dict)
+    finetune: FinetuneResult | None = None  # the fine-tuned encoder, when one was trained
 
     def metrics(self) -> dict[str, Any]:
         """The router's held-out metrics and the baselines', as plain JSON-ready values."""
@@ -529,12 +531,25 @@ class TrainResult:
         return Path(path)
 
     def write(self, directory: str | Path) -> dict[str, Path]:
-        """``head.npz``, ``training.json``, ``evaluation.csv`` and ``cost_quality.png`` under ``directory``."""
+        """``head.npz``, ``training.json``, ``evaluation.csv`` and ``cost_quality.png`` under ``directory`` (and
+        the fine-tuned encoder as ``encoder/``, which the export reads)."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         files = {"head": self.router.save(directory / "head.npz")}
         summary = {"data": self.data, "split": self.split, "metrics": self.metrics(),
                    "validation": self.router.validation_, "params": self.router.get_params()}
+        if self.finetune is not None:
+            from .finetune import ENCODER_DIR
+
+            target = directory / ENCODER_DIR
+            if self.finetune.path.resolve() != target.resolve():
+                import shutil
+
+                if target.exists():
+                    shutil.rmtree(target)
+                shutil.copytree(self.finetune.path, target)
+            files["encoder"] = target
+            summary["finetune"] = {**self.finetune.summary(), "path": ENCODER_DIR}
         (directory / "training.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
         files["training"] = directory / "training.json"
         self.evaluation.write_csv(directory / "evaluation.csv")
@@ -576,6 +591,7 @@ def train_router(texts: list[str], slm_correct: Any, frontier_correct: Any = Non
                  embeddings: np.ndarray | None = None, embedder: Any = None, features: RouterFeatures | None = None,
                  groups: Any = None, sample_weight: Any = None, timestamps: Any = None, test_size: float = 0.2,
                  router: SlmRouter | None = None, knn_k: int = 50, refit: bool = True, random_state: int = 0,
+                 finetune: FinetuneSettings | bool | None = None, finetune_dir: str | Path | None = None,
                  progress: bool = False) -> TrainResult:
     """Train a router and evaluate it on held-out prompts against baselines.
 
@@ -585,6 +601,11 @@ def train_router(texts: list[str], slm_correct: Any, frontier_correct: Any = Non
     ``test_size``: share of prompts (or groups) held out for the evaluation (0 skips it);
     ``router``: the estimator and its settings (default :class:`SlmRouter`); ``refit``: after the evaluation, fit
     the returned router on all prompts (the reported metrics stay those of the held-out split).
+    ``finetune``: ``True`` or :class:`~slmprofile.router.finetune.FinetuneSettings` fine-tunes the encoder on the
+    training prompts first (never the held-out ones; :mod:`slmprofile.router.finetune`) into ``finetune_dir``
+    (default: a temporary directory; :meth:`TrainResult.write` copies it to ``encoder/``); the features, the kNN
+    baseline included, then come from the fine-tuned encoder. After the evaluation the heads are refit on all
+    prompts, the encoder is not.
 
     The evaluation (on held-out prompts with both outcomes; the frontier counts as always right when its outcomes
     are unknown) covers the router, a kNN router on the same embeddings (``knn_k`` neighbours), random routing,
@@ -598,8 +619,6 @@ def train_router(texts: list[str], slm_correct: Any, frontier_correct: Any = Non
 
     texts = ["" if t is None else str(t) for t in texts]
     n = len(texts)
-    if features is None:
-        features = build_features(texts, embeddings=embeddings, embedder=embedder)
     s = _as_labels(slm_correct, "slm_correct", n)
     f = _as_labels(frontier_correct, "frontier_correct", n)
     w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
@@ -617,6 +636,24 @@ def train_router(texts: list[str], slm_correct: Any, frontier_correct: Any = Non
         else:
             test[rng.permutation(n)[: max(1, round(test_size * n))]] = True
             split["kind"] = "random"
+    finetuned = None
+    if finetune:
+        import tempfile
+
+        from ..embed import Embedder
+        from .finetune import FinetuneSettings, finetune_encoder, finetune_target
+
+        settings = finetune if isinstance(finetune, FinetuneSettings) else FinetuneSettings(random_state=random_state)
+        train_idx = np.flatnonzero(~test)
+        target = finetune_target(s, f)
+        out_dir = Path(finetune_dir) if finetune_dir else Path(tempfile.mkdtemp(prefix="slmprofile-encoder-"))
+        finetuned = finetune_encoder([texts[i] for i in train_idx], target[train_idx], out_dir,
+                                     model=getattr(embedder, "model", None), sample_weight=w[train_idx],
+                                     settings=settings, progress=progress)
+        tuned = Embedder(finetuned.path, device="cpu", cache_dir=False, progress=progress)
+        features = build_features(texts, embedder=tuned, model_path=finetuned.path)
+    elif features is None:
+        features = build_features(texts, embeddings=embeddings, embedder=embedder)
     split["test_prompts"] = int(test.sum())
     evaluation = None
     scores: dict[str, Any] = {}
@@ -644,4 +681,5 @@ def train_router(texts: list[str], slm_correct: Any, frontier_correct: Any = Non
 
         evaluation = pl.DataFrame({"router": ["router"], "apgr": [estimator.validation_.get("apgr", float("nan"))]})
     data = data_summary(texts, s, f, timestamps=timestamps, groups=g)
-    return TrainResult(router=estimator, evaluation=evaluation, scores=scores, data=data, split=split)
+    return TrainResult(router=estimator, evaluation=evaluation, scores=scores, data=data, split=split,
+                       finetune=finetuned)
