@@ -36,10 +36,10 @@ def main() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from slmprofile.datasets import load_routellm, shared_data_dir
+    from slmprofile.datasets import shared_data_dir
     from slmprofile.embed import Embedder
     from slmprofile.router import SlmRouter
-    from slmprofile.router.evaluate import compare_on_split, routellm_splits
+    from slmprofile.router.evaluate import compare_on_split, routellm_features, routellm_splits
     from slmprofile.router.features import build_features
     from slmprofile.router.finetune import FinetuneSettings, finetune_encoder, finetune_target
 
@@ -47,11 +47,8 @@ def main() -> None:
     if shared_data_dir() is None:
         console.print("skipped: ../shared/data (RouteLLM) not found")
         sys.exit(0)
-    frame = load_routellm()
+    frame, frozen, s, f = routellm_features()
     texts = frame["text"].to_list()
-    frozen = build_features(texts, embeddings=Embedder().encode(texts))
-    s = frame["slm_correct"].to_numpy().astype(float)
-    f = frame["frontier_correct"].to_numpy().astype(float)
     table = Table(title="RouteLLM: router with a frozen vs a fine-tuned encoder (held-out APGR, CPT50 / CPT80)")
     for col in ("split", "train / test", "router, frozen", "router, fine-tuned", "kNN-50", "logreg only-frontier",
                 "logreg SLM fails", "fine-tune s"):

@@ -33,21 +33,15 @@ def main() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from slmprofile.datasets import load_routellm, shared_data_dir
-    from slmprofile.embed import Embedder
+    from slmprofile.datasets import shared_data_dir
     from slmprofile.router import SlmRouter
-    from slmprofile.router.evaluate import compare_on_split, routellm_splits
-    from slmprofile.router.features import build_features
+    from slmprofile.router.evaluate import compare_on_split, routellm_features, routellm_splits
 
     console = Console()
     if shared_data_dir() is None:
         console.print("skipped: ../shared/data (RouteLLM) not found")
         sys.exit(0)
-    frame = load_routellm()
-    texts = frame["text"].to_list()
-    features = build_features(texts, embeddings=Embedder().encode(texts))
-    s = frame["slm_correct"].to_numpy()
-    f = frame["frontier_correct"].to_numpy()
+    frame, features, s, f = routellm_features()
     rows = []
     started = time.perf_counter()
     for kind in args.kinds.split(","):

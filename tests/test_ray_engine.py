@@ -19,6 +19,21 @@ def local_ray():
     ray.shutdown()
 
 
+def _assert_same_outputs(local: Path, on_ray: Path) -> pl.DataFrame:
+    """The stage files are equal, and every call is in ``calls_by_task_type/`` with the counts of
+    ``task_types.parquet``; returns the partitioned calls."""
+    for name in ("logs.parquet", "embeddings.parquet", "clusters.parquet", "task_types.parquet",
+                 "suitability.parquet", "savings.parquet"):
+        a, b = pl.read_parquet(local / name), pl.read_parquet(on_ray / name)
+        assert a.height > 0 and a.equals(b), name
+    parts = pl.scan_parquet(str(on_ray / "calls_by_task_type" / "**" / "*.parquet"), hive_partitioning=True).collect()
+    counts = parts.group_by("task_type").len().sort("task_type")
+    expected = pl.read_parquet(local / "task_types.parquet").select(
+        "task_type", pl.col("calls").cast(pl.UInt32).alias("len")).sort("task_type")
+    assert counts.equals(expected)
+    return parts
+
+
 def test_ray_engine_writes_what_the_local_engine_writes(tmp_path: Path, local_ray) -> None:
     import json
 
@@ -35,18 +50,8 @@ def test_ray_engine_writes_what_the_local_engine_writes(tmp_path: Path, local_ra
     assert info["engine"]["name"] == "ray" and info["engine"]["cpus"] == 2 and info["engine"]["embed_actors"] >= 1
     assert info["redactions"] == json.loads((tmp_path / "local" / "run.json").read_text())["redactions"]
     assert sum(info["redactions"].values()) > 0
-    for name in ("logs.parquet", "embeddings.parquet", "clusters.parquet", "task_types.parquet",
-                 "suitability.parquet", "savings.parquet"):
-        a, b = pl.read_parquet(tmp_path / "local" / name), pl.read_parquet(tmp_path / "ray" / name)
-        assert a.height > 0 and a.equals(b), name
+    parts = _assert_same_outputs(tmp_path / "local", tmp_path / "ray")
     assert local.task_types.task_types.height == on_ray.task_types.task_types.height >= 3
-    # every call, partitioned by task type, with the counts of task_types.parquet
-    parts = pl.scan_parquet(str(tmp_path / "ray" / "calls_by_task_type" / "**" / "*.parquet"),
-                            hive_partitioning=True).collect()
-    counts = parts.group_by("task_type").len().sort("task_type")
-    expected = pl.read_parquet(tmp_path / "local" / "task_types.parquet").select(
-        "task_type", pl.col("calls").cast(pl.UInt32).alias("len")).sort("task_type")
-    assert counts.equals(expected)
     assert parts.join(pl.read_parquet(tmp_path / "local" / "clusters.parquet"), on="id").filter(
         pl.col("task_type") != pl.col("task_type_right")).height == 0
 
@@ -75,13 +80,4 @@ def test_ray_engine_with_stream_writes_what_the_local_stream_writes(tmp_path: Pa
     assert info["engine"]["name"] == "ray-stream" and info["engine"]["embed_actors"] >= 1
     assert info["redactions"] == json.loads((tmp_path / "local" / "run.json").read_text())["redactions"]
     assert info["embedding"]["sampled"]["prompts_embedded"] > 100  # so the actor pool embedded them
-    for name in ("logs.parquet", "embeddings.parquet", "clusters.parquet", "task_types.parquet",
-                 "suitability.parquet", "savings.parquet"):
-        a, b = pl.read_parquet(tmp_path / "local" / name), pl.read_parquet(tmp_path / "ray" / name)
-        assert a.height > 0 and a.equals(b), name
-    parts = pl.scan_parquet(str(tmp_path / "ray" / "calls_by_task_type" / "**" / "*.parquet"),
-                            hive_partitioning=True).collect()
-    counts = parts.group_by("task_type").len().sort("task_type")
-    expected = pl.read_parquet(tmp_path / "local" / "task_types.parquet").select(
-        "task_type", pl.col("calls").cast(pl.UInt32).alias("len")).sort("task_type")
-    assert counts.equals(expected)
+    _assert_same_outputs(tmp_path / "local", tmp_path / "ray")

@@ -22,6 +22,22 @@ UNSEEN_SEED = 3
 RANDOM_SEED = 100
 
 
+def routellm_features(*, embedder: Any = None) -> tuple[pl.DataFrame, RouterFeatures, np.ndarray, np.ndarray]:
+    """The RouteLLM prompts of ``../shared/data`` (:func:`slmprofile.datasets.load_routellm`), their router
+    features with the frozen encoder (cached embeddings), and the SLM / frontier outcomes as float arrays."""
+    import numpy as np
+
+    from ..datasets import load_routellm
+    from ..embed import Embedder
+    from .features import build_features
+
+    frame = load_routellm()
+    texts = frame["text"].to_list()
+    features = build_features(texts, embeddings=(embedder or Embedder()).encode(texts))
+    return (frame, features, frame["slm_correct"].to_numpy().astype(np.float64),
+            frame["frontier_correct"].to_numpy().astype(np.float64))
+
+
 def routellm_splits(subjects: Any, *, unseen_seed: int = UNSEEN_SEED, random_seed: int = RANDOM_SEED,
                     held_out_share: float = 1 / 3, test_share: float = 0.25) -> dict[str, tuple[Any, Any]]:
     """``{"unseen": (train, test), "random": (train, test)}`` boolean masks over RouteLLM prompts.
