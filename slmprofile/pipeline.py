@@ -176,7 +176,9 @@ def run(
     ``template_min``, ``template_purity``, ``audit``), which embeds a sample, the prompts no pure template places
     and an audit, and aggregates the statistics lazily. ``embeddings.parquet`` then holds the embedded prompts
     only, ``RunResult.logs`` is a ``LazyFrame``, outcome tables are joined part by part, and the router trains on
-    a sample of at most ``router_settings["max_calls"]`` (default :data:`ROUTER_MAX_CALLS`) labelled calls.
+    a sample of at most ``router_settings["max_calls"]`` (default :data:`ROUTER_MAX_CALLS`) labelled calls. With
+    the Ray engine as well, the parts are redacted by Ray tasks, the prompts to embed go to its actor pool and
+    ``calls_by_task_type/`` is written; parsing, the fit and the statistics stay on the driver.
     """
     from .embed import Embedder, embed_prompts
     from .ingest import ingest

@@ -171,7 +171,7 @@ def finetune_encoder(texts: Sequence[str], target: Any, out_dir: str | Path, *, 
                 torch.nn.utils.clip_grad_norm_(st.parameters(), 1.0)
                 optimiser.step()
                 scheduler.step()
-                epoch_loss += float(loss) * len(batch)
+                epoch_loss += loss.item() * len(batch)
                 seen += len(batch)
                 if bar is not None:
                     bar.update(1)
