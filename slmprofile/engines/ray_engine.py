@@ -10,8 +10,13 @@ What runs where:
   at most 50k prompts, suitability, savings and the router. These work on samples or per-task-type tables, whose
   size does not grow with the number of calls.
 
-Outputs equal the local engine's (tested on the sample with ``ray.init(num_cpus=2)``): the same files, the same
-task types and counts. Import of this module does not import Ray; :class:`RayEngine` starts or joins a cluster on
+With ``run(..., stream=True)`` the calls never sit in the driver's memory: Parquet parts are redacted by Ray tasks
+(:meth:`RayEngine.redact_parts`, through the object store), the sampled task types send every large batch of
+prompts to the actor pool (:class:`RayEmbedder`) and ``calls_by_task_type/`` is written from slices of
+``logs.parquet``; parsing, the fit and the lazy statistics stay on the driver.
+
+Outputs equal the local engine's, with and without ``stream`` (tested on the sample with
+``ray.init(num_cpus=2)``): the same files, the same task types and counts. Import of this module does not import Ray; :class:`RayEngine` starts or joins a cluster on
 first use.
 """
 
