@@ -4,7 +4,8 @@
 
 Data: CLINC150 test (150 intents), Banking77 test (77 intents), a mixed workload (CLINC150 + Banking77 + GSM8K +
 MMLU + MT-Bench prompts, the source as label) from ../shared/data, and the bundled sample (generator tasks in
-data/truth.csv; prompts grouped by template/instruction as the pipeline does). All methods cluster the same bundled
+data/truth.csv; prompts grouped by template/instruction, and the request/response views given, as the pipeline
+does). All methods cluster the same bundled
 MiniLM embeddings (cached). Unassigned / noise points count as their own label in ARI. BERTopic runs when it is
 installed (``pip install bertopic``; it is not a dependency), with its defaults on the precomputed embeddings.
 """
@@ -26,21 +27,21 @@ def _sets(names: list[str], embedder):
     out = {}
     if "clinc" in names:
         d = D.load_clinc150(split="test")
-        out["CLINC150 test"] = (d["text"].to_list(), d["intent"].to_list(), None)
+        out["CLINC150 test"] = (d["text"].to_list(), d["intent"].to_list(), None, None)
     if "banking" in names:
         d = D.load_banking77(split="test")
-        out["Banking77 test"] = (d["text"].to_list(), d["intent"].to_list(), None)
+        out["Banking77 test"] = (d["text"].to_list(), d["intent"].to_list(), None, None)
     if "mixed" in names:
         d = pl.concat([D.load_clinc150(split="test").select("text", pl.lit("clinc150").alias("y")),
                        D.load_banking77(split="test").select("text", pl.lit("banking77").alias("y")),
                        D.load_routellm().select("text", pl.col("source").alias("y")),
                        D.load_mt_bench().select("text", pl.lit("mt_bench").alias("y"))]
                       ).unique("text", keep="first", maintain_order=True)
-        out["mixed workload (source)"] = (d["text"].to_list(), d["y"].to_list(), "instructions")
+        out["mixed workload (source)"] = (d["text"].to_list(), d["y"].to_list(), "instructions", None)
     if "sample" in names:
         from pathlib import Path
 
-        from slmprofile.cluster import template_groups
+        from slmprofile.cluster import PromptViews, template_groups
         from slmprofile.ingest import ingest
         from slmprofile.pipeline import redact_logs
 
@@ -49,9 +50,12 @@ def _sets(names: list[str], embedder):
         truth = pl.read_csv(root / "truth.csv").select("id", "task_type")
         prompts = (logs.join(truth, on="id").group_by("prompt_hash", maintain_order=True)
                    .agg(pl.col("prompt_text").first(), pl.col("system_prompt").drop_nulls().first(),
-                        pl.col("template_id").first(), pl.col("task_type").first()))
+                        pl.col("response_text").drop_nulls().first(), pl.col("template_id").first(),
+                        pl.col("task_type").first()))
+        views = PromptViews.from_columns(prompts["system_prompt"].to_list(), prompts["prompt_text"].to_list(),
+                                         prompts["response_text"].to_list(), embedder.encode)
         out["bundled sample (tasks)"] = (prompts["prompt_text"].to_list(), prompts["task_type"].to_list(),
-                                         template_groups(prompts))
+                                         template_groups(prompts), views)
     return out
 
 
@@ -88,13 +92,13 @@ def main() -> None:
     args = ap.parse_args()
     embedder = Embedder(cache_dir=args.cache_dir, progress=True)
     rows = []
-    for name, (texts, y, groups) in _sets(args.sets.split(","), embedder).items():
+    for name, (texts, y, groups, views) in _sets(args.sets.split(","), embedder).items():
         X = embedder.encode(texts)
         if groups == "instructions":
             groups = instruction_keys([None] * len(texts), texts)
         methods = {}
         t = time.perf_counter()
-        model = TaskTypeClusterer(n_bootstrap=0).fit(X, groups=groups)
+        model = TaskTypeClusterer(n_bootstrap=0).fit(X, groups=groups, views=views)
         labels = model.labels_
         methods["slmprofile"] = (labels, time.perf_counter() - t,
                                  np.where(labels >= 0, model.families_[np.maximum(labels, 0)], -1))

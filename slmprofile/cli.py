@@ -137,6 +137,11 @@ def cluster(
     reducer: Annotated[str, typer.Option("--reducer", help="umap, pca or none.")] = "umap",
     min_cluster_size: Annotated[str, typer.Option("--min-cluster-size", help="'auto' or an integer.")] = "auto",
     noise: Annotated[str, typer.Option("--noise", help="assign (nearest task type when close) or keep.")] = "assign",
+    view_merge: Annotated[str, typer.Option("--view-merge", help="Join clusters asked and answered alike: 'auto' "
+                                            "(cut chosen by silhouette), a similarity in (0, 1], or 'off'.")] = "auto",
+    model: ModelOpt = None,
+    backend: BackendOpt = "torch",
+    cache_dir: CacheOpt = None,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     llm_model: Annotated[Optional[str], typer.Option("--llm-model", help="Also name task types with this model "
                                                      "(any OpenAI-compatible server; sends redacted examples).")] = None,
@@ -147,11 +152,19 @@ def cluster(
     import polars as pl
 
     from .cluster import TaskTypeClusterer, discover_task_types
+    from .embed import Embedder
 
     size = min_cluster_size if min_cluster_size == "auto" else int(min_cluster_size)
-    model = TaskTypeClusterer(reducer=reducer, min_cluster_size=size, noise=noise, random_state=seed)
     try:
-        result = discover_task_types(pl.read_parquet(logs), pl.read_parquet(embeddings), clusterer=model)
+        views: str | float = view_merge if view_merge in ("auto", "off") else float(view_merge)
+    except ValueError:
+        _fail(f"--view-merge must be 'auto', 'off' or a number in (0, 1]; got {view_merge!r}")
+    clusterer = TaskTypeClusterer(reducer=reducer, min_cluster_size=size, noise=noise, view_merge=views,
+                                  random_state=seed)
+    embedder = Embedder(model, cache_dir=cache_dir, backend=backend)  # type: ignore[arg-type]
+    try:
+        result = discover_task_types(pl.read_parquet(logs), pl.read_parquet(embeddings), clusterer=clusterer,
+                                     embedder=embedder)
     except ValueError as exc:
         _fail(str(exc))
     if llm_model:

@@ -153,6 +153,75 @@ def test_instruction_groups_merge_topic_splits_of_one_task(small_sample) -> None
     assert ari_grouped >= 0.60 and hom_grouped >= 0.95, scores
 
 
+def _topic_encoder(dim: int = 16):
+    """A stand-in embedder: a text's vector is its first word's topic direction plus a little text-seeded noise."""
+    import zlib
+
+    topics: dict[str, np.ndarray] = {}
+
+    def encode(texts: list[str]) -> np.ndarray:
+        out = []
+        for text in texts:
+            word = text.split()[0]
+            if word not in topics:
+                topics[word] = np.random.default_rng(zlib.crc32(word.encode())).normal(size=dim)
+            noise = np.random.default_rng(zlib.crc32(text.encode())).normal(size=dim)
+            out.append(topics[word] / np.linalg.norm(topics[word]) + 0.15 * noise / np.linalg.norm(noise))
+        return np.asarray(out)
+
+    return encode
+
+
+def test_merge_by_views_joins_clusters_asked_and_answered_alike() -> None:
+    from slmprofile.cluster import PromptViews
+    from slmprofile.cluster.views import merge_by_views
+
+    # (request topic, response topic) per cluster: 0 and 1 are one task written two ways; 2 is asked like them but
+    # answered differently; 3 and 4 are another task; -1 is noise
+    plan = {0: ("sentiment", "label"), 1: ("sentiment", "label"), 2: ("sentiment", "essay"), 3: ("email", "essay"),
+            4: ("email", "essay")}
+    labels = np.array([c for c in plan for _ in range(20)] + [-1] * 5)
+    systems = [None] * len(labels)
+    prompts = [f"{plan[c][0] if c >= 0 else 'misc'} request {i}" for i, c in enumerate(labels)]
+    responses = [f"{plan[c][1] if c >= 0 else 'misc'} answer {i}" for i, c in enumerate(labels)]
+    views = PromptViews.from_columns(systems, prompts, responses, _topic_encoder())
+    merged, report = merge_by_views(labels, views, per_cluster=12)
+    assert merged[labels == -1].tolist() == [-1] * 5
+    part = {c: set(merged[labels == c].tolist()) for c in plan}
+    assert all(len(v) == 1 for v in part.values())
+    assert part[0] == part[1] and part[3] == part[4]
+    assert len({next(iter(part[c])) for c in (0, 2, 3)}) == 3, report
+    assert report.clusters_before == 5 and report.clusters_after == 3 and report.cut is not None
+    assert report.sampled == 60 and report.with_response == 60
+    # a fixed cut that nothing reaches joins nothing; without responses the stage does not run
+    assert merge_by_views(labels, views, per_cluster=12, cut=0.999)[0].tolist() == labels.tolist()
+    silent = PromptViews.from_columns(systems, prompts, [None] * len(labels), _topic_encoder())
+    kept, report = merge_by_views(labels, silent, per_cluster=12)
+    assert kept.tolist() == labels.tolist() and report.reason == "no logged responses" and report.cut is None
+
+
+def test_view_merge_joins_templates_of_one_task(small_sample, embedder) -> None:
+    """On the generator's sample, joining clusters asked and answered alike recovers tasks split by template,
+    without mixing tasks."""
+    from sklearn.metrics import adjusted_rand_score
+
+    logs, emb, truth = small_sample
+    scores = {}
+    for view_merge in ("off", "auto"):
+        result = discover_task_types(logs, emb, clusterer=TaskTypeClusterer(n_bootstrap=0, view_merge=view_merge),
+                                     embedder=embedder)
+        true = [truth[i]["task_type"] for i in result.clusters["id"]]
+        labels = result.clusters["cluster_id"].to_list()
+        scores[view_merge] = (adjusted_rand_score(true, labels), homogeneity_score(true, labels),
+                              result.summary["task_types"])
+    report = result.summary["view_merge"]
+    assert report["cut"] is not None and report["clusters_after"] < report["clusters_before"], report
+    (ari_off, _, k_off), (ari_views, hom_views, k_views) = scores["off"], scores["auto"]
+    print(f"sample ARI without/with the view merge: {ari_off:.3f} / {ari_views:.3f}; homogeneity {hom_views:.3f}; "
+          f"task types {k_off} -> {k_views}")
+    assert ari_views >= ari_off + 0.08 and hom_views >= 0.95, scores
+
+
 def test_merge_by_groups_and_instruction_keys() -> None:
     from slmprofile.cluster.model import merge_by_groups
     from slmprofile.templates import instruction_keys

@@ -14,13 +14,15 @@ from typing import TYPE_CHECKING, Any
 
 from .model import FLAG_ASSIGNED, FLAG_CORE, FLAG_UNASSIGNED, Selection, TaskTypeClusterer
 from .reduce import REDUCERS, make_reducer
+from .views import PromptViews
 
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FLAG_ASSIGNED", "FLAG_CORE", "FLAG_UNASSIGNED", "REDUCERS", "Selection", "TaskTypeClusterer", "template_groups",
+__all__ = ["FLAG_ASSIGNED", "FLAG_CORE", "FLAG_UNASSIGNED", "REDUCERS", "PromptViews", "Selection", "TaskTypeClusterer",
+           "template_groups",
            "TaskTypeResult", "describe_task_types", "discover_task_types", "make_reducer"]
 
 UNASSIGNED_NAME = "unassigned"
@@ -72,6 +74,22 @@ def template_groups(prompts: pl.DataFrame) -> list[str | None]:
     return [k if k is not None else t for k, t in zip(keys, templates)]
 
 
+def encoder(embedder: Any = None) -> Any:
+    """``embedder.encode``, or that of a bundled-model :class:`~slmprofile.embed.Embedder` made on first use."""
+    if embedder is not None:
+        return embedder.encode
+    made: list[Any] = []
+
+    def encode(texts: list[str]) -> Any:
+        if not made:
+            from ..embed import Embedder
+
+            made.append(Embedder(progress=False))
+        return made[0].encode(texts)
+
+    return encode
+
+
 def discover_task_types(logs: pl.DataFrame, embeddings: pl.DataFrame, *, clusterer: TaskTypeClusterer | None = None,
                         embedder: Any = None, use_templates: bool = True, n_keywords: int = 5,
                         n_examples: int = 3) -> TaskTypeResult:
@@ -81,6 +99,8 @@ def discover_task_types(logs: pl.DataFrame, embeddings: pl.DataFrame, *, cluster
     prompt's task type. Names come from c-TF-IDF keywords of the (redacted) prompts; examples are the prompts
     nearest each centroid. Archetypes (:mod:`slmprofile.cluster.archetypes`) use the response statistics and,
     when ``embedder`` (the model that made ``embeddings``) is given, similarity to archetype descriptions.
+    Clusters asked and answered alike are joined (:mod:`slmprofile.cluster.views`); their request and response
+    views are embedded with ``embedder`` (the bundled model when None).
     """
     import polars as pl
 
@@ -92,12 +112,14 @@ def discover_task_types(logs: pl.DataFrame, embeddings: pl.DataFrame, *, cluster
         raise ValueError(f"{missing} distinct prompts of the logs have no embedding: embed the same logs first")
     texts = logs.group_by("prompt_hash", maintain_order=True).agg(
         pl.col("prompt_text").first(),
-        (pl.col("system_prompt").drop_nulls().first() if "system_prompt" in logs.columns
-         else pl.lit(None, dtype=pl.Utf8)).alias("system_prompt"))
+        *[(pl.col(c).drop_nulls().first() if c in logs.columns else pl.lit(None, dtype=pl.Utf8)).alias(c)
+          for c in ("system_prompt", "response_text")])
     emb = emb.join(texts, on="prompt_hash", how="left")
     X = _embedding_matrix(emb)
     groups = template_groups(emb) if use_templates else None
-    clusterer.fit(X, groups=groups)
+    views = PromptViews.from_columns(emb["system_prompt"].to_list(), emb["prompt_text"].to_list(),
+                                     emb["response_text"].to_list(), encoder(embedder))
+    clusterer.fit(X, groups=groups, views=views)
     prompts = emb.select("prompt_hash", "n_calls", "template_id").with_columns(
         pl.Series("cluster_id", clusterer.labels_, dtype=pl.Int64),
         pl.Series("distance", clusterer.distances_, dtype=pl.Float64),
@@ -166,6 +188,7 @@ def describe_task_types(logs: pl.DataFrame | pl.LazyFrame, prompts: pl.DataFrame
         "families": len(set(fam_labels.tolist())),
         "min_cluster_size": getattr(clusterer, "min_cluster_size_", None),
         "clusters_merged_by_template": getattr(clusterer, "n_merged_", 0),
+        "view_merge": clusterer.view_merge_.summary() if hasattr(clusterer, "view_merge_") else None,
         "prompts_core": int((flags == FLAG_CORE).sum()),
         "prompts_assigned": int((flags == FLAG_ASSIGNED).sum()),
         "prompts_unassigned": int((flags == FLAG_UNASSIGNED).sum()),

@@ -1,7 +1,8 @@
 """``TaskTypeClusterer``: embeddings -> task types (fine) and task families (coarse), scikit-learn style.
 
 Stages, each swappable: template blending -> reducer (UMAP by default) -> HDBSCAN with ``min_cluster_size``
-chosen by relative validity (DBCV) -> noise handling -> families (Ward linkage over cluster centroids).
+chosen by an internal score -> merges (clusters sharing a template group; clusters asked and answered alike, see
+:mod:`slmprofile.cluster.views`) -> noise handling -> families (Ward linkage over cluster centroids).
 
 How the features are combined: prompts that share a template (``groups``) are pulled towards their template's mean
 embedding (``template_weight``), since in real logs one feature is one template; everything else is the prompt
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
 from .reduce import make_reducer
+from .views import PromptViews, ViewMerge, merge_by_views
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -193,6 +195,10 @@ class TaskTypeClusterer:
         template_weight: how far prompts of one template are pulled to the template mean (0 = off).
         merge_share: clusters that each hold at least this share of one template group's prompts are merged
             (see :func:`merge_by_groups`; 0 = off).
+        view_merge: join clusters whose requests (system prompt + user text) and responses are both alike (see
+            :func:`~slmprofile.cluster.views.merge_by_views`; needs ``views`` in ``fit``): ``"auto"`` cuts where
+            the sampled members' silhouette is highest, a float in (0, 1] cuts at that similarity, ``"off"`` skips.
+        view_samples: members per cluster whose two views are embedded for ``view_merge``.
         n_families: number of coarse families, or ``"auto"`` (best silhouette of the cluster centroids).
         max_fit_samples: fit on a random sample this large; the rest is assigned to the nearest centroid.
         selection_tolerance: with ``min_cluster_size="auto"``, the smallest candidate whose score is within this
@@ -209,13 +215,14 @@ class TaskTypeClusterer:
 
     Attributes (after ``fit``): ``labels_`` (n,), ``flags_`` (n,) of core/assigned/unassigned, ``distances_``
     (cosine distance to the own or nearest centroid), ``centroids_`` (k, d), ``families_`` (k,),
-    ``min_cluster_size_``, ``selection_`` (list of :class:`Selection`), ``n_clusters_``, ``stability_`` (k,).
+    ``min_cluster_size_``, ``selection_`` (list of :class:`Selection`), ``n_clusters_``, ``stability_`` (k,),
+    ``n_merged_`` (clusters joined by template groups), ``view_merge_`` (a :class:`ViewMerge`).
     """
 
     def __init__(self, *, reducer: str | Any = "umap", n_components: int = 10, n_neighbors: int = 30,
                  min_cluster_size: int | str = "auto", min_samples: int = 1, noise: str = "assign",
                  assign_quantile: float = 0.0, assign_slack: float = 0.1, template_weight: float = 0.7,
-                 merge_share: float = 0.05,
+                 merge_share: float = 0.05, view_merge: str | float = "auto", view_samples: int = 32,
                  n_families: int | str = "auto", max_fit_samples: int = 50_000, n_bootstrap: int = 5,
                  selection_tolerance: float = 0.01, keep_reducer: bool = True,
                  random_state: int | None = 0) -> None:
@@ -229,6 +236,8 @@ class TaskTypeClusterer:
         self.assign_slack = assign_slack
         self.template_weight = template_weight
         self.merge_share = merge_share
+        self.view_merge = view_merge
+        self.view_samples = view_samples
         self.n_families = n_families
         self.max_fit_samples = max_fit_samples
         self.n_bootstrap = n_bootstrap
@@ -247,12 +256,21 @@ class TaskTypeClusterer:
         if not (isinstance(self.selection_tolerance, (int, float)) and self.selection_tolerance >= 0):
             raise ValueError("The 'selection_tolerance' parameter of TaskTypeClusterer must be a float >= 0; "
                              f"got {self.selection_tolerance!r} instead.")
+        if not (self.view_merge in ("auto", "off") or (isinstance(self.view_merge, (int, float))
+                                                        and not isinstance(self.view_merge, bool)
+                                                        and 0 < self.view_merge <= 1)):
+            raise ValueError("The 'view_merge' parameter of TaskTypeClusterer must be 'auto', 'off' or a float in "
+                             f"(0, 1]; got {self.view_merge!r} instead.")
+        if not (isinstance(self.view_samples, int) and self.view_samples >= 2):
+            raise ValueError(f"The 'view_samples' parameter of TaskTypeClusterer must be an int >= 2; got {self.view_samples!r} instead.")
         if not 0 <= self.template_weight <= 1:
             raise ValueError(f"The 'template_weight' parameter of TaskTypeClusterer must be in [0, 1]; got {self.template_weight!r} instead.")
 
     # ------------------------------------------------------------------ fit
-    def fit(self, X: np.ndarray, *, groups: Sequence[Any] | None = None) -> TaskTypeClusterer:
-        """Learn task types from embeddings ``X`` (n, d); ``groups`` are template ids (optional)."""
+    def fit(self, X: np.ndarray, *, groups: Sequence[Any] | None = None,
+            views: PromptViews | None = None) -> TaskTypeClusterer:
+        """Learn task types from embeddings ``X`` (n, d); ``groups`` are template ids (optional); ``views`` the
+        request and response texts of the same rows and an encoder, for ``view_merge`` (optional)."""
         import numpy as np
 
         self._check_params()
@@ -272,8 +290,18 @@ class TaskTypeClusterer:
         Z = np.asarray(self.reducer_.fit_transform(Xb[fit_idx]), dtype=np.float64)
         fit_groups = None if groups is None else np.asarray(groups, dtype=object)[fit_idx]
         raw = self._cluster(Z, Xb[fit_idx])
-        sample_labels = merge_by_groups(raw, fit_groups, self.merge_share)
-        self.n_merged_ = int(raw.max()) - int(sample_labels.max())
+        grouped = merge_by_groups(raw, fit_groups, self.merge_share)
+        self.n_merged_ = int(raw.max()) - int(grouped.max())
+        sample_labels = grouped
+        if views is None or self.view_merge == "off":
+            self.view_merge_ = ViewMerge(reason="off" if self.view_merge == "off" else "no views given",
+                                         clusters_before=int(grouped.max()) + 1, clusters_after=int(grouped.max()) + 1)
+        else:
+            fit_views = views if len(fit_idx) == n else PromptViews(texts=lambda idx: views.texts(fit_idx[idx]),
+                                                                     encode=views.encode)
+            sample_labels, self.view_merge_ = merge_by_views(
+                grouped, fit_views, per_cluster=self.view_samples,
+                cut=None if self.view_merge == "auto" else float(self.view_merge), random_state=self.random_state)
         k = int(sample_labels.max()) + 1
         self.n_clusters_ = k
         if k == 0:
@@ -288,7 +316,8 @@ class TaskTypeClusterer:
             return self
         if not self.keep_reducer:
             self.reducer_ = None
-        self.stability_ = self._stability(Z, sample_labels, k, fit_groups)
+        self.stability_ = self._view_stability(self._stability(Z, grouped, int(grouped.max()) + 1, fit_groups),
+                                               grouped, sample_labels, k)
         members = Xb[fit_idx]
         self.centroids_ = _normalize(np.stack([members[sample_labels == c].mean(0) for c in range(k)]))
         sims_member = np.einsum("ij,ij->i", members[sample_labels >= 0],
@@ -378,6 +407,25 @@ class TaskTypeClusterer:
             scores += jaccard.max(axis=1)
         return scores / self.n_bootstrap
 
+    @staticmethod
+    def _view_stability(parts: np.ndarray, before: np.ndarray, after: np.ndarray, k: int) -> np.ndarray:
+        """Stability of each final cluster: the size-weighted mean stability of the density clusters it joins (the
+        bootstrap refits the density clustering; the view merge is not refit)."""
+        import numpy as np
+
+        if len(parts) == k:
+            return parts
+        kept = before >= 0
+        sizes = np.bincount(before[kept], minlength=len(parts)).astype(float)
+        target = np.zeros(len(parts), dtype=np.int64)
+        target[before[kept]] = after[kept]
+        out = np.zeros(k)
+        weight = np.zeros(k)
+        np.add.at(out, target, np.nan_to_num(parts) * sizes)
+        np.add.at(weight, target, sizes)
+        result = out / np.maximum(weight, 1)
+        return np.full(k, np.nan) if np.isnan(parts).all() else result
+
     def _families(self, centroids: np.ndarray, X: np.ndarray | None = None,
                   labels: np.ndarray | None = None) -> np.ndarray:
         """Ward linkage over the unit centroids; the count maximizes the cosine silhouette of the prompts'
@@ -403,7 +451,7 @@ class TaskTypeClusterer:
             pick = kept if len(kept) <= SILHOUETTE_SAMPLE else rng.choice(kept, SILHOUETTE_SAMPLE, replace=False)
             points = (X[pick], labels[pick])
         best, best_score = np.zeros(k, dtype=int), -np.inf
-        for n_fam in range(2, min(k - 1, 25) + 1):
+        for n_fam in range(2, max(2, min(k // 2, 25)) + 1):  # a family gathers two types on average, or more
             fam = cut(n_fam)
             if points is None:
                 score = silhouette_score(centroids, fam, metric="cosine")

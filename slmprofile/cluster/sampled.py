@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import TaskTypeResult, describe_task_types
 from .model import FLAG_ASSIGNED, FLAG_TEMPLATE, FLAG_UNASSIGNED, TaskTypeClusterer
+from .views import PromptViews, request_text
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -100,6 +101,33 @@ def _template_groups_chunked(distinct: pl.DataFrame, *, chunk: int = 100_000) ->
                        for k, t in zip(keys, templates)], dtype=object)
 
 
+def _sample_views(logs: pl.DataFrame | pl.LazyFrame, hashes: pl.Series, prompt_col: pl.Series,
+                  fit_system: pl.Series, fit_idx: np.ndarray, embedder: Any) -> PromptViews:
+    """Request and response views of the fitted sample; responses are looked up in ``logs`` (one lazy pass) only
+    for the few prompts the view merge samples."""
+    import polars as pl
+
+    def texts(idx: np.ndarray) -> tuple[list[str], list[str | None]]:
+        rows = fit_idx[idx].tolist()
+        wanted = hashes.gather(rows)
+        lazy = logs.lazy()
+        if "response_text" in lazy.collect_schema().names():
+            found = (lazy.select("prompt_hash", "response_text")
+                     .filter(pl.col("prompt_hash").is_in(wanted.implode()) & pl.col("response_text").is_not_null()
+                             & (pl.col("response_text").str.strip_chars() != ""))
+                     .group_by("prompt_hash").agg(pl.col("response_text").first())
+                     .collect(engine="streaming"))
+            response = dict(zip(found["prompt_hash"].to_list(), found["response_text"].to_list()))
+        else:
+            response = {}
+        systems = fit_system.gather(idx.tolist()).to_list()
+        prompts = prompt_col.gather(rows).to_list()
+        return ([request_text(s, p) for s, p in zip(systems, prompts)],
+                [response.get(h) for h in wanted.to_list()])
+
+    return PromptViews(texts=texts, encode=embedder.encode)
+
+
 def discover_task_types_sampled(logs: pl.DataFrame | pl.LazyFrame, *, embedder: Any,
                                 clusterer: TaskTypeClusterer | None = None, fit_sample: int = 50_000,
                                 template_min: int = 20, template_purity: float = 0.95, audit: int = 1000,
@@ -116,18 +144,19 @@ def discover_task_types_sampled(logs: pl.DataFrame | pl.LazyFrame, *, embedder: 
     distinct = distinct_prompts_lazy(logs)
     n = distinct.height
     groups = _template_groups_chunked(distinct)
-    distinct = distinct.drop("system_prompt")
-    prompt_col = distinct["prompt_text"].fill_null("")  # no Python list of every prompt: fetched where needed
-
     rng = np.random.default_rng(random_state)
     fit_idx = np.sort(rng.choice(n, fit_sample, replace=False)) if n > fit_sample else np.arange(n)
+    fit_system = distinct["system_prompt"].gather(fit_idx.tolist())
+    distinct = distinct.drop("system_prompt")
+    prompt_col = distinct["prompt_text"].fill_null("")  # no Python list of every prompt: fetched where needed
 
     logger.info("task types: embedding a sample of %d of %d distinct prompts", len(fit_idx), n)
     X_fit = embedder.encode(_texts(prompt_col, fit_idx))
     clusterer = clusterer or TaskTypeClusterer(random_state=random_state, keep_reducer=False)
     if clusterer.max_fit_samples < len(fit_idx):
         clusterer.max_fit_samples = len(fit_idx)
-    clusterer.fit(X_fit, groups=groups[fit_idx].tolist())
+    clusterer.fit(X_fit, groups=groups[fit_idx].tolist(),
+                  views=_sample_views(logs, distinct["prompt_hash"], prompt_col, fit_system, fit_idx, embedder))
 
     labels = np.full(n, -1, dtype=np.int64)
     distances = np.full(n, np.nan)
