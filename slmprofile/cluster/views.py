@@ -101,11 +101,11 @@ def merge_by_views(labels: np.ndarray, views: PromptViews, *, per_cluster: int =
 
     ``per_cluster`` members of each cluster are sampled (seeded) and both their views embedded. Each of
     ``resamples`` draws half of them per cluster and builds the dendrogram of the clusters. The cut is the
-    finest similarity of :data:`CUTS` (at or above ``floor``) whose silhouette, averaged over the draws, is within
-    ``tolerance`` of the best, or ``cut`` when given (when the score cannot tell two cuts apart the finer one is
-    kept: two tasks joined into one type mislead every per-type estimate, one task split in two does not); two clusters are joined when more than half of the draws' dendrograms join them at that cut. One
-    draw of a few members is noisy where two tasks sit near the cut; the average and the vote are steadier.
-    ``method``: the linkage (scipy's ``average`` or ``complete``).
+    similarity of :data:`CUTS` (at or above ``floor``) with the best silhouette averaged over the draws; with
+    ``tolerance`` > 0 the finest cut within that of the best (a finer cut keeps two tasks apart, which matters more
+    than joining one task's halves); ``cut`` fixes it instead. Two clusters are joined when more than half of the
+    draws' dendrograms join them at that cut: one draw of a few members is noisy where two tasks sit near the cut,
+    the average and the vote are steadier. ``method``: the linkage (scipy's ``average`` or ``complete``).
     Returns the new labels and a :class:`ViewMerge` report.
     """
     import numpy as np
