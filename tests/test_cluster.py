@@ -200,6 +200,37 @@ def test_merge_by_views_joins_clusters_asked_and_answered_alike() -> None:
     assert kept.tolist() == labels.tolist() and report.reason == "no logged responses" and report.cut is None
 
 
+def test_view_merge_keeps_apart_tasks_answered_at_unlike_lengths() -> None:
+    """Asked alike and answered in like words, but one cluster condenses long inputs and the other expands short
+    ones (a summary vs a drafted e-mail): the shape term keeps them apart; without it they join."""
+    from slmprofile.cluster import PromptViews
+    from slmprofile.cluster.views import merge_by_views
+
+    labels = np.repeat([0, 1, 2], 20)
+    # 0: long request, short answer; 1: the same task written another way; 2: short request, long answer
+    prompts = [("notes request " + "x" * (2000 if c < 2 else 100)) + str(i) for i, c in enumerate(labels)]
+    responses = [("notes answer " + "y" * (300 if c < 2 else 900)) + str(i) for i, c in enumerate(labels)]
+    views = PromptViews.from_columns([None] * len(labels), prompts, responses, _topic_encoder())
+    merged, report = merge_by_views(labels, views, per_cluster=10, cut=0.6)
+    assert merged[labels == 0][0] == merged[labels == 1][0] != merged[labels == 2][0], report
+    blind, _ = merge_by_views(labels, views, per_cluster=10, cut=0.6, shape_weight=0.0)
+    assert len(set(blind.tolist())) == 1
+
+
+def test_view_samples_keep_each_clusters_template_proportions() -> None:
+    from slmprofile.cluster.views import _stratified, _strata_codes
+
+    codes = _strata_codes(["a"] * 60 + ["b"] * 30 + [None] * 10, 100)
+    assert codes[95] == -1 and len(set(codes[:60].tolist())) == 1 and codes[0] != codes[60]
+    members = np.arange(100)
+    for seed in range(5):
+        picked = _stratified(np.random.default_rng(seed), members, codes, 20)
+        assert len(set(picked.tolist())) == 20
+        assert [int((picked < 60).sum()), int(((picked >= 60) & (picked < 90)).sum()), int((picked >= 90).sum())] \
+            == [12, 6, 2]
+    assert _stratified(np.random.default_rng(0), members[:7], codes, 20).tolist() == list(range(7))
+
+
 def test_view_merge_joins_templates_of_one_task(small_sample, embedder) -> None:
     """On the generator's sample, joining clusters asked and answered alike recovers tasks split by template,
     without mixing tasks."""

@@ -195,7 +195,8 @@ class TaskTypeClusterer:
         template_weight: how far prompts of one template are pulled to the template mean (0 = off).
         merge_share: clusters that each hold at least this share of one template group's prompts are merged
             (see :func:`merge_by_groups`; 0 = off).
-        view_merge: join clusters whose requests (system prompt + user text) and responses are both alike (see
+        view_merge: join clusters whose requests (system prompt + user text), responses and response lengths
+            (relative to the requests) are all alike (see
             :func:`~slmprofile.cluster.views.merge_by_views`; needs ``views`` in ``fit``): ``"auto"`` cuts where
             the sampled members' silhouette is highest, a float in (0, 1] cuts at that similarity, ``"off"`` skips.
         view_samples: members per cluster whose two views are embedded for ``view_merge``.
@@ -301,7 +302,8 @@ class TaskTypeClusterer:
                                                                      encode=views.encode)
             sample_labels, self.view_merge_ = merge_by_views(
                 grouped, fit_views, per_cluster=self.view_samples,
-                cut=None if self.view_merge == "auto" else float(self.view_merge), random_state=self.random_state)
+                cut=None if self.view_merge == "auto" else float(self.view_merge), strata=fit_groups,
+                random_state=self.random_state)
         k = int(sample_labels.max()) + 1
         self.n_clusters_ = k
         if k == 0:
