@@ -62,7 +62,8 @@ class PromptViews:
 
 
 def request_text(system_prompt: str | None, prompt: str | None) -> str:
-    """The request view of a call: its system prompt, then its user text, cut to ``VIEW_CHARS``."""
+    """The request view of a call: its system prompt, then its user text (whole: :func:`merge_by_views` measures its
+    length and embeds its first ``VIEW_CHARS``)."""
     parts = [p.strip() for p in (system_prompt, prompt) if p and p.strip()]
     return "\n".join(parts)
 
