@@ -99,7 +99,7 @@ def measure_stream(n: int, workdir: Path, backend: str) -> dict:
             memory.peaks.setdefault("write_logs", memory.peaks.get("redact", 0.0))
 
     result = run([logs_dir / "logs"], workdir / f"run_{n}", stream=True, router=False, on_stage=on_stage,
-                 embedder=Embedder(backend=backend, cache_dir=workdir / "cache", progress=True))
+                 overwrite=True, embedder=Embedder(backend=backend, cache_dir=workdir / "cache", progress=True))
     memory.stop()
     timings = {"generate": generate_s, **result.timings}
     for name in STAGES["stream"]:

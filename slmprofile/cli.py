@@ -29,23 +29,82 @@ OutcomesOpt = Annotated[Optional[list[Path]], typer.Option(
                        "slm_correct, frontier_correct, feedback, eval_score (rename with --map).")]
 OutcomesKeyOpt = Annotated[str, typer.Option("--outcomes-key", help="The eval table's call-id column.")]
 CacheOpt = Annotated[Optional[Path], typer.Option("--cache-dir", help="Embedding cache (default ~/.cache/slmprofile).")]
+OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Reuse an output that exists: an output directory "
+                                            "loses only the files slmprofile's manifest lists there (nothing else is "
+                                            "ever deleted); a named output file is replaced.")]
 BackendOpt = Annotated[str, typer.Option("--embed-backend", help="torch (sentence-transformers), onnx, onnx-int8, or auto (int8 ONNX on a CPU when its vectors agree with PyTorch to cosine >= 0.99; about 1.5x faster).")]
 
 
 def _console():
     from rich.console import Console
 
-    return Console(stderr=True, soft_wrap=True)
+    # markup off: paths, model names and values from users' files are printed as written ("[/x]" is not markup)
+    return Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
 
 
-def _print_report(report) -> None:
+def _print_report(report, *, redacted: bool = True) -> None:
+    """The ingest report; with ``redacted`` the quoted examples of skipped lines are redacted like the outputs."""
+    from .redact import redact
+
     console = _console()
     for i, line in enumerate(report.lines()):
-        console.print(line, style="bold" if i == 0 else None, highlight=False, markup=False)
+        console.print(redact(line)[0] if redacted else line, style="bold" if i == 0 else None, highlight=False,
+                      markup=False)
 
 
-def _fail(message: str) -> None:
-    _console().print(f"[red]error:[/red] {message}", highlight=False)
+def _read_parquet(path: Path, what: str = "logs"):
+    """``path`` read as Parquet, or one error line naming it (missing, a directory, not Parquet)."""
+    import polars as pl
+
+    from .errors import SlmprofileError
+
+    if not path.is_file():
+        raise SlmprofileError(f"{path}: no such file (expected the {what} Parquet)")
+    try:
+        return pl.read_parquet(path)
+    except Exception as exc:  # polars raises several types for a damaged or foreign file
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SlmprofileError(f"{path}: not a readable Parquet file of {what} ({first})") from None
+
+
+_read_logs = _read_parquet
+
+
+def _prices(spec: str | None, flag: str) -> tuple[float, float] | None:
+    """``IN,OUT`` USD per million tokens, or ``None``; a malformed value ends the command with one line."""
+    if not spec:
+        return None
+    try:
+        values = tuple(float(x) for x in spec.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 2 or any(not (v >= 0) or v == float("inf") for v in values):
+        _fail(f"{flag} must be IN,OUT: two non-negative USD prices per million tokens, e.g. 0.15,0.60; got {spec!r}")
+    return values  # type: ignore[return-value]
+
+
+def _write_atomic(frame, out: Path) -> None:
+    """Write ``frame`` to ``out`` through a temporary file beside it, so a failure never leaves half a file."""
+    tmp = out.with_name(f".{out.name}.tmp")
+    try:
+        frame.write_parquet(tmp)
+        tmp.replace(out)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        _fail(f"{out}: cannot write ({exc.strerror or exc})")
+
+
+def _fail(message: str, *, redacted: bool = False) -> None:
+    """End the command with one ``error:`` line and exit code 2; ``redacted``: PII in the message (an error quoting
+    a line of the user's logs) is redacted as the outputs are."""
+    from rich.text import Text
+
+    if redacted:
+        from .redact import redact
+
+        message = redact(message)[0]
+
+    _console().print(Text.assemble(("error:", "red"), f" {message}"))
     raise typer.Exit(code=2)
 
 
@@ -59,12 +118,14 @@ def ingest(
     redact: Annotated[bool, typer.Option("--redact/--no-redact", help="Redact PII in the written logs.")] = True,
     outcomes: OutcomesOpt = None,
     outcomes_key: OutcomesKeyOpt = "id",
-    stream: Annotated[bool, typer.Option("--stream", help="Bounded memory for large logs: --out is a directory of "
-                                         "Parquet parts (part-00000.parquet, ...), 50k calls each.")] = False,
+    stream: Annotated[bool, typer.Option("--stream", help="Bounded memory for large logs: --out is a new or empty "
+                                         "directory of Parquet parts (part-00000.parquet, ...), 50k calls each.")] = False,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Read logs of any supported format into one normalized Parquet file and print the ingest report."""
     from .errors import SlmprofileError
     from .ingest import ingest as ingest_logs
+    from .outputs import check_output_file, claim_dir
     from .pipeline import redact_logs
 
     if stream:
@@ -72,28 +133,29 @@ def ingest(
         from .pipeline import redact_parts
 
         try:
-            parts = ingest_to_parquet(logs, out, format=format, mapping=map, strict=strict, progress=True,
-                                      outcomes=outcomes or None, outcomes_key=outcomes_key)
+            with claim_dir(out, overwrite=overwrite, inputs=[*logs, *(outcomes or [])], reserved=()) as claimed:
+                parts = ingest_to_parquet(logs, claimed.path, format=format, mapping=map, strict=strict,
+                                          progress=True, outcomes=outcomes or None, outcomes_key=outcomes_key)
+                if redact:
+                    counts = redact_parts(parts.parts, progress=True, workers=os.cpu_count() or 1)
+                    _console().print("redacted: " + (", ".join(f"{k} {v:,}" for k, v in counts.items() if v)
+                                                     or "nothing"))
         except (SlmprofileError, ValueError) as exc:
-            _fail(str(exc))
-        if redact:
-            counts = redact_parts(parts.parts, progress=True, workers=os.cpu_count() or 1)
-            _console().print("redacted: " + (", ".join(f"{k} {v:,}" for k, v in counts.items() if v) or "nothing"))
-        _print_report(parts.report)
+            _fail(str(exc), redacted=redact)
+        _print_report(parts.report, redacted=redact)
         _console().print(f"wrote {parts.report.rows_out:,} calls in {len(parts.parts)} parts to {out}/")
         return
     try:
+        check_output_file(out, overwrite=overwrite)
         result = ingest_logs(logs, format=format, mapping=map, strict=strict, progress=True,
                              outcomes=outcomes or None, outcomes_key=outcomes_key)
+        frame, counts = redact_logs(result.frame) if redact else (result.frame, None)
+        _write_atomic(frame, out)
     except (SlmprofileError, ValueError) as exc:
-        _fail(str(exc))
-    frame = result.frame
-    if redact:
-        frame, counts = redact_logs(frame)
+        _fail(str(exc), redacted=redact)
+    if counts is not None:
         _console().print("redacted: " + (", ".join(f"{k} {v:,}" for k, v in counts.items() if v) or "nothing"))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    frame.write_parquet(out)
-    _print_report(result.report)
+    _print_report(result.report, redacted=redact)
     _console().print(f"wrote {frame.height:,} calls to {out}")
 
 
@@ -108,21 +170,23 @@ def embed(
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the embedding cache.")] = False,
     long_text: Annotated[str, typer.Option("--long-text", help="truncate (embed the head) or chunk (mean of windows).")] = "truncate",
     backend: BackendOpt = "torch",
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Embed each distinct prompt once (cached) and write prompt_hash -> embedding Parquet."""
-    import polars as pl
 
     from .embed import Embedder, embed_prompts
     from .errors import SlmprofileError
 
+    from .outputs import check_output_file
+
     embedder = Embedder(model, device=device, batch_size=batch_size, cache_dir=False if no_cache else cache_dir,
                         long_text=long_text, backend=backend)  # type: ignore[arg-type]
     try:
-        frame = embed_prompts(pl.read_parquet(logs), embedder=embedder)
+        check_output_file(out, overwrite=overwrite)
+        frame = embed_prompts(_read_logs(logs), embedder=embedder)
     except (SlmprofileError, ValueError) as exc:
         _fail(str(exc))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    frame.write_parquet(out)
+    _write_atomic(frame, out)
     s = embedder.stats_
     _console().print(f"embedded {s.distinct:,} distinct prompts ({s.cache_hits:,} from cache, {s.encoded:,} encoded "
                      f"in {s.seconds:.1f} s) with {embedder.model_id_} on {embedder.device_} "
@@ -149,22 +213,31 @@ def cluster(
     llm_max_usd: Annotated[float, typer.Option("--llm-max-usd", help="Hard spend cap for LLM naming.")] = 0.50,
 ) -> None:
     """Group prompts into named task types and families; write clusters.parquet and task_types.csv/.parquet."""
-    import polars as pl
 
     from .cluster import TaskTypeClusterer, discover_task_types
     from .embed import Embedder
 
-    size = min_cluster_size if min_cluster_size == "auto" else int(min_cluster_size)
+    from .errors import SlmprofileError
+    from .outputs import claim_file_in, record_outputs
+
+    try:
+        size = min_cluster_size if min_cluster_size == "auto" else int(min_cluster_size)
+    except ValueError:
+        _fail(f"--min-cluster-size must be 'auto' or an integer; got {min_cluster_size!r}")
     try:
         views: str | float = view_merge if view_merge in ("auto", "off") else float(view_merge)
     except ValueError:
         _fail(f"--view-merge must be 'auto', 'off' or a number in (0, 1]; got {view_merge!r}")
+    try:
+        claim_file_in(out, ["clusters.parquet", "task_types.parquet", "task_types.csv", "llm_names.sqlite"])
+        logs_frame, embeddings_frame = _read_parquet(logs), _read_parquet(embeddings, "embeddings")
+    except SlmprofileError as exc:
+        _fail(str(exc))
     clusterer = TaskTypeClusterer(reducer=reducer, min_cluster_size=size, noise=noise, view_merge=views,
                                   random_state=seed)
     embedder = Embedder(model, cache_dir=cache_dir, backend=backend)  # type: ignore[arg-type]
     try:
-        result = discover_task_types(pl.read_parquet(logs), pl.read_parquet(embeddings), clusterer=clusterer,
-                                     embedder=embedder)
+        result = discover_task_types(logs_frame, embeddings_frame, clusterer=clusterer, embedder=embedder)
     except ValueError as exc:
         _fail(str(exc))
     if llm_model:
@@ -182,6 +255,7 @@ def cluster(
         _console().print(f"LLM names: {st.answered:,} answered, {st.cached:,} cached, {st.failed:,} failed, "
                          f"{st.over_budget:,} over budget; spent ${st.spent_usd:.4f}")
     files = result.write(out)
+    record_outputs(out, files.values())
     _print_task_types(result)
     for name, path in files.items():
         _console().print(f"wrote {name}: {path}")
@@ -236,6 +310,7 @@ def run(
                                          "redacted and the prompts embedded on the cluster.")] = False,
     fit_sample: Annotated[int, typer.Option("--fit-sample", help="With --stream: distinct prompts embedded to fit "
                                             "task types on.")] = 50_000,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Logs to a report and a router in one go: ingest -> redact -> embed -> task types -> suitability -> savings ->
     router (train, export, bench) -> report.html."""
@@ -249,15 +324,16 @@ def run(
             logs, out, format=format, mapping=map, strict=strict, redact=redact,
             outcomes=outcomes or None, outcomes_key=outcomes_key, suitability_settings={"target": target},
             shadow_model=slm_model, shadow_base_url=slm_base_url, shadow_max_usd=slm_max_usd, router=router,
-            shadow_price=tuple(float(x) for x in slm_price.split(",")) if slm_price else None,
+            shadow_price=_prices(slm_price, "--slm-price"),
             html_report=report, engine=engine, ray_address=ray_address, stream=stream,
             sampled_settings={"fit_sample": fit_sample} if stream else None,
+            overwrite=overwrite,
             embedder=Embedder(model, device=device, cache_dir=cache_dir, backend=backend),
-            on_stage=lambda stage: console.print(f"[bold cyan]==[/bold cyan] {stage}"),
+            on_stage=lambda stage: console.print(f"== {stage}", style="bold cyan"),
         )
     except (SlmprofileError, ValueError) as exc:
-        _fail(str(exc))
-    _print_report(result.report)
+        _fail(str(exc), redacted=redact)
+    _print_report(result.report, redacted=redact)
     if result.redactions:
         console.print("redacted: " + (", ".join(f"{k} {v:,}" for k, v in result.redactions.items() if v) or "nothing"))
     if result.embeddings is not None:
@@ -278,11 +354,22 @@ def sample(
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory to write the sample into.")] = Path("data"),
     n_calls: Annotated[int, typer.Option("--n-calls")] = 3600,
     seed: Annotated[int, typer.Option("--seed")] = 7,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Write the reproducible sample log of a fictional company (several formats + ground truth)."""
-    from .sample import generate_sample
+    from .errors import SlmprofileError
+    from .outputs import check_output_file
+    from .sample import EVAL_FILE, LOG_FILES, generate_sample
 
-    summary = generate_sample(out, n_calls=n_calls, seed=seed)
+    try:  # the sample's own file names: anything else in --out is left alone
+        for name in [*LOG_FILES.values(), EVAL_FILE, "truth.csv", "README.md"]:
+            check_output_file(out / name, overwrite=overwrite)
+    except SlmprofileError as exc:
+        _fail(str(exc))
+    try:
+        summary = generate_sample(out, n_calls=n_calls, seed=seed)
+    except ValueError as exc:
+        _fail(f"--n-calls: {exc}")
     _console().print(f"wrote {summary.n_calls:,} calls to {out}")
     for path, count in summary.files.items():
         _console().print(f"  {path}: {count:,} lines")
@@ -304,13 +391,23 @@ def formats() -> None:
 def report(
     run_dir: Annotated[Path, typer.Argument(help="A run directory (from `slmprofile run` and later stages).")],
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="HTML file (default RUN_DIR/report.html).")] = None,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Write the self-contained HTML report of a run directory (headline, task types, plots, router, data quality)."""
     from .errors import SlmprofileError
+    from .outputs import check_output_file, claim_file_in, record_outputs
     from .report import headline, load_run, write_report
 
     try:
+        if not run_dir.is_dir():
+            raise SlmprofileError(f"{run_dir}: no such run directory")
+        if out is None:
+            claim_file_in(run_dir, ["report.html"])
+        else:
+            check_output_file(out, overwrite=overwrite)
         path = write_report(run_dir, out)
+        if out is None:
+            record_outputs(run_dir, [path])
     except SlmprofileError as exc:
         _fail(str(exc))
     _console().print(headline(load_run(run_dir)).text, highlight=False, markup=False)
@@ -386,9 +483,16 @@ def suitability(
     from .errors import SlmprofileError
     from .suitability import assess_suitability, load_calls, write_table
 
+    from .outputs import claim_file_in, record_outputs
+
     out_dir = out or run_dir
     shadow = None
+    written = ["suitability.csv", "suitability.parquet", "suitability.json", "shadow_results.parquet",
+               "shadow_summary.csv", "shadow_summary.parquet"]
     try:
+        if not run_dir.is_dir():
+            raise SlmprofileError(f"{run_dir}: no such run directory")
+        claim_file_in(out_dir, written)
         if candidate:
             from .llm import LLMRunner, SpendCap
             from .shadow import ShadowRun
@@ -396,7 +500,7 @@ def suitability(
             calls = load_calls(run_dir, outcomes=outcomes)
             types = pl.read_parquet(run_dir / "task_types.parquet") if (run_dir / "task_types.parquet").is_file() else None
             cap = SpendCap(max_usd=max_usd, max_tokens=max_tokens_total)
-            prices = tuple(float(x) for x in price.split(",")) if price else None
+            prices = _prices(price, "--price")
             def runner(model: str) -> LLMRunner:
                 return LLMRunner(model, base_url=base_url, api_key=os.environ.get(api_key_env),
                                  concurrency=concurrency, timeout=timeout, cache=cache or out_dir / "llm_cache.sqlite",
@@ -414,12 +518,13 @@ def suitability(
             run.results_.write_parquet(out_dir / "shadow_results.parquet")
             write_table(run.summary_, out_dir, "shadow_summary")
             shadow = run.results_
-            _console().print(f"shadow run: {run.results_.height:,} answers; spent ${cap.spent_usd:.4f}, "
-                             f"{cap.spent_tokens:,} tokens (worst case counted for unknown outcomes)")
+            _console().print(f"shadow run: {run.results_.height:,} answers; spent ${cap.spent_usd:.4f} in all: "
+                             f"{cap.describe()} (worst case counted for unknown outcomes)")
         table = assess_suitability(run_dir, outcomes=outcomes, shadow=shadow, out_dir=out_dir, target=target,
                                    metric=metric, prior_strength=prior_strength, calibrate=calibrate)
     except (SlmprofileError, ValueError, FileNotFoundError, LookupError) as exc:
         _fail(str(exc))
+    record_outputs(out_dir, [out_dir / name for name in written])
     _print_suitability(table)
     _console().print(f"wrote {out_dir / 'suitability.csv'} and suitability.parquet")
 
@@ -463,15 +568,25 @@ def savings(
     from .errors import SlmprofileError
     from .savings import ApiOption, SelfHostOption, savings_from_run
 
+    from .outputs import claim_file_in, record_outputs
+
     options: list = []
     for spec in api_model or ["gpt-4o-mini"]:
-        name, _, prices = spec.partition("=")
-        options.append(ApiOption(name, price=tuple(float(x) for x in prices.split(",")) if prices else None))  # type: ignore[arg-type]
+        name, sep, prices = spec.partition("=")
+        if sep and not prices:
+            _fail(f"--api-model must be MODEL or MODEL=IN,OUT; got {spec!r}")
+        options.append(ApiOption(name, price=_prices(prices, f"--api-model {name}=")))
     for g in gpu or ["L4"]:
         options.append(SelfHostOption(g, usd_per_hour=gpu_price, tokens_per_second=tokens_per_second,
                                       utilisation=utilisation, replicas=replicas))
     try:
+        if not run_dir.is_dir():
+            raise SlmprofileError(f"{run_dir}: no such run directory")
+        claim_file_in(out or run_dir, ["savings.csv", "savings.parquet", "savings_options.csv",
+                                       "savings_break_even.csv", "savings_sensitivity.csv",
+                                       "plots/savings_by_task_type.png", "plots/cost_vs_quality.png"])
         result = savings_from_run(run_dir, options=options, cascade=cascade, out_dir=out, plots=plots)
+        record_outputs(out or run_dir, result.files.values())
     except (SlmprofileError, ValueError, FileNotFoundError, LookupError, KeyError) as exc:
         _fail(str(exc).strip("'\""))
     from rich.table import Table
@@ -498,8 +613,25 @@ def _root(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log pro
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point. An error slmprofile raises on purpose, or a file the system refuses, that a
+    command did not handle itself still ends in one ``error:`` line and exit code 2, never a traceback."""
+    from .errors import SlmprofileError
+
+    try:
+        app()
+    except SlmprofileError as exc:
+        _fail_line(str(exc))
+    except OSError as exc:
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        _fail_line(f"{where}{exc.strerror or exc}")
+
+
+def _fail_line(message: str) -> None:
+    import sys
+
+    first = (message.strip().splitlines() or ["failed"])[0]
+    print(f"error: {first}", file=sys.stderr)
+    raise SystemExit(2)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -14,6 +14,21 @@ class IngestError(SlmprofileError, ValueError):
     """
 
 
+class OutputError(SlmprofileError, ValueError):
+    """An output path slmprofile may not write: it exists, holds files slmprofile did not write, or is not writable.
+
+    The message names the path and what to do (for example pass ``--overwrite``).
+    """
+
+
+class RouterFileError(SlmprofileError, ValueError):
+    """A router directory that cannot be loaded: ``router.json`` unreadable or malformed, a file it lists missing, or
+    a listed name pointing outside the directory.
+
+    The message names the file, and the field where there is one.
+    """
+
+
 class MissingDependencyError(SlmprofileError, ImportError):
     """An optional dependency is not installed; the message names the extra that provides it."""
 

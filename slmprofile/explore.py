@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ._plotting import plain_text
+
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
     from matplotlib.figure import Figure
@@ -43,6 +45,7 @@ def daily_volume(logs: pl.DataFrame, *, by: str | None = None) -> pl.DataFrame:
             .sort(["day"] + ([by] if by else [])))
 
 
+@plain_text
 def plot_daily_volume(logs: pl.DataFrame, *, by: str = "model", top: int = 6) -> Figure:
     """Stacked daily calls by ``by`` (the ``top`` largest, the rest as 'other')."""
     import polars as pl
@@ -67,6 +70,7 @@ def plot_daily_volume(logs: pl.DataFrame, *, by: str = "model", top: int = 6) ->
     return fig
 
 
+@plain_text
 def plot_cost_share(logs: pl.DataFrame, *, by: str = "model") -> Figure:
     """Horizontal bars: share of calls vs share of cost per ``by`` value."""
     from matplotlib.figure import Figure

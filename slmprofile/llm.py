@@ -11,12 +11,16 @@ judge, a task-type namer) can reuse it.
   is accounted against the spend cap): HTTP 408/409/429/5xx, timeouts, dropped connections and malformed bodies are
   retried up to ``max_retries`` times with exponential backoff and jitter (:func:`retry_delay`), honouring
   ``Retry-After`` / ``retry-after-ms``. Other 4xx fail at once.
-* **Spend cap** (:class:`SpendCap`: tokens and/or dollars, shareable between runners) that is never exceeded: before
-  each attempt the worst case is *reserved* - an upper bound on the prompt's tokens (its UTF-8 byte count plus chat
-  overhead: byte-level BPE tokenizers never produce more tokens than bytes) plus ``max_tokens`` - and a request
-  whose reservation does not fit is not sent (``status="over_budget"``). After the attempt the reservation is
-  *settled*: to the reported usage on success, to nothing for an HTTP error answer (providers do not bill those),
-  and to the full reservation when the outcome is unknown (timeout, dropped connection, malformed body, cancelled).
+* **Spend cap** (:class:`SpendCap`: tokens and/or dollars, shareable between runners) that is never exceeded and
+  counts what was actually spent. When an attempt gets a concurrency slot, its worst case is *reserved* - an upper
+  bound on the prompt's tokens (:func:`prompt_token_bound`: counted with the model's tokenizer when ``bpe-openai``
+  has it, else the UTF-8 byte count) plus ``max_tokens``, at the model's price. A request is refused
+  (``status="over_budget"``, never sent) only when that worst case exceeds the remaining budget (cap minus spent);
+  when only the reservations of requests in flight are in the way it waits for them to settle. After the attempt
+  the reservation is *settled*: to the reported usage on success, to nothing for an HTTP error answer (providers do
+  not bill those), and to the full reservation when the outcome is unknown (timeout, dropped connection, malformed
+  body, cancelled). With a cache, every attempt is also written to the cache's spend ledger, and the cap starts
+  from what earlier runs on that cache spent: a resumed run continues the same budget (raise the cap to go on).
   A dollar cap needs the model's price: ``price=(input, output)`` USD per million tokens, else the offline
   ``genai-prices`` snapshot; an unknown model with a dollar cap is an error before anything is sent.
 * **Redaction**: message texts pass through :func:`slmprofile.redact.redact` before they leave the machine
@@ -193,9 +197,16 @@ class RunStats:
     answered: int = 0
     retries: int = 0
     failed: int = 0
-    over_budget: int = 0
-    spent_usd: float = 0.0
+    over_budget: int = 0  # requests refused: their worst case did not fit the remaining budget
+    waited: int = 0  # attempts that waited for requests in flight to settle before their worst case fitted
+    spent_usd: float = 0.0  # by this run's attempts (answers replayed from the cache cost nothing)
     spent_tokens: int = 0
+    carried_usd: float = 0.0  # spent against the cap before this run (earlier runs on its cache, earlier rounds)
+    carried_tokens: int = 0
+    left_usd: float | None = None  # budget left after the run (None: no such limit)
+    left_tokens: int | None = None
+    peak_reserved_usd: float = 0.0  # the most reserved at once for attempts in flight (cap-wide)
+    peak_reserved_tokens: int = 0
     redactions: Counter = field(default_factory=Counter)
     errors: Counter = field(default_factory=Counter)
     seconds: float = 0.0
@@ -204,9 +215,26 @@ class RunStats:
 class SpendCap:
     """A hard limit on what requests may cost, in tokens and/or US dollars (None = no limit on that axis).
 
-    Runners reserve an attempt's worst case before sending and settle it afterwards, so what is spent plus what is
-    reserved never exceeds the limits. Share one instance between runners to cap them together. ``spent_usd`` /
-    ``spent_tokens`` count settled attempts (worst case for those whose outcome is unknown).
+    **What counts.** ``spent_*`` is what settled attempts cost: the usage a response reports (priced at the
+    model's price), nothing for an HTTP error answer, the worst case for an attempt whose outcome is unknown. While
+    an attempt is on the wire its worst case is *reserved*; ``spent + reserved`` never exceeds the limits.
+
+    **When a request is refused.** Only when its worst case does not fit the *remaining budget* (limit minus
+    spent): then it never can, since spending only grows. A request whose worst case fits the remaining budget but
+    not next to the reservations of requests in flight *waits* (:meth:`reserve`) until they settle - usually far
+    below their worst case - and is then sent. So with a cap that fits ``N`` requests at their actual cost, about
+    ``N`` are sent, whatever the concurrency.
+
+    **Persistence.** A runner with a :class:`ResponseCache` records every attempt in the cache's ledger and
+    attaches its cap to it (:meth:`attach`) before sending: what earlier runs on that cache spent counts against
+    this cap (``carried_*``), so a resumed run continues the same budget instead of starting from zero. The cap is a
+    limit on the total recorded in the cache: raising it on a resumed run allows the new limit minus what was
+    already spent, lowering it below that sends nothing new. Answers replayed from the cache cost nothing. (The
+    ledger is read when the cap is attached: two processes spending on one cache at the same time do not see each
+    other's spending until their next run.)
+
+    Share one instance between runners to cap them together (thread-safe; runners may run in different event
+    loops).
     """
 
     def __init__(self, *, max_usd: float | None = None, max_tokens: int | None = None) -> None:
@@ -216,49 +244,137 @@ class SpendCap:
         self.spent_tokens = 0
         self.reserved_usd = 0.0
         self.reserved_tokens = 0
+        self.carried_usd = 0.0  # spent by earlier runs on an attached cache (included in spent_*)
+        self.carried_tokens = 0
+        self.peak_reserved_usd = 0.0
+        self.peak_reserved_tokens = 0
+        self._open = 0  # reservations not yet settled
+        self._ledgers: set[str] = set()
+        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future]] = []
         self._lock = threading.Lock()
 
     def check(self) -> None:
         """Validate the limits (raises ValueError)."""
         for name, value in (("max_usd", self.max_usd), ("max_tokens", self.max_tokens)):
-            if value is not None and (not isinstance(value, (int, float)) or value < 0 or math.isnan(value)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0
+                                      or math.isnan(value)):
                 raise ValueError(f"The {name!r} parameter of SpendCap must be a number >= 0 or None; got {value!r} "
                                  "instead.")
 
-    def try_reserve(self, tokens: int, usd: float) -> bool:
-        """Reserve ``tokens`` and ``usd`` if both fit under the limits; False (nothing reserved) otherwise."""
+    def attach(self, ledger: ResponseCache) -> bool:
+        """Count what ``ledger`` (a cache) records as spent by earlier runs against this cap, once per cache file;
+        True the first time."""
+        name = ledger.ledger_id
         with self._lock:
-            if self.max_tokens is not None and self.spent_tokens + self.reserved_tokens + tokens > self.max_tokens:
+            if name in self._ledgers:
                 return False
-            if self.max_usd is not None and self.spent_usd + self.reserved_usd + usd > self.max_usd + 1e-12:
+            self._ledgers.add(name)
+        tokens, usd = ledger.spent()
+        with self._lock:
+            self.carried_tokens += tokens
+            self.carried_usd += usd
+            self.spent_tokens += tokens
+            self.spent_usd += usd
+        return True
+
+    def fits(self, tokens: int, usd: float) -> bool:
+        """Whether an attempt with this worst case fits the remaining budget (limits minus spent, reservations
+        not counted)."""
+        with self._lock:
+            return self._fits(tokens, usd, reserved=False)
+
+    def _fits(self, tokens: int, usd: float, *, reserved: bool) -> bool:
+        t = self.spent_tokens + (self.reserved_tokens if reserved else 0) + tokens
+        u = self.spent_usd + (self.reserved_usd if reserved else 0.0) + usd
+        return ((self.max_tokens is None or t <= self.max_tokens)
+                and (self.max_usd is None or u <= self.max_usd + 1e-12))
+
+    def _take(self, tokens: int, usd: float) -> None:
+        self._open += 1
+        self.reserved_tokens += tokens
+        self.reserved_usd += usd
+        self.peak_reserved_tokens = max(self.peak_reserved_tokens, self.reserved_tokens)
+        self.peak_reserved_usd = max(self.peak_reserved_usd, self.reserved_usd)
+
+    def try_reserve(self, tokens: int, usd: float) -> bool:
+        """Reserve ``tokens`` and ``usd`` if they fit next to what is spent and reserved; False (nothing reserved)
+        otherwise. Does not wait: see :meth:`reserve`."""
+        with self._lock:
+            if not self._fits(tokens, usd, reserved=True):
                 return False
-            self.reserved_tokens += tokens
-            self.reserved_usd += usd
+            self._take(tokens, usd)
             return True
 
+    async def reserve(self, tokens: int, usd: float) -> bool:
+        """Reserve an attempt's worst case: True once reserved; False (nothing reserved) when it does not fit the
+        remaining budget. When it fits that but not next to the current reservations, waits for them to settle."""
+        loop = asyncio.get_running_loop()
+        while True:
+            with self._lock:
+                if not self._fits(tokens, usd, reserved=False):
+                    return False
+                if self._open == 0 or self._fits(tokens, usd, reserved=True):
+                    self._take(tokens, usd)
+                    return True
+                waiter = loop.create_future()
+                self._waiters.append((loop, waiter))
+            await waiter
+
     def settle(self, reserved_tokens: int, reserved_usd: float, used_tokens: int, used_usd: float) -> None:
-        """Release a reservation and record what the attempt actually used."""
+        """Release a reservation, record what the attempt actually used, and wake reservations waiting for room."""
         with self._lock:
+            self._open -= 1
             self.reserved_tokens -= reserved_tokens
             self.reserved_usd -= reserved_usd
+            if self._open <= 0:  # no float residue once nothing is in flight
+                self._open, self.reserved_tokens, self.reserved_usd = 0, 0, 0.0
             self.spent_tokens += used_tokens
             self.spent_usd += used_usd
+            waiters, self._waiters = self._waiters, []
+        for loop, waiter in waiters:
+            try:
+                loop.call_soon_threadsafe(_wake, waiter)
+            except RuntimeError:  # pragma: no cover - that loop is closed: its waiter is gone with it
+                pass
 
     @property
     def remaining_usd(self) -> float | None:
+        """Dollars left for new attempts (limit minus spent minus reserved); None without a dollar limit."""
         return None if self.max_usd is None else max(self.max_usd - self.spent_usd - self.reserved_usd, 0.0)
 
     @property
     def remaining_tokens(self) -> int | None:
+        """Tokens left for new attempts (limit minus spent minus reserved); None without a token limit."""
         return None if self.max_tokens is None else max(self.max_tokens - self.spent_tokens - self.reserved_tokens, 0)
+
+    def describe(self) -> str:
+        """One line for a summary: limits, spent (and how much of it by earlier runs), left."""
+        parts = []
+        if self.max_usd is not None:
+            parts.append(f"${self.spent_usd:.4g} of ${self.max_usd:g} spent (${self.carried_usd:.4g} by earlier runs)")
+        if self.max_tokens is not None:
+            parts.append(f"{self.spent_tokens:,} of {self.max_tokens:,} tokens spent ({self.carried_tokens:,} by "
+                         "earlier runs)")
+        return "; ".join(parts) or f"no limit; ${self.spent_usd:.4f}, {self.spent_tokens:,} tokens spent"
 
     def __repr__(self) -> str:
         return (f"SpendCap(max_usd={self.max_usd}, max_tokens={self.max_tokens}; spent ${self.spent_usd:.4f}, "
-                f"{self.spent_tokens:,} tokens)")
+                f"{self.spent_tokens:,} tokens; reserved ${self.reserved_usd:.4f}, {self.reserved_tokens:,} tokens)")
+
+
+def _wake(waiter: asyncio.Future) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 class ResponseCache:
     """Answers on disk (SQLite), one committed row per answer: a killed run loses nothing it had received.
+
+    The same file keeps the **spend ledger** (table ``spend``): one row per attempt that went on the wire, written
+    with the attempt's worst case before it is sent and updated to what it cost once it settles. :meth:`spent` sums
+    it - an attempt still ``open`` (its process was killed with it on the wire) counts at its worst case - and a
+    :class:`SpendCap` attached to the cache starts from that sum, so the budget survives resumes. Keeping it in the
+    cache file (not beside it) means the answers and what they cost are copied, moved and deleted together.
 
     Opened on first use; safe to share between runners of one process (one writer at a time).
     """
@@ -277,6 +393,8 @@ class ResponseCache:
             conn.execute("CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, model TEXT, request TEXT, "
                          "content TEXT, response TEXT, prompt_tokens INTEGER, completion_tokens INTEGER, "
                          "cost_usd REAL, confidence REAL, finish_reason TEXT, created REAL)")
+            conn.execute("CREATE TABLE IF NOT EXISTS spend (id INTEGER PRIMARY KEY AUTOINCREMENT, model TEXT, "
+                         "request_key TEXT, state TEXT, tokens INTEGER, usd REAL, opened REAL, settled REAL)")
             self._conn = conn
         return self._conn
 
@@ -309,6 +427,32 @@ class ResponseCache:
         with self._lock:
             return int(self._db().execute("SELECT COUNT(*) FROM answers").fetchone()[0])
 
+    # -- the spend ledger ----------------------------------------------------------------------------------------
+    @property
+    def ledger_id(self) -> str:
+        """Identifies the ledger (the cache file's resolved path): a cap counts each ledger once."""
+        return str(self.path.resolve())
+
+    def open_attempt(self, *, model: str, request_key: str, tokens: int, usd: float) -> int:
+        """Record an attempt about to go on the wire at its worst case (committed); its ledger row id."""
+        with self._lock:
+            cur = self._db().execute("INSERT INTO spend (model, request_key, state, tokens, usd, opened) "
+                                     "VALUES (?,?,'open',?,?,?)", (model, request_key, tokens, usd, time.time()))
+            return int(cur.lastrowid)
+
+    def settle_attempt(self, row: int, *, tokens: int, usd: float, state: str) -> None:
+        """Record what attempt ``row`` cost (``state``: ``answered``, ``error`` - not billed - or ``unknown``)."""
+        with self._lock:
+            self._db().execute("UPDATE spend SET state=?, tokens=?, usd=?, settled=? WHERE id=?",
+                               (state, tokens, usd, time.time(), row))
+
+    def spent(self) -> tuple[int, float]:
+        """(tokens, USD) spent by every attempt recorded in this cache; open attempts at their worst case."""
+        with self._lock:
+            tokens, usd = self._db().execute("SELECT COALESCE(SUM(tokens), 0), COALESCE(SUM(usd), 0.0) "
+                                             "FROM spend").fetchone()
+        return int(tokens), float(usd)
+
     def close(self) -> None:
         with self._lock:
             if self._conn is not None:
@@ -316,11 +460,32 @@ class ResponseCache:
                 self._conn = None
 
 
-def prompt_token_bound(messages: Sequence[Mapping[str, Any]]) -> int:
-    """An upper bound on the prompt tokens of ``messages``: UTF-8 bytes of every text plus chat-format overhead
-    (:data:`REQUEST_OVERHEAD_TOKENS`, :data:`MESSAGE_OVERHEAD_TOKENS` per message)."""
-    text_bytes = sum(len(_text_of(m.get("content")).encode("utf-8")) + len(str(m.get("role", ""))) for m in messages)
-    return text_bytes + MESSAGE_OVERHEAD_TOKENS * len(messages) + REQUEST_OVERHEAD_TOKENS
+def known_tokenizer(model: str | None) -> bool:
+    """Whether ``model``'s tokenizer is one ``bpe-openai`` has (OpenAI's GPT-3.5 / 4 / 4o / 4.1 / 5 and o-series,
+    fine-tunes and ``provider/`` prefixes included), so that its prompt tokens can be counted exactly."""
+    from .tokens import _O200K_PREFIXES
+
+    name = (model or "").lower().rsplit("/", 1)[-1].removeprefix("ft:")
+    return name.startswith(_O200K_PREFIXES + ("gpt-4", "gpt-3.5", "gpt-35"))
+
+
+def prompt_token_bound(messages: Sequence[Mapping[str, Any]], *, model: str | None = None) -> int:
+    """An upper bound on the prompt tokens of ``messages`` plus chat-format overhead
+    (:data:`REQUEST_OVERHEAD_TOKENS`, :data:`MESSAGE_OVERHEAD_TOKENS` per message).
+
+    For a ``model`` whose tokenizer is known (:func:`known_tokenizer`) the texts are counted with it; otherwise
+    their UTF-8 bytes are (a byte-level BPE tokenizer never produces more tokens than bytes), which is about four
+    times the count for English text - the price of a bound that holds for any tokenizer.
+    """
+    texts = [_text_of(m.get("content")) for m in messages] + [str(m.get("name") or "") for m in messages]
+    if known_tokenizer(model):
+        from .tokens import count_tokens
+
+        text_tokens = sum(count_tokens([t for t in texts if t], model=model))
+    else:
+        text_tokens = sum(len(t.encode("utf-8")) for t in texts)
+    roles = sum(len(str(m.get("role", ""))) for m in messages)
+    return text_tokens + roles + MESSAGE_OVERHEAD_TOKENS * len(messages) + REQUEST_OVERHEAD_TOKENS
 
 
 def resolve_price(model: str, price: tuple[float, float] | None = None) -> tuple[float, float] | None:
@@ -457,6 +622,14 @@ class LLMRunner:
                              "that needs none")
         return openai.AsyncOpenAI(base_url=self.base_url, api_key=key, timeout=self.timeout, max_retries=0)
 
+    def worst_case(self, messages: Sequence[Mapping[str, Any]],
+                   price: tuple[float, float] | None = None) -> tuple[int, float]:
+        """(tokens, USD) an attempt with these (as sent) ``messages`` can cost at most: the prompt's token bound
+        (:func:`prompt_token_bound`) plus ``max_tokens``, at ``price`` (default: the model's; USD 0 when unknown)."""
+        bound = prompt_token_bound(messages, model=self.model)
+        price = price if price is not None else resolve_price(self.model, self.price)
+        return bound + self.max_tokens, _cost(price, bound, self.max_tokens) or 0.0
+
     # -- running -------------------------------------------------------------------------------------------------
     def run(self, requests: Sequence[LLMRequest], *, on_result: Callable[[LLMResult], None] | None = None
             ) -> list[LLMResult]:
@@ -505,6 +678,10 @@ class LLMRunner:
         if todo and cap is not None and cap.max_usd is not None and price is None:
             raise ValueError(f"cannot enforce a dollar spend cap: no price known for model {self.model!r}; pass "
                              "price=(input_usd, output_usd) per million tokens")
+        if cap is not None:
+            if cache is not None:
+                cap.attach(cache)  # earlier runs on this cache spent part of the budget already
+            stats.carried_usd, stats.carried_tokens = cap.spent_usd, cap.spent_tokens
         owners: dict[str, list[int]] = {}
         for i, (_, key, _) in enumerate(prepared):
             owners.setdefault(key, []).append(i)
@@ -550,8 +727,8 @@ class LLMRunner:
                         await client.close()
                     except Exception:  # pragma: no cover - closing is best effort
                         pass
-                stats.seconds = time.perf_counter() - started
-        stats.seconds = time.perf_counter() - started
+                _close_stats(stats, cap, started)
+        _close_stats(stats, cap, started)
         return [_for(done[key], prepared_keys[i]) for i, (_, key, _) in enumerate(prepared)]
 
     async def _attempts(self, client: Any, key: str, messages: list[dict[str, Any]], sem: asyncio.Semaphore,
@@ -560,27 +737,34 @@ class LLMRunner:
         import openai
 
         cap = self.spend_cap
-        bound = prompt_token_bound(messages)
+        bound = prompt_token_bound(messages, model=self.model)
         reserve_tokens = bound + self.max_tokens
         reserve_usd = _cost(price, bound, self.max_tokens) or 0.0
         params = self.generation_params()
         attempts = 0
         last_error = ""
         while True:
-            if cap is not None and not cap.try_reserve(reserve_tokens, reserve_usd):
-                stats.over_budget += 1
-                return LLMResult(key="", model=self.model, status="over_budget", attempts=attempts, cache_key=key,
-                                 error=f"worst case {reserve_tokens:,} tokens / ${reserve_usd:.4f} does not fit "
-                                       f"the spend cap ({cap!r})" + (f"; last error: {last_error}" if last_error else ""))
-            used_tokens, used_usd = 0, 0.0  # nothing used until the request is on the wire
             retry_after: float | None = None
             kind, status = "", None
             interrupted = False
-            try:
-                async with sem:
-                    attempts += 1
-                    stats.sent += 1
-                    used_tokens, used_usd = reserve_tokens, reserve_usd  # unknown outcome = worst case
+            # the worst case is reserved only once a slot is free, right before sending: requests queued behind
+            # the concurrency limit hold nothing, so they cannot crowd each other out of the budget
+            async with sem:
+                if cap is not None and not await _reserve(cap, reserve_tokens, reserve_usd, stats):
+                    stats.over_budget += 1
+                    return LLMResult(key="", model=self.model, status="over_budget", attempts=attempts,
+                                     cache_key=key,
+                                     error=f"worst case {reserve_tokens:,} tokens / ${reserve_usd:.6f} does not fit "
+                                           f"the remaining budget ({cap.describe()})"
+                                           + (f"; last error: {last_error}" if last_error else ""))
+                attempts += 1
+                stats.sent += 1
+                used_tokens, used_usd, state = reserve_tokens, reserve_usd, "unknown"  # unknown outcome = worst case
+                row: int | None = None
+                try:
+                    if cache is not None:
+                        row = cache.open_attempt(model=self.model, request_key=key, tokens=reserve_tokens,
+                                                 usd=reserve_usd)
                     call = asyncio.ensure_future(client.chat.completions.with_raw_response.create(
                         model=self.model, messages=messages, timeout=self.timeout, **params))
                     try:
@@ -594,44 +778,48 @@ class LLMRunner:
                         except asyncio.TimeoutError:
                             raise asyncio.CancelledError from None
                     text = raw.http_response.text
-                parsed = _parse_completion(text)
-                if parsed is None:
-                    kind, last_error = "malformed", f"malformed response body: {text[:120]!r}"
-                else:
-                    content, usage, confidence, finish = parsed
-                    pt = usage.get("prompt_tokens")
-                    ct = usage.get("completion_tokens")
-                    if pt is not None and ct is not None:
-                        used_tokens, used_usd = int(pt) + int(ct), _cost(price, int(pt), int(ct)) or 0.0
-                        if used_tokens > reserve_tokens:
-                            log.warning("%s reported %d tokens, above the reserved worst case %d", self.model,
-                                        used_tokens, reserve_tokens)
-                    cost = _cost(price, pt, ct) if pt is not None and ct is not None else (
-                        reserve_usd if price else None)
-                    if cache is not None:
-                        cache.put(key, model=self.model, request={"messages": messages, "params": params},
-                                  content=content, response=json.loads(text), prompt_tokens=pt,
-                                  completion_tokens=ct, cost_usd=cost, confidence=confidence, finish_reason=finish)
-                    stats.answered += 1
-                    if interrupted:
-                        raise asyncio.CancelledError
-                    return LLMResult(key="", model=self.model, status="ok", content=content, prompt_tokens=pt,
-                                     completion_tokens=ct, cost_usd=cost, attempts=attempts, cache_key=key,
-                                     confidence=confidence, finish_reason=finish)
-            except openai.APIStatusError as exc:
-                kind, status = "status", exc.status_code
-                used_tokens, used_usd = 0, 0.0  # an error answer is not billed
-                retry_after = parse_retry_after(getattr(exc.response, "headers", None))
-                last_error = f"HTTP {status}: {str(exc)[:160]}"
-            except openai.APITimeoutError:
-                kind, last_error = "timeout", f"no answer within {self.timeout:g} s"
-            except openai.APIConnectionError as exc:
-                kind, last_error = "connection", f"connection error: {exc}"
-            finally:
-                if cap is not None:
-                    cap.settle(reserve_tokens, reserve_usd, used_tokens, used_usd)
-                stats.spent_tokens += used_tokens
-                stats.spent_usd += used_usd
+                    parsed = _parse_completion(text)
+                    if parsed is None:
+                        kind, last_error = "malformed", f"malformed response body: {text[:120]!r}"
+                    else:
+                        content, usage, confidence, finish = parsed
+                        pt = usage.get("prompt_tokens")
+                        ct = usage.get("completion_tokens")
+                        state = "answered"
+                        if pt is not None and ct is not None:
+                            used_tokens, used_usd = int(pt) + int(ct), _cost(price, int(pt), int(ct)) or 0.0
+                            if used_tokens > reserve_tokens:
+                                log.warning("%s reported %d tokens, above the reserved worst case %d", self.model,
+                                            used_tokens, reserve_tokens)
+                        cost = _cost(price, pt, ct) if pt is not None and ct is not None else (
+                            reserve_usd if price else None)
+                        if cache is not None:
+                            cache.put(key, model=self.model, request={"messages": messages, "params": params},
+                                      content=content, response=json.loads(text), prompt_tokens=pt,
+                                      completion_tokens=ct, cost_usd=cost, confidence=confidence,
+                                      finish_reason=finish)
+                        stats.answered += 1
+                        if interrupted:
+                            raise asyncio.CancelledError
+                        return LLMResult(key="", model=self.model, status="ok", content=content, prompt_tokens=pt,
+                                         completion_tokens=ct, cost_usd=cost, attempts=attempts, cache_key=key,
+                                         confidence=confidence, finish_reason=finish)
+                except openai.APIStatusError as exc:
+                    kind, status = "status", exc.status_code
+                    used_tokens, used_usd, state = 0, 0.0, "error"  # an error answer is not billed
+                    retry_after = parse_retry_after(getattr(exc.response, "headers", None))
+                    last_error = f"HTTP {status}: {str(exc)[:160]}"
+                except openai.APITimeoutError:
+                    kind, last_error = "timeout", f"no answer within {self.timeout:g} s"
+                except openai.APIConnectionError as exc:
+                    kind, last_error = "connection", f"connection error: {exc}"
+                finally:
+                    if cap is not None:
+                        cap.settle(reserve_tokens, reserve_usd, used_tokens, used_usd)
+                    if row is not None and cache is not None:
+                        cache.settle_attempt(row, tokens=used_tokens, usd=used_usd, state=state)
+                    stats.spent_tokens += used_tokens
+                    stats.spent_usd += used_usd
             stats.errors[kind if kind != "status" else f"http_{status}"] += 1
             if interrupted:
                 raise asyncio.CancelledError
@@ -641,6 +829,24 @@ class LLMRunner:
                                  error=last_error)
             stats.retries += 1
             await asyncio.sleep(retry_delay(attempts - 1, retry_after, rng=rng))
+
+
+async def _reserve(cap: SpendCap, tokens: int, usd: float, stats: RunStats) -> bool:
+    """Reserve an attempt's worst case on ``cap``, waiting for attempts in flight when only they are in the way;
+    False when it does not fit the remaining budget (counts the waits in ``stats``)."""
+    if cap.try_reserve(tokens, usd):
+        return True
+    if not cap.fits(tokens, usd):
+        return False
+    stats.waited += 1
+    return await cap.reserve(tokens, usd)
+
+
+def _close_stats(stats: RunStats, cap: SpendCap | None, started: float) -> None:
+    stats.seconds = time.perf_counter() - started
+    if cap is not None:
+        stats.left_usd, stats.left_tokens = cap.remaining_usd, cap.remaining_tokens
+        stats.peak_reserved_usd, stats.peak_reserved_tokens = cap.peak_reserved_usd, cap.peak_reserved_tokens
 
 
 def _for(result: LLMResult, key: str) -> LLMResult:

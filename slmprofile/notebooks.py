@@ -126,6 +126,8 @@ def render_notebooks(out_dir: str | Path, notebooks: Sequence[str | Path] | None
                      root: str | Path | None = None) -> list[Path]:
     """Execute notebooks (all of ``notebooks/`` by default) with nbclient and write ``OUT_DIR/<name>.html`` each.
 
+    An HTML file already in ``OUT_DIR`` is replaced only when slmprofile wrote it (its manifest lists it).
+
     ``params``: values injected after each notebook's parameters cell (a notebook without one fails when params are
     given). ``execute=False`` converts the notebooks as they are. A failing cell raises :class:`SlmprofileError`
     naming the notebook and cell; the HTML up to the failure is still written for inspection.
@@ -133,8 +135,12 @@ def render_notebooks(out_dir: str | Path, notebooks: Sequence[str | Path] | None
     import nbformat
     from tqdm.auto import tqdm
 
+    from .outputs import claim_file_in, record_outputs
+
     paths = find_notebooks(notebooks, root=root)
     out = Path(out_dir)
+    # an HTML file of the same name that slmprofile did not write there is never replaced
+    claim_file_in(out, [f"{p.stem}.html" for p in paths])
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for path in tqdm(paths, desc="notebooks", unit="nb", disable=len(paths) < 2):
@@ -154,11 +160,13 @@ def render_notebooks(out_dir: str | Path, notebooks: Sequence[str | Path] | None
                 client.execute()
             except CellExecutionError as exc:
                 _to_html(nb, path, target)
+                record_outputs(out, [target])
                 failed = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code" and any(
                     o.get("output_type") == "error" for o in c.get("outputs", []))), "?")
                 raise SlmprofileError(f"{path.name}: cell {failed} failed: {getattr(exc, 'ename', '')}: "
                                       f"{getattr(exc, 'evalue', exc)} (output so far in {target})") from exc
         _to_html(nb, path, target)
+        record_outputs(out, [target])
         logger.info("rendered %s -> %s", path, target)
         written.append(target)
     return written

@@ -16,6 +16,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
+from .outputs import OutputDir, claim_dir
+
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
 
@@ -25,8 +27,29 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: With ``stream=True`` the router trains on a seeded sample of at most this many labelled calls.
 ROUTER_MAX_CALLS = 20_000
-#: Text columns redacted before logs are written (everything that could reach a report or an API).
-REDACT_COLUMNS = ("prompt_text", "response_text", "system_prompt", "messages", "error", "metadata")
+#: Files and folders a run writes; with ``overwrite`` a file of the user's at one of them (or inside one of the
+#: folders) stops the run before anything is removed.
+RUN_FILES = ("logs.parquet", "embeddings.parquet", "clusters.parquet", "task_types.csv", "task_types.parquet",
+             "plots", "suitability.csv", "suitability.json", "suitability.parquet", "shadow_results.parquet",
+             "savings.csv", "savings.parquet", "savings_options.csv", "savings_break_even.csv",
+             "savings_sensitivity.csv", "router", "bench.json", "bench.png", "run.json", "report.html",
+             "calls_by_task_type")
+#: Text columns redacted before logs are written (everything that could reach a report or an API). Any other
+#: text column (``--map``-ed outcome or note columns included) is redacted too, except :data:`STRUCTURAL_COLUMNS`.
+REDACT_COLUMNS = ("prompt_text", "response_text", "system_prompt", "messages", "error", "metadata", "user_id",
+                  "session_id")
+#: Text columns that identify or describe a call rather than carry what people wrote: never redacted (the call
+#: ``id`` joins outcome tables and shadow results, ``source`` is ``file:line``).
+STRUCTURAL_COLUMNS = ("id", "source", "format", "provider", "model", "status", "prompt_hash", "template_id")
+
+
+def redact_columns(schema: Mapping[str, Any]) -> list[str]:
+    """The text columns of a logs frame with ``schema`` that :func:`redact_logs` redacts, ``messages`` last."""
+    import polars as pl
+
+    texts = [name for name, dtype in schema.items() if dtype == pl.Utf8 and name not in STRUCTURAL_COLUMNS]
+    known = [c for c in REDACT_COLUMNS if c in schema and c != "messages"]
+    return known + [c for c in texts if c not in known] + (["messages"] if "messages" in schema else [])
 
 
 @dataclass
@@ -49,7 +72,9 @@ class RunResult:
 
 
 def redact_logs(logs: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, int]]:
-    """Redact PII in the text columns and messages; recompute ``prompt_hash`` on the redacted prompt.
+    """Redact PII in every text column but the structural ones (:func:`redact_columns`: prompts, responses,
+    system prompts, errors, metadata, user and session ids, mapped columns) and in messages and tool-call
+    arguments; recompute ``prompt_hash`` on the redacted prompt.
 
     Counts are per kind over the text columns (``messages`` repeats them, so it is redacted but not counted).
     """
@@ -58,12 +83,51 @@ def redact_logs(logs: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, int]]:
     from .redact import redact_frame
     from .templates import hash_strings
 
-    columns = [c for c in REDACT_COLUMNS if c in logs.columns and c != "messages"]
+    columns = [c for c in redact_columns(logs.schema) if c != "messages"]
     logs, counts = redact_frame(logs, columns)
+    logs = pseudonymise_structural(logs)
     if "messages" in logs.columns:  # repeats prompt/system text: redacted, not counted twice
         logs, _ = redact_frame(logs, ["messages"])
     logs = logs.with_columns(prompt_hash=pl.Series(hash_strings(logs["prompt_text"].to_list()), dtype=pl.Utf8))
     return logs, counts
+
+
+def pseudonymise_structural(logs: pl.DataFrame) -> pl.DataFrame:
+    """Structural columns are not redacted (ids must stay distinct), but ``--map`` can fill them from any column
+    (``--map id=email``): a value holding PII becomes its redacted text plus a short digest of the original,
+    ``<EMAIL>#3f9a0c1e``, so it stays distinct and joinable within the run while the PII is gone."""
+    import hashlib
+
+    import polars as pl
+
+    from .redact import redact
+
+    replaced = []
+    for name in STRUCTURAL_COLUMNS:
+        if name not in logs.columns or logs.schema[name] != pl.Utf8 or name in ("prompt_hash", "template_id"):
+            continue
+        mapping = {}
+        for value in logs.get_column(name).drop_nulls().unique().to_list():
+            text, found = redact(value)
+            if found:
+                mapping[value] = f"{text}#{hashlib.sha256(value.encode()).hexdigest()[:8]}"
+        if mapping:
+            replaced.append(pl.col(name).replace(mapping))
+    return logs.with_columns(replaced) if replaced else logs
+
+
+def redact_json(value: Any) -> Any:
+    """``value`` (JSON-like: dicts, lists, strings) with PII redacted in every string: the ingest report's examples
+    of skipped lines quote the lines themselves."""
+    from .redact import redact
+
+    if isinstance(value, str):
+        return redact(value)[0]
+    if isinstance(value, dict):
+        return {k: redact_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact_json(v) for v in value]
+    return value
 
 
 def _redact_part(part: Path) -> dict[str, int]:
@@ -160,6 +224,7 @@ def run(
     ray_address: str | None = None,
     stream: bool = False,
     sampled_settings: Mapping[str, Any] | None = None,
+    overwrite: bool = False,
 ) -> RunResult:
     """Run the pipeline on log files and write ``logs.parquet``, ``embeddings.parquet`` and ``run.json``.
 
@@ -179,10 +244,10 @@ def run(
     a sample of at most ``router_settings["max_calls"]`` (default :data:`ROUTER_MAX_CALLS`) labelled calls. With
     the Ray engine as well, the parts are redacted by Ray tasks, the prompts to embed go to its actor pool and
     ``calls_by_task_type/`` is written; parsing, the fit and the statistics stay on the driver.
-    """
-    from .embed import Embedder, embed_prompts
-    from .ingest import ingest
 
+    ``out_dir`` must be new or empty; ``overwrite=True`` reuses a directory of an earlier run, removing only the
+    files its manifest lists (see :mod:`slmprofile.outputs`). Nothing else in it is deleted or replaced.
+    """
     ray_engine = None
     if engine == "ray":
         from .engines.ray_engine import RayEngine
@@ -193,9 +258,32 @@ def run(
     elif engine != "local":
         raise ValueError(f"unknown engine {engine!r}: use 'local' or 'ray'")
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     paths = [str(p) for p in paths]
+    claimed = claim_dir(out_dir, overwrite=overwrite, inputs=paths, reserved=RUN_FILES)
+    try:
+        return _run(paths, claimed.path, format=format, mapping=mapping, strict=strict, outcomes=outcomes,
+                    outcomes_key=outcomes_key, redact=redact, embed=embed, embedder=embedder, cluster=cluster,
+                    clusterer=clusterer, suitability=suitability, suitability_settings=suitability_settings,
+                    shadow=(shadow_model, shadow_base_url, shadow_max_usd, shadow_price), savings=savings,
+                    savings_options=savings_options, router=router, router_settings=router_settings, bench=bench,
+                    html_report=html_report, on_stage=on_stage, ray_engine=ray_engine, stream=stream,
+                    sampled_settings=sampled_settings, outputs=claimed)
+    finally:
+        claimed.close()
+
+
+def _run(paths: list[str], out: Path, *, format: str | None, mapping: Any, strict: bool, outcomes: Any,
+         outcomes_key: str, redact: bool, embed: bool, embedder: Embedder | None, cluster: bool, clusterer: Any,
+         suitability: bool, suitability_settings: Mapping[str, Any] | None,
+         shadow: tuple[str | None, str | None, float, tuple[float, float] | None], savings: bool,
+         savings_options: Any, router: bool, router_settings: Mapping[str, Any] | None, bench: bool,
+         html_report: bool, on_stage: Callable[[str], None] | None, ray_engine: Any, stream: bool,
+         sampled_settings: Mapping[str, Any] | None, outputs: OutputDir) -> RunResult:
+    """:func:`run` in a claimed output directory."""
+    from .embed import Embedder, embed_prompts
+    from .ingest import ingest
+
+    shadow_model, shadow_base_url, shadow_max_usd, shadow_price = shadow
     timings: dict[str, float] = {}
     notify = on_stage or (lambda stage: None)
     if stream:
@@ -205,7 +293,8 @@ def run(
                               suitability_settings=suitability_settings, savings=savings,
                               savings_options=savings_options, router=router, router_settings=router_settings,
                               bench=bench, html_report=html_report, notify=notify,
-                              sampled_settings=dict(sampled_settings or {}), ray_engine=ray_engine)
+                              sampled_settings=dict(sampled_settings or {}), ray_engine=ray_engine,
+                              outputs=outputs)
 
     notify("ingest")
     t = time.perf_counter()
@@ -266,7 +355,8 @@ def run(
                    savings=savings, savings_options=savings_options, router=router, router_settings=router_settings,
                    bench=bench, html_report=html_report,
                    settings=_settings(format, mapping, strict, redact, embed, outcomes),
-                   engine_info={"name": "local"} if ray_engine is None else {"name": "ray", **ray_engine.info_})
+                   engine_info={"name": "local"} if ray_engine is None else {"name": "ray", **ray_engine.info_},
+                   outputs=outputs)
 
 
 def _settings(format: str | None, mapping: Any, strict: bool, redact: bool, embed: bool,
@@ -286,7 +376,8 @@ def _finish(out: Path, paths: list[str], *, logs: Any, report: IngestReport, red
             suitability_settings: Mapping[str, Any] | None,
             shadow: tuple[str | None, str | None, float, tuple[float, float] | None], savings: bool,
             savings_options: Any, router: bool, router_settings: Mapping[str, Any] | None, bench: bool,
-            html_report: bool, settings: dict[str, Any], engine_info: dict[str, Any]) -> RunResult:
+            html_report: bool, settings: dict[str, Any], engine_info: dict[str, Any],
+            outputs: OutputDir) -> RunResult:
     """The stages after task types (suitability, savings, router, run.json, report), shared by both modes."""
     shadow_model, shadow_base_url, shadow_max_usd, shadow_price = shadow
 
@@ -338,7 +429,7 @@ def _finish(out: Path, paths: list[str], *, logs: Any, report: IngestReport, red
         "versions": versions(),
         "engine": engine_info,
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
-        "ingest": report.to_dict(),
+        "ingest": redact_json(report.to_dict()) if settings.get("redact") else report.to_dict(),
         "redactions": redactions,
         "embedding": embed_info,
         "task_types": cluster_info,
@@ -354,6 +445,7 @@ def _finish(out: Path, paths: list[str], *, logs: Any, report: IngestReport, red
 
         notify("report")
         t = time.perf_counter()
+        outputs.close()  # the manifest lists this run's plots: the report embeds those and no others
         report_path = write_report(out)
         files["report"] = str(report_path)
         timings["report"] = time.perf_counter() - t
@@ -370,7 +462,7 @@ def _run_streaming(paths: list[str], out: Path, *, format: str | None, mapping: 
                    embed: bool, embedder: Embedder | None, cluster: bool, clusterer: Any, suitability: bool,
                    suitability_settings: Mapping[str, Any] | None, savings: bool, savings_options: Any, router: bool,
                    router_settings: Mapping[str, Any] | None, bench: bool, html_report: bool,
-                   notify: Callable[[str], None], sampled_settings: dict[str, Any],
+                   notify: Callable[[str], None], sampled_settings: dict[str, Any], outputs: OutputDir,
                    ray_engine: Any = None) -> RunResult:
     """:func:`run` with ``stream=True``: bounded memory up to the task types (see :func:`run`). With a
     ``ray_engine`` the parts are redacted on the cluster, the prompts to embed go to its actor pool and every call
@@ -385,9 +477,9 @@ def _run_streaming(paths: list[str], out: Path, *, format: str | None, mapping: 
     timings: dict[str, float] = {}
     notify("ingest")
     t = time.perf_counter()
-    parts_dir = out / "parts"
-    if parts_dir.exists():
-        shutil.rmtree(parts_dir)
+    import tempfile
+
+    parts_dir = Path(tempfile.mkdtemp(prefix=".parts-", dir=out))  # ours alone: removed whole below
     # in a child process: what the reader allocates (chunks, the template sample, the id set) is returned to the
     # system when it exits instead of staying in this process through the embedding and clustering stages
     from . import _child
@@ -467,7 +559,7 @@ def _run_streaming(paths: list[str], out: Path, *, format: str | None, mapping: 
                    settings={**_settings(format, mapping, strict, redact, embed, outcomes), "stream": True,
                              "sampled": sampled_settings},
                    engine_info={"name": "local-stream"} if ray_engine is None
-                   else {"name": "ray-stream", **ray_engine.info_})
+                   else {"name": "ray-stream", **ray_engine.info_}, outputs=outputs)
 
 
 def _shadow_stage(out: Path, model: str, base_url: str | None, max_usd: float, price: tuple[float, float] | None,

@@ -4,12 +4,19 @@ Each recognizer is a regular expression plus, where a format has one, a validity
 shape alone is never enough where a checksum exists:
 
 ``EMAIL``
-    ``local@domain.tld``.
+    ``local@domain.tld``, and the usual obfuscations: ``jo(at)example.com``, ``jo [at] example [dot] com``,
+    ``hans dot mueller at firma dot de`` (also "arroba", "punkt", "point", "punto"). A bare word "at"
+    counts only with a common top-level domain and a spelled-out dot (or a dotted local part), so "look
+    at example.com" stays.
 ``PHONE``
     ``+CC ...`` international numbers (``00CC`` too); national forms with a trunk ``0`` (UK, DE, FR, ...)
     and North American ``(415) 555-0132`` / ``415-555-0132`` / ``415.555.0132``; 9-15 digits. Bare digit
     strings only right after a word such as "phone" or "call". National forms without a trunk ``0``
-    (Spain, Italian mobiles, China) are found only with their ``+CC``.
+    (Spain ``612 34 56 78`` / ``91 123 45 67``, Italian mobiles ``347 1234567``, Portugal, Poland) when
+    written in groups the way that country groups them and valid there (``phonenumbers``, strict
+    grouping), and not inside arithmetic or a list of numbers; after a phone word in one of several
+    languages ("Telefon", "móvil", "cellulare", "tél.", ...) any grouping valid in a European or North
+    American numbering plan, 8-15 digits.
 ``CARD``
     13-19 digits, unseparated or in card groupings, with a card-network prefix and a passing Luhn check.
 ``IBAN``
@@ -27,7 +34,12 @@ shape alone is never enough where a checksum exists:
     are kept.
 ``NATIONAL_ID``
     US SSN ``ddd-dd-dddd`` (areas 000/666/9xx excluded; spaced or unseparated only after "SSN"), UK
-    National Insurance numbers, Spanish DNI/NIE (check letter verified), Canadian SIN (Luhn, after "SIN").
+    National Insurance numbers, Spanish DNI/NIE (check letter verified), Canadian SIN (Luhn, after "SIN"),
+    and, each with its check verified (:mod:`slmprofile.checksums`): the Italian codice fiscale; the
+    French NIR in its spaced form ``1 85 05 78 006 084 36`` (unseparated after "NIR"/"sécu"/"INSEE"); the
+    German Steuer-ID as ``12 345 678 903`` (unseparated after "Steuer-ID"/"IdNr"); the Dutch BSN as
+    ``1234.56.782`` (otherwise after "BSN"); the Polish PESEL after "PESEL"; the Portuguese NIF after
+    "NIF"/"contribuinte". A keyword is needed where a bare digit string of that length is common.
 
 Not redacted on purpose: personal names and postal addresses (they need a language model, not a
 regex), UUIDs, commit hashes, dates, times, amounts, versions, order/invoice/ticket numbers.
@@ -46,13 +58,16 @@ from __future__ import annotations
 
 import bisect
 import collections
+import functools
 import ipaddress
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from .checksums import IBAN_LENGTHS as _IBAN_LENGTHS
+from .checksums import bsn_ok, codice_fiscale_ok, nif_pt_ok, nir_ok, pesel_ok, steuer_id_ok
 from .checksums import iban_ok as iban_ok  # re-exported: public API
 from .checksums import luhn_ok
 
@@ -102,10 +117,76 @@ _EMAIL = re.compile(
 
 
 def _emails(text: str) -> Iterator[_Cand]:
-    if "@" not in text:
-        return
-    for m in _EMAIL.finditer(text):
-        yield m.start(), m.end(), "EMAIL"
+    if "@" in text:
+        for m in _EMAIL.finditer(text):
+            yield m.start(), m.end(), "EMAIL"
+    yield from _obfuscated_emails(text)
+
+
+# Obfuscated: the "@" written as a word or in brackets, dots as words or in brackets. Found from each "at"
+# outwards: the domain is matched after it, the local part backwards from it.
+_OB_DOT_WORDS = frozenset(("dot", "punkt", "point", "punto", "ponto", "kropka", "punt"))
+_OB_DOT_WORDS_EN = frozenset({"dot"})
+_OB_DOT_WORD = "(?:" + "|".join(sorted(_OB_DOT_WORDS)) + ")"
+_OB_DOT = rf"(?:\s*[\[({{<]\s*{_OB_DOT_WORD}\s*[\])}}>]\s*|[ \t]+{_OB_DOT_WORD}[ \t]+|\.)"
+_OB_AT_BRACKETED = re.compile(r"(?i)[\[({<][ \t]*(?:at|@)[ \t]*[\])}>]")
+_OB_AT_WORDS = (" at ", " @ ", " arroba ", " arobase ", " chiocciola ", " klammeraffe ")
+_OB_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_OB_DOMAIN = re.compile(rf"(?i){_OB_LABEL}(?:{_OB_DOT}{_OB_LABEL}){{1,5}}(?![\w@-]|\.\w)")
+_OB_LOCAL = re.compile(
+    rf"(?i)(?<![\w.%+@-])[A-Za-z0-9](?:[A-Za-z0-9_%+-]{{0,62}}[A-Za-z0-9])?"
+    rf"(?:{_OB_DOT}[A-Za-z0-9](?:[A-Za-z0-9_%+-]{{0,62}}[A-Za-z0-9])?){{0,4}}$"
+)
+_OB_DOT_SPLIT = re.compile(rf"(?i){_OB_DOT}")
+# "met at the dot com bubble": after a bare "at", a domain does not start with an article or pronoun
+_NOT_A_HOST = frozenset("the a an this that these those my your his her our their its one some any".split())
+#: Top-level domains accepted after a bare "at" (with a bracketed "(at)" any 2-24 letters will do).
+_COMMON_TLDS = frozenset(
+    "com net org edu gov info biz io co ai app dev me tv eu uk de fr es it nl be at ch pl pt se dk no fi ie lu "
+    "cz sk hu ro gr bg hr si ee lv lt ru ua tr us ca mx br ar cl au nz jp cn in za cat gal".split()
+)
+
+
+def _ob_at_spans(text: str) -> Iterator[tuple[int, int, str | None]]:
+    """``(start, end, word)`` of each written-out "@": ``word`` is the bare word ("at", "arroba", ...), or None
+    for a bracketed ``(at)`` / ``[at]`` or a spaced `` @ ``. Plain substring search: this runs on every text."""
+    lower = text.lower()
+    if "at" in lower and any(b in lower for b in ("(", "[", "{", "<")):
+        for m in _OB_AT_BRACKETED.finditer(text):
+            start, end = m.span()
+            while start and text[start - 1] in " \t":
+                start -= 1
+            while end < len(text) and text[end] in " \t":
+                end += 1
+            yield start, end, None
+    for word in _OB_AT_WORDS:
+        pos = lower.find(word)
+        while pos >= 0:
+            yield pos, pos + len(word), (None if word == " @ " else word.strip())
+            pos = lower.find(word, pos + len(word) - 1)
+
+
+def _obfuscated_emails(text: str) -> Iterator[_Cand]:
+    for at_start, at_end, word in _ob_at_spans(text):
+        dom = _OB_DOMAIN.match(text, at_end)
+        if dom is None:
+            continue
+        local = _OB_LOCAL.search(text, max(0, at_start - 120), at_start)
+        if local is None:
+            continue
+        labels = _OB_DOT_SPLIT.split(dom.group())
+        tld = labels[-1].lower()
+        if not (tld.isalpha() and 2 <= len(tld) <= 24):
+            continue
+        if word:
+            # a bare English "at" needs "dot" itself (not "point": "at one point in" is prose)
+            dot_words = _OB_DOT_WORDS_EN if word == "at" else _OB_DOT_WORDS
+            dots = _OB_DOT_SPLIT.findall(dom.group()) + _OB_DOT_SPLIT.findall(local.group())
+            spelled_dot = any(w.strip(" \t[](){}<>").lower() in dot_words for w in dots)
+            dotted_local = any(c in local.group() for c in "._+") or any(c.isdigit() for c in local.group())
+            if tld not in _COMMON_TLDS or not (spelled_dot or dotted_local) or labels[0].lower() in _NOT_A_HOST:
+                continue
+        yield local.start(), dom.end(), "EMAIL"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -122,10 +203,11 @@ _CARD = re.compile(
 
 
 def _card_prefix_ok(d: str) -> bool:
-    """A card-network prefix: Visa 4, Mastercard 51-55/2221-2720, Amex/Diners/JCB 3, Discover/Maestro 5/6."""
+    """A card-network prefix: Visa 4, Mastercard 51-55/2221-2720 (16 digits), Amex/Diners/JCB 3,
+    Discover/Maestro 5/6. (So a 15-digit French NIR of a woman born in 1922-72 is not a card.)"""
     if d[0] in "3456":
         return True
-    return 2221 <= int(d[:4]) <= 2720
+    return len(d) == 16 and 2221 <= int(d[:4]) <= 2720
 
 
 _NOT_CARD_BEFORE = re.compile(r"(?i)\b(?:EAN|GTIN|UPC|ISBN|barcode|SKU|IMEI)\b\W{0,5}$")
@@ -326,6 +408,75 @@ def _national_ids(text: str) -> Iterator[_Cand]:
         digits = re.sub(r"\D", "", m.group("tok"))
         if digits[0] not in "08" and luhn_ok(digits):
             yield m.start("tok"), m.end("tok"), "NATIONAL_ID"
+    for m in _CODICE_FISCALE.finditer(text):
+        start = m.start() - 6
+        if start >= 0 and text[start : m.start()].isalpha() and not (start and text[start - 1].isalnum()):
+            if text[start : m.start()].isascii() and codice_fiscale_ok(text[start : m.end()]):
+                yield start, m.end(), "NATIONAL_ID"
+    for m in _ID_RUN.finditer(text):
+        start, end = m.span()
+        before = text[start - 1] if start else " "
+        after = text[end] if end < len(text) else " "
+        if before.isalnum() or before in "_./+-" or after.isalnum() or after in "_/-":
+            continue
+        if after in ".," and text[end + 1 : end + 2].isdigit():
+            continue
+        if _european_id_ok(text, start, m.group()):
+            yield start, end, "NATIONAL_ID"
+
+
+# Italian codice fiscale: surname and name letters, birth year, month letter, day (+40 for women),
+# municipality code, check letter; digits may be replaced by L-V (omocodia). Checked in codice_fiscale_ok.
+# The pattern starts at the birth year (two digits: omocodia reaches them last), which regex search finds
+# much faster than a run of six letters; the letters are checked by hand.
+_OMO = "[0-9LMNP-Vlmnp-v]"
+_CODICE_FISCALE = re.compile(rf"\d\d[ABCDEHLMPRSTabcdehlmprst]{_OMO}{{2}}[A-Za-z]{_OMO}{{3}}[A-Za-z](?![A-Za-z0-9])")
+# Digit runs that could be a European id number: a French NIR (15 characters, 2A/2B for Corsica) or 9-11
+# digits, with single spaces or dots between; _european_id_ok decides by length, grouping and keyword.
+_ID_RUN = re.compile(r"\d(?:[ .]?(?:\d|2[AB])){8,14}")  # the neighbours are checked by hand (faster than lookarounds)
+_NIR_SPACED = re.compile(r"[12] \d\d \d\d (?:\d\d|2[ABab]) \d{3} \d{3} \d\d")
+_STEUER_SPACED = re.compile(r"\d\d \d{3} \d{3} \d{3}")
+_BSN_DOTTED = re.compile(r"\d{4}\.\d\d\.\d{3}")
+_GROUPED_9 = re.compile(r"\d{9}|\d{3} \d{3} \d{3}")
+_ID_KEYWORD = re.compile(
+    r"(?i)\b(?:(?P<nir>nir|insee|s[ée]cu|s[ée]curit[ée] sociale|carte vitale)"
+    r"|(?P<steuer>steuer[-_ ]?id(?:nr)?|steuer[-_ ]?identifikationsnummer|steueridentifikationsnummer|idnr|"
+    r"identifikationsnummer)"
+    r"|(?P<bsn>bsn|burgerservicenummer|sofi-?nummer)"
+    r"|(?P<pesel>pesel)"
+    r"|(?P<nif>nif|contribuinte|n[úu]mero de identifica[çc][ãa]o fiscal))"
+    r"\b[^\d\n]{0,30}$"
+)
+
+
+def _id_keyword(text: str, start: int) -> str | None:
+    """The id scheme ("nir", "steuer", "bsn", "pesel", "nif") named just before ``start``, if any."""
+    m = _ID_KEYWORD.search(text, max(0, start - 48), start)
+    return m.lastgroup if m else None
+
+
+def _european_id_ok(text: str, start: int, tok: str) -> bool:
+    """A digit run that is a valid NIR, Steuer-ID, BSN, PESEL or Portuguese NIF, written in that scheme's
+    distinctive grouping, or in any common form right after a word naming the scheme."""
+    compact = tok.replace(" ", "").replace(".", "")
+    n = len(compact)
+    if n == 15:
+        if _NIR_SPACED.fullmatch(tok):
+            return nir_ok(compact)
+        return tok == compact and _id_keyword(text, start) == "nir" and nir_ok(compact)
+    if not compact.isdigit():
+        return False
+    if n == 11:
+        if _STEUER_SPACED.fullmatch(tok) and steuer_id_ok(compact):
+            return True
+        kw = _id_keyword(text, start) if tok == compact else None
+        return (kw == "steuer" and steuer_id_ok(compact)) or (kw == "pesel" and pesel_ok(compact))
+    if n == 9:
+        if _BSN_DOTTED.fullmatch(tok):
+            return bsn_ok(compact)
+        kw = _id_keyword(text, start) if _GROUPED_9.fullmatch(tok) else None
+        return (kw == "bsn" and bsn_ok(compact)) or (kw == "nif" and nif_pt_ok(compact))
+    return False
 
 
 # --------------------------------------------------------------------------------------------------
@@ -406,7 +557,7 @@ def _phones(text: str) -> Iterator[_Cand]:
     for m in _PHONE_RUN.finditer(text):
         start, end = m.span()
         run = m.group()
-        if sum(ch.isdigit() for ch in run) < 9 and "+" not in run:
+        if sum(map(str.isdigit, run)) < 9 and "+" not in run:
             continue
         # the run must not be glued to a word, an id or an amount on either side
         before = text[start - 1] if start else " "
@@ -466,10 +617,107 @@ def _phones(text: str) -> Iterator[_Cand]:
                 continue
             taken.append((i, j))
             yield s_abs, e_abs, "PHONE"
-        found = bool(taken)
-        if not found and 9 <= sum(len(g) for g in groups) <= 15 and not _datey(groups, seps):
-            if _PHONE_KEYWORD.search(text, max(0, start - 40), start) and not _AFTER_NOT_PHONE.match(text, end):
-                yield start, end, "PHONE"
+        if taken:
+            continue
+        n_digits = sum(len(g) for g in groups)
+        if n_digits < 9 or n_digits > 15 or _datey(groups, seps) or _AFTER_NOT_PHONE.match(text, end):
+            continue
+        if _PHONE_KEYWORD.search(text, max(0, start - 40), start):
+            yield start, end, "PHONE"
+        elif not plus and _national_phone(text, start, end, groups):
+            yield start, end, "PHONE"
+
+
+# National numbers without a trunk 0 or country code (Spain, Italy, Portugal, Poland), and any national
+# number after a phone word in a European language, checked against the numbering plans by ``phonenumbers``.
+_NO_TRUNK_REGIONS = ("ES", "IT", "PT", "PL")
+# (number of digits, first digit) -> the countries above with national numbers of that shape: Spain 9 digits
+# from 6-9, Portugal 9 from 2 or 9, Poland 9 from 1-9, Italian mobiles 10 (rarely 9) from 3
+_NO_TRUNK_BY_SHAPE: dict[tuple[int, str], tuple[str, ...]] = {
+    (9, d): tuple(r for r, first in (("ES", "6789"), ("PT", "29"), ("PL", "123456789"), ("IT", "3")) if d in first)
+    for d in "123456789"
+} | {(10, "3"): ("IT",)}
+_KEYWORD_REGIONS = (
+    *_NO_TRUNK_REGIONS, "FR", "DE", "NL", "BE", "AT", "CH", "GB", "IE", "SE", "DK", "NO", "FI", "CZ", "GR", "US",
+)
+_PHONE_WORD = re.compile(
+    r"(?i)(?<!\w)(?:tel|tél|tlf|tfn|telf|tfno|fon|phone|telephone|téléphone|telefon\w*|telefono|teléfono|telefone"
+    r"|telefoon|mobile?|mobil|mobiel|móvil|movil|cel|cell|cellulare|cellular|handy|portable|rufnummer|whatsapp"
+    r"|fax|call|ring|sms|text|anrufen|ruf|appel\w*|llám\w*|llama\w*|chiama\w*|bel|zadzwoń|komórka|kom"
+    r"|telemóvel|telemovel|ligue|ligar)(?!\w)"
+    r"(?![^\n]*\b(?:id|ref|order|ticket|case|invoice|account|acct|nr|no|n[°º])\b)[^\d\n]{0,24}$"
+)
+# a cheap test before _PHONE_WORD: every phone word contains one of these
+_PHONE_WORD_STEMS = (
+    "tel", "tél", "tlf", "tfn", "fon", "phon", "fax", "mob", "móv", "mov", "cel", "handy", "port", "whats", "call",
+    "ring", "sms", "text", "ruf", "appel", "llam", "llám", "chiam", "bel", "zadz", "kom", "lig",
+)
+# arithmetic and lists of numbers ("347 + 1234567", "12, 612 345 678, 7") are not phone numbers
+_MATH_BEFORE = re.compile(r"(?:[=+*×÷^<>−–/-]|\d\s*[,;:]|\b(?:plus|minus|times|sum|product))\s*$")
+_MATH_AFTER = re.compile(r"\s*(?:[=+*×÷^<>−–/%-]|[,;:]\s*\d|(?:plus|minus|times)\b)")
+_WORD_AFTER = re.compile(r"[ \u00a0]+([^\W\d_]+)")
+# words of five letters or more that follow a phone number rather than a count ("612 345 678 abends")
+_PHONE_FOLLOWERS = frozenset(
+    "after before anytime evenings mornings abends morgens mittags nachmittags tagsüber bitte werktags "
+    "tarde tardes mañana mañanas noche entre desde hasta después antes sera mattina pomeriggio oppure "
+    "soir matin après avant jusqu entre wieczorem rano albo depois antes whatsapp signal telegram".split()
+)
+# nor are the numbers of orders, invoices, tickets, books, parcels...
+_NOT_PHONE_BEFORE = re.compile(
+    r"(?i)(?:\b(?:order|bestell\w*|auftrag\w*|pedido|ordine|commande|invoice|rechnung\w*|factura|fattura|facture"
+    r"|ref\w*|ticket|case|id|isbn|ean|sku|art(?:ikel)?|kunden\w*|customer|account|konto|cuenta|conto|compte|tracking"
+    r"|sendung\w*|po|nr|no|n[°º]|num(?:ber|ero|éro|ero)?|number)\b|#)[^\w\n]{0,6}(?:\w+[^\w\n]{1,3}){0,2}$"
+)
+
+
+@functools.cache
+def _phonenumbers() -> ModuleType:
+    """The ``phonenumbers`` module, imported on first use: most texts never need it."""
+    import phonenumbers
+
+    return phonenumbers
+
+
+def _valid_in(number: str, regions: Sequence[str], *, strict_grouping: bool) -> bool:
+    """Is the whole of ``number`` a valid national number of one of ``regions`` (grouped the way that
+    country groups its numbers, when ``strict_grouping``)?"""
+    pn = _phonenumbers()
+    for region in regions:
+        try:  # parsing alone is cheap; the matcher (which checks the grouping) runs only on valid numbers
+            if not pn.is_valid_number(pn.parse(number, region)):
+                continue
+        except pn.NumberParseException:
+            return False
+        leniency = pn.Leniency.STRICT_GROUPING if strict_grouping else pn.Leniency.VALID
+        for m in pn.PhoneNumberMatcher(number, region, leniency=leniency):
+            if m.start == 0 and m.end == len(number):
+                return True
+            break
+    return False
+
+
+def _national_phone(text: str, start: int, end: int, groups: list[str]) -> bool:
+    """A digit run that no other rule took: after a phone word, any valid national grouping of 8-15 digits
+    in :data:`_KEYWORD_REGIONS`; otherwise 9-11 digits in at least two groups, not part of arithmetic or a
+    list of numbers, strictly grouped and valid in a country whose numbers have no trunk 0."""
+    number = text[start:end]
+    before = text[max(0, start - 40) : start].lower()
+    if any(stem in before for stem in _PHONE_WORD_STEMS) and _PHONE_WORD.search(text, max(0, start - 40), start):
+        return _valid_in(number, _KEYWORD_REGIONS, strict_grouping=False)
+    n_digits = sum(map(len, groups))
+    regions = _NO_TRUNK_BY_SHAPE.get((n_digits, groups[0][0]), ())
+    if len(groups) < 2 or not regions or not 2 <= len(groups[0]) <= 3:
+        return False
+    if _MATH_BEFORE.search(text, max(0, start - 10), start) or _MATH_AFTER.match(text, end):
+        return False
+    if _NOT_PHONE_BEFORE.search(text, max(0, start - 40), start):
+        return False
+    if all(len(g) == 3 for g in groups[1:]):  # thousands grouping: "512 345 678 habitants" is a count
+        word = _WORD_AFTER.match(text, end)
+        if word and len(word.group(1)) >= 5 and word.group(1).lower() not in _PHONE_FOLLOWERS:
+            return False
+    # four or more groups ("345 378 24 52") are not how numbers in prose are written: any valid grouping
+    return _valid_in(number, regions, strict_grouping=len(groups) < 4)
 
 
 # --------------------------------------------------------------------------------------------------

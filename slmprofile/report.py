@@ -27,7 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
+from ._plotting import plain_text
 from .errors import SlmprofileError
+from .outputs import read_manifest
 
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
@@ -410,7 +412,11 @@ def read_router(run_dir: str | Path) -> dict[str, Any] | None:
     run_dir = Path(run_dir)
     for path in (run_dir / "router" / "router.json", run_dir / "router.json"):
         if path.is_file():
-            return _read_json(path)
+            data = _read_json(path)
+            if not isinstance(data, dict):
+                raise SlmprofileError(f"{path}: must hold a JSON object (the router's settings); got "
+                                      f"{type(data).__name__}")
+            return data
     return None
 
 
@@ -535,14 +541,18 @@ def load_run(run_dir: str | Path) -> RunData:
         if "savings_slm_share" in task_types.columns:
             task_types = task_types.with_columns(pl.coalesce("slm_share", "savings_slm_share").alias("slm_share"))
 
-    plots = {name: run_dir / "plots" / f"{name}.png" for name in _KNOWN_PLOTS
-             if (run_dir / "plots" / f"{name}.png").is_file()}
+    # only images slmprofile wrote (the directory's manifest lists them): a PNG someone else left in plots/ must
+    # never reach a page that is shared
+    ours = read_manifest(run_dir) or set()
+    if not ours:
+        notes.append(f"{run_dir} has no slmprofile manifest (made by an older version?): plots are left out")
+    plots = {name: run_dir / "plots" / f"{name}.png" for name in _KNOWN_PLOTS if f"plots/{name}.png" in ours}
     extra_plots = {}
-    for folder in (run_dir / "plots", run_dir / "router"):
-        if folder.is_dir():
-            for path in sorted(folder.glob("*.png")):
-                if path.stem not in plots:
-                    extra_plots[f"{folder.name}/{path.stem}"] = path
+    for name in sorted(ours):
+        folder, _, file = name.partition("/")
+        if folder in ("plots", "router") and "/" not in file and file.endswith(".png") \
+                and Path(file).stem not in plots and (run_dir / name).is_file():
+            extra_plots[f"{folder}/{Path(file).stem}"] = run_dir / name
     daily, span = _daily(run_dir)
     ids = ("cluster_id", "task_type", "verdict_class")
     assumptions = (_constant_settings(suitability, "suitability", ids)
@@ -666,6 +676,7 @@ def _png_file(path: Path) -> str | None:
     return base64.b64encode(data).decode("ascii")
 
 
+@plain_text
 def plot_daily(daily: pl.DataFrame, *, top: int = 6) -> Figure:
     """Two panels: calls per day stacked by model (the ``top`` models, the rest as "other") and cost per day."""
     import polars as pl
@@ -694,6 +705,7 @@ def plot_daily(daily: pl.DataFrame, *, top: int = 6) -> Figure:
     return fig
 
 
+@plain_text
 def plot_savings(task_types: pl.DataFrame, *, top: int = 15) -> Figure | None:
     """Horizontal bars of savings per month per task type (largest ``top``) with their intervals."""
     import polars as pl
@@ -724,6 +736,7 @@ def plot_savings(task_types: pl.DataFrame, *, top: int = 15) -> Figure | None:
     return fig
 
 
+@plain_text
 def plot_router_curve(curve: tuple[list[float], list[float], str, str]) -> Figure:
     """The router's cost-quality curve against random routing (the straight line between its end points)."""
     from matplotlib.figure import Figure
@@ -876,6 +889,9 @@ def data_quality(data: RunData) -> dict[str, Any]:
     ingest = data.info.get("ingest") or {}
     skipped = [{"reason": r, "count": fmt_int(n), "hint": SKIP_HINTS.get(r, "")}
                for r, n in sorted((ingest.get("skipped") or {}).items(), key=lambda kv: -int(kv[1] or 0))]
+    nulled = ingest.get("nulled") if isinstance(ingest.get("nulled"), dict) else {}
+    skipped += [{"reason": r, "count": fmt_int(n), "hint": "value nulled, call kept: " + SKIP_HINTS.get(r, "")}
+                for r, n in sorted(nulled.items(), key=lambda kv: -int(kv[1] or 0))]
     files = []
     for f in ingest.get("files") or []:
         examples = [redacted_text(loc, 200) for locs in (f.get("examples") or {}).values() for loc in locs[:2]]
@@ -1024,7 +1040,7 @@ line is random routing.</figcaption></figure>
 <h2 id="data-quality">Data quality</h2>
 <p>Read {{ dq.rows_read }} rows, skipped {{ dq.rows_skipped }}, kept {{ dq.rows_out }} calls.
 {% if dq.unassigned is not none %}{{ dq.unassigned }} calls fit no task type (unassigned).{% endif %}</p>
-{% if dq.skipped %}<table><thead><tr><th>skip reason</th><th class="num">rows</th><th>meaning</th></tr></thead><tbody>
+{% if dq.skipped %}<table><thead><tr><th>skip reason</th><th class="num">rows or values</th><th>meaning</th></tr></thead><tbody>
 {% for s in dq.skipped %}<tr><td><code>{{ s.reason }}</code></td><td class="num">{{ s.count }}</td><td>{{ s.hint }}</td></tr>
 {% endfor %}</tbody></table>{% endif %}
 {% if dq.files %}<details><summary>per file, with the first offending lines</summary>

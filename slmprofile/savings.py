@@ -35,6 +35,8 @@ when a ``retarget`` function is given, the quality target (0.90, 0.99) varied.
 from __future__ import annotations
 
 import json
+
+from ._plotting import plain_text
 import math
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -485,6 +487,7 @@ def _best_option(result: SavingsResult) -> str:
     return str(result.options.sort("savings_per_month", descending=True)["option"][0])
 
 
+@plain_text
 def plot_savings(result: SavingsResult, *, option: str | None = None, top: int = 20) -> Figure:
     """Horizontal bars: monthly savings per task type for ``option`` (default: the one saving most), with the
     interval from the SLM share's uncertainty."""
@@ -515,6 +518,7 @@ def plot_savings(result: SavingsResult, *, option: str | None = None, top: int =
     return fig
 
 
+@plain_text
 def plot_cost_quality(result: SavingsResult, *, option: str | None = None) -> Figure:
     """Monthly cost against expected success rate as task types move to the SLM one by one, in order of dollars
     saved per success point lost (the cost-quality frontier), for ``option``; "now" and the plan marked.

@@ -9,7 +9,11 @@ measure their agreement with the logged frontier answers, stopping each task typ
   redaction), scores them with the archetype's agreement measure (:mod:`slmprofile.agreement`) and updates the
   Wilson interval. A task type stops when its verdict is decided (at a Bonferroni-adjusted level, so that looking
   after every round does not inflate the error), when ``max_per_type`` calls were asked, or when the spend cap
-  stops the run; otherwise the summary says how many more samples would decide it.
+  refused one of its requests (its worst case no longer fits the remaining budget; types with shorter prompts go
+  on while theirs fit); otherwise the summary says how many more samples would decide it.
+* **Spend** (``spend_``): per candidate, what its runner sent, replayed from the cache, refused over budget and
+  spent over all rounds, and what the cap had left. With a cache the cap continues the budget of earlier runs
+  (see :class:`slmprofile.llm.SpendCap`): re-run with the same cap to resume within it, or a larger one to go on.
 
 Results feed :func:`slmprofile.suitability.assess_suitability` (``shadow=``) as the third kind of evidence.
 
@@ -130,7 +134,10 @@ class ShadowRun:
     After :meth:`fit`: ``results_`` (one row per call asked, per model: ``id, cluster_id, model, round, status,
     candidate_text, score, agree, confidence, measure, cost_usd``) and ``summary_`` (per task type and model:
     ``n, k, rate, ci_lo, ci_hi, verdict, stopped`` (``decided``, ``max_per_type``, ``exhausted``, ``budget``,
-    ``failed``), ``more_samples``).
+    ``failed``), ``more_samples``) and ``spend_`` (one row per model: :data:`SPEND_COLUMNS` - requests, cached,
+    sent attempts, answered, failed, refused ``over_budget``, attempts that ``waited`` for room, ``spent_usd`` /
+    ``spent_tokens`` by this fit, ``carried_usd`` / ``carried_tokens`` spent against the cap before it, and
+    ``left_usd`` / ``left_tokens`` after it; the judge's runner, if any, is not included).
     """
 
     def __init__(self, runners: Sequence[LLMRunner] | LLMRunner, *, target: float = DEFAULT_TARGET,
@@ -201,8 +208,10 @@ class ShadowRun:
         stop_confidence = 1 - (1 - self.confidence) / looks
         results: list[dict[str, Any]] = []
         summary: list[dict[str, Any]] = []
+        spend: list[dict[str, Any]] = []
         for runner in runners:
             state = {cid: {"n": 0, "k": 0, "pos": 0, "stopped": None} for cid in groups}
+            totals = _spend_row(runner.model)
             rnd = 0
             while True:
                 batch = []
@@ -220,23 +229,25 @@ class ShadowRun:
                     break
                 rnd += 1
                 got = self._round(runner, batch, info, rnd)
+                _add_stats(totals, getattr(runner, "stats_", None), first=rnd == 1)
                 results.extend(got)
-                over = any(r["status"] == "over_budget" for r in got)
                 for cid, _ in batch:
                     st = state[cid]
                     mine = [r for r in got if r["cluster_id"] == cid]
                     answered = [r for r in mine if r["agree"] is not None]
                     st["n"] += len(answered)
                     st["k"] += sum(bool(r["agree"]) for r in answered)
-                    if mine and not answered and not over:
+                    if any(r["status"] == "over_budget" for r in mine):
+                        # the cap refused a request of this type: its worst case no longer fits the remaining
+                        # budget (re-run with a larger cap to go on); types whose requests still fit go on
+                        st["stopped"] = "budget"
+                    elif mine and not answered:
                         st["stopped"] = "failed"
                     elif st["n"] >= self.min_per_type:
                         lo, hi = wilson_interval(st["k"], st["n"], stop_confidence)
                         if decide(lo, hi, self.target) != "undecided":
                             st["stopped"] = "decided"
-                if over:  # the spend cap bit: nothing more is sent in this run (re-run with a larger cap to go on)
-                    for st in state.values():
-                        st["stopped"] = st["stopped"] or "budget"
+            spend.append(totals)
             for cid, st in state.items():
                 n, k = st["n"], st["k"]
                 lo, hi = wilson_interval(k, n, self.confidence)
@@ -253,6 +264,7 @@ class ShadowRun:
             "cluster_id": pl.Int64, "model": pl.Utf8, "n": pl.Int64, "k": pl.Int64, "rate": pl.Float64,
             "ci_lo": pl.Float64, "ci_hi": pl.Float64, "verdict": pl.Utf8, "stopped": pl.Utf8,
             "more_samples": pl.Int64})
+        self.spend_ = pl.DataFrame(spend, schema=_spend_schema())
         return self
 
     def _round(self, runner: LLMRunner, batch: list[tuple[int, pl.DataFrame]],
@@ -288,6 +300,36 @@ class ShadowRun:
                         "agree": s[1] if s else None, "confidence": ans.confidence,
                         "measure": s[2] if s else None, "cost_usd": ans.cost_usd})
         return out
+
+
+SPEND_COLUMNS = ("model", "requests", "cached", "sent", "answered", "failed", "over_budget", "waited", "spent_usd",
+                 "spent_tokens", "carried_usd", "carried_tokens", "left_usd", "left_tokens")
+_COUNTED = ("requests", "cached", "sent", "answered", "failed", "over_budget", "waited", "spent_usd", "spent_tokens")
+
+
+def _spend_schema() -> dict[str, Any]:
+    import polars as pl
+
+    floats = ("spent_usd", "carried_usd", "left_usd")
+    return {c: pl.Utf8 if c == "model" else pl.Float64 if c in floats else pl.Int64 for c in SPEND_COLUMNS}
+
+
+def _spend_row(model: str) -> dict[str, Any]:
+    row: dict[str, Any] = {c: 0 for c in SPEND_COLUMNS}
+    row.update(model=model, spent_usd=0.0, carried_usd=0.0, left_usd=None, left_tokens=None)
+    return row
+
+
+def _add_stats(row: dict[str, Any], stats: Any, *, first: bool) -> None:
+    """Add one round's :class:`slmprofile.llm.RunStats` to a model's spend row (carried: as of its first round;
+    left: as of its last)."""
+    if stats is None:
+        return
+    for name in _COUNTED:
+        row[name] += getattr(stats, name, 0)
+    if first:
+        row["carried_usd"], row["carried_tokens"] = stats.carried_usd, stats.carried_tokens
+    row["left_usd"], row["left_tokens"] = stats.left_usd, stats.left_tokens
 
 
 def _results_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
+from ._plotting import plain_text
 from .report import fmt_int, fmt_money, fmt_pct, fmt_trend, redacted_text, sparkline, weekly_values
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -306,6 +307,7 @@ class ThresholdTradeoff:
                 f"</b> ({saved}) with {escape(self.slm_model)} at ${self.slm_price[0]:g}/${self.slm_price[1]:g} per "
                 f"million tokens in/out.{unpriced}</p></div>")
 
+    @plain_text
     def plot(self, threshold: float, *, reference: float | None = None) -> Figure:
         """Two panels: cost against expected quality as the threshold sweeps (the current threshold marked, and
         ``reference``, e.g. the router's own threshold), and SLM share and success on SLM traffic (with its

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from slmprofile.llm import (INITIAL_RETRY_DELAY_S, MAX_RETRY_DELAY_S, LLMRequest, LLMRunner, SpendCap,
-                            parse_retry_after, prompt_token_bound, retry_delay, should_retry)
+from slmprofile.llm import (INITIAL_RETRY_DELAY_S, MAX_RETRY_DELAY_S, LLMRequest, LLMRunner, ResponseCache,
+                            SpendCap, parse_retry_after, prompt_token_bound, retry_delay, should_retry)
 from slmprofile.testing import FakeOpenAI, Fault
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,6 +54,23 @@ def test_retry_policy_functions() -> None:
     assert all(3.0 <= retry_delay(0, 3.0, rng=rng) <= 3.3 for _ in range(50))
 
 
+def test_the_prompt_bound_uses_the_model_tokenizer_when_known() -> None:
+    from slmprofile.llm import known_tokenizer
+    from slmprofile.tokens import count_tokens
+
+    messages = [{"role": "system", "content": "Triage support tickets."},
+                {"role": "user", "content": "Mir wurde die Rechnung doppelt berechnet, bitte prüfen. 请尽快处理。"}]
+    assert known_tokenizer("gpt-4o-mini") and known_tokenizer("openai/gpt-4.1") and known_tokenizer("ft:gpt-4o:acme")
+    assert not known_tokenizer("llama-3.1-8b") and not known_tokenizer("fake-slm")
+    exact = prompt_token_bound(messages, model="gpt-4o-mini")
+    by_bytes = prompt_token_bound(messages, model="llama-3.1-8b")
+    overhead = sum(len(m["role"]) for m in messages) + 8 * 2 + 32
+    assert by_bytes == prompt_token_bound(messages) == sum(len(m["content"].encode()) for m in messages) + overhead
+    # counted with o200k: the count plus the same generous chat overhead, far below the byte bound
+    assert exact == sum(count_tokens([m["content"] for m in messages], model="gpt-4o-mini")) + overhead
+    assert exact - overhead < (by_bytes - overhead) / 3
+
+
 def test_faults_are_retried_and_retry_after_is_honoured(tmp_path: Path) -> None:
     script = [Fault("429", retry_after=0.4), "500", "malformed", Fault("timeout", sleep_s=3.0), "drop", "503"]
     with FakeOpenAI(script=script) as server:
@@ -82,47 +99,184 @@ def test_non_retryable_and_exhausted_retries_fail_with_a_reason() -> None:
     assert by_prompt == {"bad request": 1, "flaky": 3}
 
 
-def test_spend_cap_is_never_exceeded_and_a_rerun_resumes(tmp_path: Path) -> None:
-    reqs = _requests(20)
-    per_request = prompt_token_bound(list(reqs[0].messages)) + 16  # worst case reserved per request
-    cache = tmp_path / "c.sqlite"
-    with FakeOpenAI() as server:
-        cap = SpendCap(max_tokens=per_request * 6 + per_request // 2)
-        runner = LLMRunner("fake-slm", base_url=server.base_url, max_tokens=16, concurrency=4, cache=cache,
-                           spend_cap=cap, progress=False)
-        first = runner.run(reqs)
-        reported = sum(r.prompt_tokens + r.completion_tokens for r in first if r.status == "ok")
-        assert cap.spent_tokens == reported <= cap.max_tokens
-        assert cap.reserved_tokens == 0
-        answered = [r for r in first if r.status == "ok"]
-        assert len(answered) >= 6 and any(r.status == "over_budget" for r in first)
-        assert len(server.requests) == len(answered)  # an over-budget request is never sent
-        # a second run with room for the rest sends only what is missing
-        runner2 = LLMRunner("fake-slm", base_url=server.base_url, max_tokens=16, concurrency=4, cache=cache,
-                            spend_cap=SpendCap(max_tokens=per_request * 20), progress=False)
-        second = runner2.run(reqs)
-        sent = Counter(r.last_user for r in server.requests)
-    assert all(r.ok for r in second)
-    assert runner2.stats_.cached == len(answered)
-    assert set(sent.values()) == {1} and len(sent) == 20  # every prompt sent exactly once over both runs
+def _tickets(n: int, seed: int = 0) -> list[LLMRequest]:
+    """Support-ticket triage requests of varied length (20-120 words), like a shadow run's sample."""
+    import random
+
+    rng = random.Random(seed)
+    words = ("invoice", "charged", "twice", "login", "fails", "export", "dashboard", "refund", "slow", "account")
+    system = "Triage support tickets. Answer with one of: billing, bug_report, feature_request, account."
+    return [LLMRequest.from_prompt(f"Ticket {i}: " + " ".join(rng.choice(words) for _ in range(rng.randint(20, 120)))
+                                   + ".", system=system, key=f"t{i}") for i in range(n)]
 
 
-def test_dollar_cap_needs_a_price_and_holds(tmp_path: Path) -> None:
-    reqs = _requests(10)
+def _worst_usd(runner: LLMRunner, reqs: list[LLMRequest]) -> list[float]:
+    return [runner.worst_case(runner.prepare(r)[0])[1] for r in reqs]
+
+
+def _assert_refusals_did_not_fit(results: list, worst: list[float], cap: SpendCap) -> None:
+    """Spending only grows, so a refused request's worst case exceeded the budget left at the end as well."""
+    left = cap.max_usd - cap.spent_usd
+    refused = [w for r, w in zip(results, worst) if r.status == "over_budget"]
+    assert all(w > left for w in refused), (left, min(refused))
+
+
+def test_a_small_dollar_cap_admits_every_request_that_fits(tmp_path: Path) -> None:
+    # the issue's shape: 210 short shadow requests and --max-usd 0.01 at gpt-4o-mini's price (0.15 / 0.60 USD per
+    # million tokens); reserving every worst case up front had refused 199 of them after $0.0031 was spent
+    reqs = _tickets(210)
+    price = (0.15, 0.60)
+    with FakeOpenAI(latency_s=0.01) as server:
+        cap = SpendCap(max_usd=0.01)
+        runner = LLMRunner("gpt-4o-mini", base_url=server.base_url, price=price, concurrency=8, spend_cap=cap,
+                           cache=tmp_path / "a.sqlite", progress=False)
+        results = runner.run(reqs)
+        actual = sum(r.cost_usd for r in results if r.status == "ok")
+        assert [r.status for r in results] == ["ok"] * 210 and len(server.requests) == 210
+        assert runner.stats_.over_budget == 0 and cap.spent_usd == pytest.approx(actual) and cap.spent_usd <= 0.01
+        assert runner.stats_.spent_usd == pytest.approx(actual) and cap.reserved_usd == 0
+
+        # a cap that fits about a third of them at their actual cost: about a third go out, the rest are refused
+        # only once their worst case exceeds what is left
+        small = SpendCap(max_usd=actual / 3)
+        runner = LLMRunner("gpt-4o-mini", base_url=server.base_url, price=price, concurrency=8, spend_cap=small,
+                           cache=tmp_path / "b.sqlite", progress=False)
+        before = len(server.requests)
+        results = runner.run(reqs)
+        sent = len(server.requests) - before
+    ok = [r for r in results if r.status == "ok"]
+    worst = _worst_usd(runner, reqs)
+    assert small.spent_usd == pytest.approx(sum(r.cost_usd for r in ok)) and small.spent_usd <= small.max_usd
+    assert sent == len(ok) == 210 - runner.stats_.over_budget  # a refused request is never sent
+    _assert_refusals_did_not_fit(results, worst, small)
+    assert small.max_usd - small.spent_usd < max(worst)  # the budget was used up to less than one worst case
+    assert len(ok) >= 60  # 70 fit at their actual cost; the last worst case keeps a few back
+
+
+def test_a_dollar_cap_needs_a_price(tmp_path: Path) -> None:
     with FakeOpenAI() as server:
         with pytest.raises(ValueError, match="no price known"):
             LLMRunner("no-such-model-xyz", base_url=server.base_url, spend_cap=SpendCap(max_usd=1.0),
-                      progress=False).run(reqs)
+                      cache=tmp_path / "c.sqlite", progress=False).run(_requests(3))
         assert server.requests == []  # nothing sent before the error
-        price = (100.0, 200.0)  # USD per million tokens: expensive, so the cap bites quickly
-        worst = (prompt_token_bound(list(reqs[0].messages)) * price[0] + 16 * price[1]) / 1e6
-        cap = SpendCap(max_usd=worst * 3.5)
-        runner = LLMRunner("no-such-model-xyz", base_url=server.base_url, price=price, max_tokens=16,
-                           concurrency=2, spend_cap=cap, progress=False)
+
+
+def test_a_resumed_run_continues_the_budget_and_resends_nothing(tmp_path: Path) -> None:
+    reqs = _tickets(60, seed=1)
+    cache = tmp_path / "c.sqlite"
+    with FakeOpenAI() as server:
+        def runner(max_usd: float) -> LLMRunner:
+            # expensive (100 / 200 USD per million tokens), so that the cap bites quickly
+            return LLMRunner("fake-slm", base_url=server.base_url, price=(100.0, 200.0), max_tokens=16,
+                             concurrency=4, cache=cache, spend_cap=SpendCap(max_usd=max_usd), progress=False)
+
+        first = runner(0.3)
+        out1 = first.run(reqs)
+        spent1 = first.spend_cap.spent_usd
+        answered1 = sum(r.status == "ok" for r in out1)
+        assert 5 <= answered1 < 60 and first.stats_.carried_usd == 0.0
+        assert ResponseCache(cache).spent() == (first.spend_cap.spent_tokens, pytest.approx(spent1))
+
+        # the same cap again on the same cache: the budget is what is left of it, not a fresh $0.30
+        again = runner(0.3)
+        out2 = again.run(reqs)
+        cap2 = again.spend_cap
+        assert again.stats_.carried_usd == pytest.approx(spent1) and again.stats_.cached == answered1
+        assert again.stats_.spent_usd <= 0.3 - spent1 + 1e-12 and cap2.spent_usd <= 0.3
+        assert again.stats_.sent == sum(r.status == "ok" for r in out2)
+        _assert_refusals_did_not_fit(out2, _worst_usd(again, reqs), cap2)
+
+        # a raised cap allows the new cap minus what was spent, and finishes the rest
+        more = runner(5.0)
+        out3 = more.run(reqs)
+        sent = Counter(r.last_user for r in server.requests)
+    assert all(r.ok for r in out3) and more.stats_.cached == sum(r.ok for r in out2)
+    assert more.stats_.carried_usd == pytest.approx(cap2.spent_usd)
+    total = sum(r.cost_usd for r in out3)  # every answer's actual cost, once
+    assert more.spend_cap.spent_usd == pytest.approx(total) and total <= 5.0
+    assert set(sent.values()) == {1} and len(sent) == 60  # every prompt sent exactly once over the three runs
+
+
+def test_a_request_that_fits_the_remaining_budget_waits_for_requests_in_flight(tmp_path: Path) -> None:
+    reqs = _requests(40)
+    worst = prompt_token_bound(list(reqs[0].messages)) + 16
+    with FakeOpenAI(latency_s=0.05) as server:
+        # room for one and a half worst cases: one request at a time may be on the wire, but each costs far less
+        # than its worst case, so many fit one after the other
+        cap = SpendCap(max_tokens=worst * 3 // 2)
+        runner = LLMRunner("fake-slm", base_url=server.base_url, max_tokens=16, concurrency=8, spend_cap=cap,
+                           progress=False)
         results = runner.run(reqs)
-    spent = sum(r.cost_usd for r in results if r.status == "ok")
-    assert cap.spent_usd == pytest.approx(spent) and spent <= cap.max_usd
-    assert sum(r.status == "ok" for r in results) >= 3 and any(r.status == "over_budget" for r in results)
+        n_sent = len(server.requests)
+    ok = [r for r in results if r.status == "ok"]
+    actual = ok[0].prompt_tokens + ok[0].completion_tokens
+    assert cap.spent_tokens == sum(r.prompt_tokens + r.completion_tokens for r in ok) <= cap.max_tokens
+    assert n_sent == len(ok) and runner.stats_.waited > 0 and cap.peak_reserved_tokens <= cap.max_tokens
+    # sent until what is left is below one worst case, and not one request earlier
+    assert cap.max_tokens - cap.spent_tokens < worst <= cap.max_tokens - cap.spent_tokens + actual
+    assert len(ok) == (cap.max_tokens - worst) // actual + 1
+    assert runner.stats_.over_budget == 40 - len(ok) > 0
+    assert all("does not fit the remaining budget" in (r.error or "") for r in results if not r.ok)
+
+
+def test_concurrent_runners_sharing_a_cap_never_exceed_it(tmp_path: Path) -> None:
+    import threading
+    import zlib
+
+    reqs = _tickets(120, seed=2)
+    by_text = {r.messages[-1]["content"]: r for r in reqs}
+    price = (50.0, 100.0)
+    seen: set[tuple[str, str]] = set()
+    timed_out: list[tuple[str, str]] = []
+    lock = threading.Lock()
+
+    def rule(body: dict, attempt: int) -> Fault | str | None:
+        # each model's first attempt at every 7th prompt times out (an unknown outcome: its worst case counts) and
+        # at every other 7th gets a 429 (not billed: counts nothing)
+        text = body["messages"][-1]["content"]
+        with lock:
+            first = (body["model"], text) not in seen
+            seen.add((body["model"], text))
+            kind = zlib.crc32(text.encode()) % 7 if first else None
+            if kind == 0:
+                timed_out.append((body["model"], text))
+        return Fault("timeout", sleep_s=1.5) if kind == 0 else "429" if kind == 1 else None
+
+    with FakeOpenAI(rule=rule, latency_s=0.02) as server:
+        cap = SpendCap(max_usd=0.25)
+        runners = {m: LLMRunner(m, base_url=server.base_url, price=price, max_tokens=16, concurrency=16, timeout=1.0,
+                                max_retries=3, spend_cap=cap, cache=tmp_path / f"{m}.sqlite", progress=False)
+                   for m in ("slm-a", "slm-b")}
+        outs: dict[str, list] = {}
+        threads = [threading.Thread(target=lambda r=r: outs.__setitem__(r.model, r.run(reqs)))
+                   for r in runners.values()]  # two event loops, one cap
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+    assert set(outs) == {"slm-a", "slm-b"}
+    answered = sum(r.cost_usd for out in outs.values() for r in out if r.status == "ok")
+    # attempts with an unknown outcome (the forced timeouts, and any other that a loaded machine let time out)
+    # are in the ledgers at exactly their request's worst case
+    unknown: list[tuple[str, str, float]] = []
+    for m in outs:
+        with sqlite3.connect(tmp_path / f"{m}.sqlite") as db:
+            unknown += [(m, k, usd) for k, usd in db.execute("SELECT request_key, usd FROM spend WHERE state = "
+                                                                "'unknown'")]
+    worst_by_key = {(m, runners[m].prepare(r)[1]): runners[m].worst_case(runners[m].prepare(r)[0])[1]
+                    for m in outs for r in reqs}
+    assert all(usd == pytest.approx(worst_by_key[(m, k)]) for m, k, usd in unknown)
+    forced = {(m, runners[m].prepare(by_text[t])[1]) for m, t in timed_out}
+    assert forced and forced <= {(m, k) for m, k, _ in unknown}
+    assert cap.spent_usd == pytest.approx(answered + sum(usd for _, _, usd in unknown))
+    assert cap.spent_usd <= cap.max_usd and cap.reserved_usd == 0 and cap.peak_reserved_usd <= cap.max_usd
+    ledgers = sum(ResponseCache(tmp_path / f"{m}.sqlite").spent()[1] for m in outs)
+    assert ledgers == pytest.approx(cap.spent_usd)  # what the cap counted is what the caches recorded
+    refused = sum(r.stats_.over_budget for r in runners.values())
+    assert refused > 0 and all(sum(r.status == "ok" for r in out) >= 5 for out in outs.values())
+    worst = {m: _worst_usd(runners[m], reqs) for m in outs}
+    left = cap.max_usd - cap.spent_usd
+    assert all(w > left for m, out in outs.items() for r, w in zip(out, worst[m]) if r.status == "over_budget")
 
 
 def test_timeouts_count_the_worst_case_against_the_cap() -> None:
@@ -227,10 +381,18 @@ def test_sigkill_mid_run_then_rerun_loses_nothing(tmp_path: Path) -> None:
         kept = _cached_keys(cache)
         before = len(server.requests)
         assert 8 <= len(kept) < 40, "the child finished or never started before it was killed"
+        # the spend ledger: answered attempts at their usage, those on the wire at the kill at their worst case
+        with sqlite3.connect(cache) as db:
+            answered_tokens = db.execute("SELECT SUM(prompt_tokens + completion_tokens) FROM answers").fetchone()[0]
+            n_open = db.execute("SELECT COUNT(*) FROM spend WHERE state = 'open'").fetchone()[0]
+        ledger_tokens = ResponseCache(cache).spent()[0]
+        assert n_open <= 3 and ledger_tokens >= answered_tokens
         reqs = [LLMRequest.from_prompt(f"Classify sentiment, one of: positive, negative. I love item {i}")
                 for i in range(40)]
-        runner = LLMRunner("fake-slm", base_url=server.base_url, concurrency=3, cache=cache, progress=False)
+        runner = LLMRunner("fake-slm", base_url=server.base_url, concurrency=3, cache=cache, progress=False,
+                           spend_cap=SpendCap(max_tokens=1_000_000))
         results = runner.run(reqs)
+        assert runner.stats_.carried_tokens == ledger_tokens  # the resumed cap starts from what was spent
         after = server.requests[before:]
         # a request cut off mid-body by the kill reaches the server unparseable (body None): it was never answered
         sent = Counter(r.last_user for r in server.requests if r.body is not None)

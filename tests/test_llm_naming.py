@@ -48,16 +48,33 @@ def test_llm_names_are_parsed_redacted_and_cached(tmp_path: Path) -> None:
         assert len(server.completions()) == 3  # nothing sent twice
 
 
-def test_llm_naming_never_exceeds_the_spend_cap(tmp_path: Path) -> None:
-    cap = SpendCap(max_tokens=700)  # room for about one worst-case request
+def test_llm_naming_never_exceeds_the_spend_cap_and_a_rerun_continues_it(tmp_path: Path) -> None:
+    cache = tmp_path / "names.sqlite"
     with FakeOpenAI(answer=_answer) as server:
-        runner = LLMRunner("fake-namer", base_url=server.base_url, api_key="x", spend_cap=cap, max_tokens=256,
-                           concurrency=1, timeout=5)
-        named = name_with_llm(_types(), runner)
-        statuses = named["llm_status"].to_list()
-        assert "over_budget" in statuses and statuses.count("ok") >= 1
+        def runner() -> LLMRunner:
+            return LLMRunner("fake-namer", base_url=server.base_url, api_key="x", cache=cache, max_tokens=256,
+                             spend_cap=SpendCap(max_tokens=800), concurrency=3, timeout=5)
+
+        first = runner()
+        statuses = name_with_llm(_types(), first)["llm_status"].to_list()
+        cap = first.spend_cap
+        # type 0's worst case (898 tokens) never fits; types 1 and 2 (646, 621) fit one after the other, as each
+        # request costs far less than its worst case
+        assert statuses == ["over_budget", "ok", "unparsed", "not sent"]
+        assert "over_budget" in statuses and statuses.count("ok") >= 1 and cap.spent_tokens <= 800
         assert len(server.completions()) == statuses.count("ok") + statuses.count("unparsed")
-    assert cap.spent_tokens <= 700
+        # a type is refused only when its request's worst case exceeds what the cap has left
+        rows = _types().filter(pl.col("cluster_id") >= 0).to_dicts()
+        worst = [first.worst_case(first.prepare(naming_request(r["keywords"], r["examples"]))[0])[0] for r in rows]
+        left = 800 - cap.spent_tokens
+        assert all((w > left) == (st == "over_budget") for w, st in zip(worst, statuses))
+
+        # the same cap on the same cache: the budget continues where it stopped (nothing new fits), answers replay
+        sent = len(server.requests)
+        again = runner()
+        statuses2 = name_with_llm(_types(), again)["llm_status"].to_list()
+        assert again.stats_.carried_tokens == cap.spent_tokens and len(server.requests) == sent
+        assert statuses2 == [{"ok": "cached"}.get(st, st) for st in statuses]
 
 
 def test_naming_request_and_answer_parsing() -> None:

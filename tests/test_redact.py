@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import collections
 import itertools
+import json
 
 import pytest
 
-from slmprofile.pii_eval import LabelledText, make_pii_eval_set, score_redaction
+from slmprofile.pii_eval import LabelledText, make_pii_eval_set, make_pii_eval_set_intl, score_redaction
 from slmprofile.redact import PII_KINDS, Finding, find_pii, redact, redact_frame, redact_many
 
 
@@ -262,3 +263,130 @@ def test_redact_frame_strings_and_messages() -> None:
         redact_frame(df, ["nope"])
     with pytest.raises(TypeError):
         redact_frame(pl.DataFrame({"n": [1, 2]}), ["n"])
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Part two of the evaluation set: European phone and id formats, obfuscated e-mails (issue 18)
+
+INTL_KINDS = ("PHONE", "NATIONAL_ID", "EMAIL")
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_intl_eval_set_precision_recall(seed: int) -> None:
+    samples = make_pii_eval_set_intl(n_instances=400, seed=seed)
+    by_kind = collections.Counter(k for s in samples for _, _, k in s.spans)
+    assert set(by_kind) == set(INTL_KINDS) and min(by_kind.values()) >= 100
+    scores = score_redaction(samples)
+    assert scores["recall"] >= 0.95, scores["false_negatives"]
+    for kind in INTL_KINDS:
+        assert scores["per_kind"][kind]["recall"] >= 0.95, (kind, scores["false_negatives"])
+    # every frame is full of prices, dates, order numbers, sums, counts and ISBNs: none of them is redacted
+    assert scores["false_positives"] == []
+    assert all(find_pii(s.text) == [] for s in samples if not s.spans)
+
+
+def test_intl_eval_set_is_deterministic_and_varied() -> None:
+    a = make_pii_eval_set_intl(n_instances=300, seed=2)
+    assert a == make_pii_eval_set_intl(n_instances=300, seed=2)
+    assert a != make_pii_eval_set_intl(n_instances=300, seed=3)
+    for sample in a:
+        previous_end = 0
+        for start, end, kind in sample.spans:
+            assert previous_end <= start < end <= len(sample.text) and kind in INTL_KINDS
+            previous_end = end
+    values = [s.text[b:e] for s in a for b, e, k in s.spans]
+    text = "\n".join(s.text for s in a)
+    # local numbers with and without country codes, several countries' ids, several obfuscations
+    assert any(v.startswith("+") for v in values) and sum(v[0].isdigit() for v in values) >= 50
+    for marker in ("(at)", "[at]", " dot ", " arroba ", "ISBN 978-", " + ", "habitants", "€", "zł"):
+        assert marker in text, marker
+
+
+# Written by hand, in other styles than the generator: the forms issue 18 found missed, and their neighbours.
+POSITIVES_INTL: list[tuple[str, list[tuple[str, str]]]] = [
+    (
+        "Mi móvil: 612 34 56 78, o en la oficina 91 123 45 67.",
+        [("PHONE", "612 34 56 78"), ("PHONE", "91 123 45 67")],
+    ),
+    ("se non rispondo riprova al 347 1234567", [("PHONE", "347 1234567")]),
+    ("Numero di cellulare 347-1234567 (solo WhatsApp)", [("PHONE", "347-1234567")]),
+    ("Ligue-me: 912 345 678 ou +351 21 123 4567", [("PHONE", "912 345 678"), ("PHONE", "+351 21 123 4567")]),
+    ("Proszę dzwonić: 512 345 678 albo 22 123 45 67", [("PHONE", "512 345 678"), ("PHONE", "22 123 45 67")]),
+    ("Llámame al 612345678 cuando llegues", [("PHONE", "612345678")]),
+    ("Bel me even op 06-12345678 of mail hans dot mueller at firma dot de",
+     [("PHONE", "06-12345678"), ("EMAIL", "hans dot mueller at firma dot de")]),
+    (
+        "ping jo [at] example [dot] com, or jo(at)example.com",
+        [("EMAIL", "jo [at] example [dot] com"), ("EMAIL", "jo(at)example.com")],
+    ),
+    ("write to jo at example dot com if the form fails", [("EMAIL", "jo at example dot com")]),
+    ("Intestatario: Mario Rossi, CF RSSMRA85T10A562S", [("NATIONAL_ID", "RSSMRA85T10A562S")]),
+    ("Sécu : 2 55 08 14 168 025 38 — mutuelle à jour", [("NATIONAL_ID", "2 55 08 14 168 025 38")]),
+    ("Steuer-ID 86 095 742 719 bitte nicht weitergeben", [("NATIONAL_ID", "86 095 742 719")]),
+    ("Mijn BSN: 111222333.", [("NATIONAL_ID", "111222333")]),
+    ("PESEL 44051401359, dowód w załączniku", [("NATIONAL_ID", "44051401359")]),
+    ('{"nif": "123456789", "nome": "João"}', [("NATIONAL_ID", "123456789")]),
+    ("Handy +49 171 2345678, Festnetz (030) 1234 5678", [("PHONE", "+49 171 2345678"), ("PHONE", "(030) 1234 5678")]),
+]
+
+NEGATIVES_INTL = [
+    "Quanto fa 347 + 1234567? E 612 - 34 + 56?",
+    "Oblicz 512 * 345 oraz 678 / 3.",
+    "Le total est de 1 234,56 € TTC, soit 612 345 678 centimes sur l'année.",
+    "La ville comptait 512 345 678 habitants en 2020 ; source ISBN 978-2-07-036822-8.",
+    "Bestellnummer 612 345 678 vom 12.03.2024, Lieferung 14:30 Uhr, 1.234,56 €",
+    "pedido n.º 612345678 del 3 de marzo de 2024 por 49,90 €",
+    "ordine n. 347 1234567 del 05/06/2023, consegna ore 18:45",
+    "Versão 10.0.19045 lançada em 2023; ISBN 978-85-359-0277-5",
+    "Zakres lat 1999, 2004 i 2011; kod 00-950 Warszawa; 349,00 zł",
+    "Steuernummer 21/815/08150 und Artikel 4711-0815",
+    "We met at the dot com bubble talk; look at example.com; it's at one point in time",
+    "Population 67 390 000; budget 1 234 567 890 EUR; 91 123 jobs",
+    "Postleitzahl 10115 Berlin, Tel.-Durchwahl -204, Raum 3.14",
+    "Codice articolo ABCDEF12G34H567I non valido",  # codice-fiscale shape, wrong check letter
+    "Compact 11-digit ids need their word: 44051401359 and 86095742719 are just numbers here.",
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), POSITIVES_INTL)
+def test_hand_written_intl_positives(text: str, expected: list[tuple[str, str]]) -> None:
+    assert kinds_found(text) == expected
+
+
+@pytest.mark.parametrize("text", NEGATIVES_INTL)
+def test_hand_written_intl_negatives(text: str) -> None:
+    assert kinds_found(text) == []
+
+
+def test_redact_frame_tool_call_arguments_with_local_numbers() -> None:
+    pl = pytest.importorskip("polars")
+    message = pl.Struct({"role": pl.Utf8, "content": pl.Utf8, "tool_calls": pl.Utf8})
+    arguments = json.dumps({"phone": "612 34 56 78", "cf": "RSSMRA85T10A562S"})
+    args = json.dumps([{"function": {"name": "crm_update", "arguments": arguments}}])
+    content = "scrivi a maria dot rossi at libero dot it"
+    df = pl.DataFrame(
+        {"messages": [[{"role": "assistant", "content": content, "tool_calls": args}]]},
+        schema={"messages": pl.List(message)},
+    )
+    out, counts = redact_frame(df, ["messages"])
+    msg = out["messages"].to_list()[0][0]
+    assert msg["content"] == "scrivi a <EMAIL>"
+    assert "612 34 56 78" not in msg["tool_calls"] and "RSSMRA85T10A562S" not in msg["tool_calls"]
+    assert "<PHONE>" in msg["tool_calls"] and "<NATIONAL_ID>" in msg["tool_calls"]
+    assert counts["EMAIL"] == counts["PHONE"] == counts["NATIONAL_ID"] == 1
+
+
+def test_no_findings_on_public_sets() -> None:
+    """Real prompts (maths, trivia, banking questions) are full of digit groups: not one may be redacted."""
+    datasets = pytest.importorskip("slmprofile.datasets")
+    if datasets.shared_data_dir() is None:
+        pytest.skip("public data sets not found (../shared/data)")
+    texts: list[str] = []
+    for split in ("train", "val", "test", "oos_train", "oos_val", "oos_test"):
+        texts += datasets.load_clinc150(split=split)["text"].to_list()
+    for split in ("train", "test"):
+        texts += datasets.load_banking77(split=split)["text"].to_list()
+    texts += datasets.load_routellm()["text"].to_list() + datasets.load_mt_bench()["text"].to_list()
+    assert len(texts) > 40_000
+    found = [(f.kind, f.text) for t in texts for f in find_pii(t)]
+    assert found == []

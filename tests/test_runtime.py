@@ -68,7 +68,7 @@ def test_threshold_override_and_bad_artifacts_give_clear_errors(artifact, tmp_pa
     broken = tmp_path / "broken"
     shutil.copytree(directory, broken)
     (broken / "router.int8.onnx").unlink()
-    with pytest.raises(SlmprofileError, match="no int8 model"):
+    with pytest.raises(SlmprofileError, match=r"router.json: field 'files.int8' .* \(no such file"):
         Router.load(broken, variant="int8")
     config = json.loads((broken / "router.json").read_text())
     (broken / "router.json").write_text(json.dumps({**config, "format": "pickle"}))
@@ -78,3 +78,239 @@ def test_threshold_override_and_bad_artifacts_give_clear_errors(artifact, tmp_pa
         Router.load(tmp_path / "nowhere")
     with pytest.raises(ValueError, match="'device' parameter"):
         Router.load(directory, device="tpu")  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------------------ router.json checks (no training)
+#: Word -> weight of the tiny router below: its score is the sum of the weights of a text's word pieces.
+TINY_WEIGHTS = {"[PAD]": 0.0, "[UNK]": 0.0, "classify": 2.0, "ticket": 0.5, "summarise": 1.0, "prove": -3.0,
+                "strategy": -1.5, "the": 0.0, "this": 0.0}
+
+
+def _tiny_router(directory):
+    """A valid router directory in milliseconds: a word-level tokenizer and a hand-built ONNX graph with the
+    exported graph's interface (input_ids, attention_mask -> p_slm, score), where score is the sum of
+    :data:`TINY_WEIGHTS` over the text's word pieces and p_slm its sigmoid."""
+    import onnx
+    from onnx import TensorProto, helper
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
+
+    directory.mkdir(parents=True)
+    vocab = {word: i for i, word in enumerate(TINY_WEIGHTS)}
+    tokenizer = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    tokenizer.normalizer = normalizers.Lowercase()
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokenizer.save(str(directory / "tokenizer.json"))
+    weights = helper.make_tensor("weights", TensorProto.FLOAT, [len(vocab)], list(TINY_WEIGHTS.values()))
+    axes = helper.make_tensor("axes", TensorProto.INT64, [1], [1])
+    graph = helper.make_graph(
+        [helper.make_node("Gather", ["weights", "input_ids"], ["w"]),
+         helper.make_node("Cast", ["attention_mask"], ["m"], to=TensorProto.FLOAT),
+         helper.make_node("Mul", ["w", "m"], ["wm"]),
+         helper.make_node("ReduceSum", ["wm", "axes"], ["score"], keepdims=0),
+         helper.make_node("Sigmoid", ["score"], ["p_slm"])],
+        "tiny_router",
+        [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "seq"]),
+         helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "seq"])],
+        [helper.make_tensor_value_info("p_slm", TensorProto.FLOAT, ["batch"]),
+         helper.make_tensor_value_info("score", TensorProto.FLOAT, ["batch"])],
+        initializer=[weights, axes])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.checker.check_model(model)
+    onnx.save(model, str(directory / "router.onnx"))
+    onnx.save(model, str(directory / "router.int8.onnx"))
+    config = {"format": "slmprofile-router", "format_version": 1, "threshold": 0.5, "max_length": 16, "pad_id": 0,
+              "files": {"fp32": "router.onnx", "int8": "router.int8.onnx", "tokenizer": "tokenizer.json"}}
+    (directory / "router.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+    return directory
+
+
+@pytest.fixture(scope="module")
+def tiny_router(tmp_path_factory):
+    return _tiny_router(tmp_path_factory.mktemp("tiny") / "router")
+
+
+@pytest.fixture
+def router_copy(tiny_router, tmp_path):
+    """A fresh copy of the tiny router, and beside it (outside it) a directory holding a valid model and tokenizer:
+    what a hostile router.json would point at."""
+    directory = tmp_path / "router"
+    shutil.copytree(tiny_router, directory)
+    outside = tmp_path / "outside"
+    shutil.copytree(tiny_router, outside)
+    return directory, outside
+
+
+def test_tiny_router_loads_and_routes_by_its_weights(tiny_router):
+    from slmprofile.runtime import Router
+
+    texts = ["Classify this ticket", "Prove the strategy", "summarise", "", "an unknown sentence"]
+    result = Router.load(tiny_router, variant="fp32", threads=1).route(texts)
+    expected = np.array([sum(TINY_WEIGHTS.get(w, 0.0) for w in t.lower().split()) for t in texts])
+    assert np.allclose(result.score, expected, atol=1e-6)
+    assert result.decisions == ["slm", "frontier", "slm", "slm", "slm"]  # sigmoid(0) = 0.5 >= threshold 0.5
+
+
+def test_stored_threshold_just_above_one_sends_everything_to_the_frontier(router_copy):
+    """Training stores 1 + 1e-6 when no threshold reaches its target; that router.json must load."""
+    from slmprofile.runtime import Router
+
+    directory, outside = router_copy
+    _edit_config(threshold=1 + 1e-6)(directory, outside)
+    result = Router.load(directory, variant="int8").route(["Classify this ticket", "summarise"])
+    assert result.threshold == 1 + 1e-6 and result.decisions == ["frontier", "frontier"]
+    assert result.p_slm.min() > 0.7  # both would go to the SLM at the usual threshold
+
+
+def _edit_config(**changes):
+    def corrupt(directory, outside):
+        path = directory / "router.json"
+        config = json.loads(path.read_text())
+        for key, value in changes.items():
+            if value is _DROP:
+                config.pop(key)
+            else:
+                config[key] = value(outside) if callable(value) else value
+        path.write_text(json.dumps(config))
+    return corrupt
+
+
+def _edit_files(**changes):
+    def files(outside):
+        base = {"fp32": "router.onnx", "int8": "router.int8.onnx", "tokenizer": "tokenizer.json"}
+        for key, value in changes.items():
+            if value is _DROP:
+                base.pop(key)
+            else:
+                base[key] = value(outside) if callable(value) else value
+        return base
+    return _edit_config(files=files)
+
+
+def _write(name, data):
+    def corrupt(directory, outside):
+        (directory / name).write_bytes(data)
+    return corrupt
+
+
+def _symlink(name, target):
+    def corrupt(directory, outside):
+        (directory / name).unlink(missing_ok=True)
+        (directory / name).symlink_to(outside / target)
+    return corrupt
+
+
+def _unlink(name):
+    def corrupt(directory, outside):
+        (directory / name).unlink()
+    return corrupt
+
+
+def _both(*steps):
+    def corrupt(directory, outside):
+        for step in steps:
+            step(directory, outside)
+    return corrupt
+
+
+_DROP = object()
+
+#: id -> (how to spoil a valid router directory, the file the error must name, what the message must say).
+BAD_ROUTERS = {
+    "binary": (_write("router.json", b"\x80\x03}q\x00(X\x06\x00\x00\x00formatq\x01"), "router.json",
+               "not a JSON text file"),
+    "cut_off_json": (_write("router.json", b'{"format": "slmprofile-router", "thres'), "router.json",
+                     "invalid JSON at line 1"),
+    "json_list": (_write("router.json", b'[{"threshold": 0.5}]'), "router.json", "must hold a JSON object"),
+    "not_a_router": (_edit_config(format="pickle"), "router.json", "field 'format' must be 'slmprofile-router'"),
+    "newer_format": (_edit_config(format_version=99), "router.json", "field 'format_version' must be at most 1"),
+    "format_version_text": (_edit_config(format_version="1"), "router.json", "field 'format_version'"),
+    "threshold_text": (_edit_config(threshold="abc"), "router.json",
+                       "field 'threshold' must be a number in [0, 1]; got 'abc'"),
+    "threshold_nan": (_edit_config(threshold=float("nan")), "router.json", "field 'threshold' must be a number"),
+    "threshold_percent": (_edit_config(threshold=50), "router.json", "field 'threshold' must be a number in [0, 1]"),
+    "threshold_bool": (_edit_config(threshold=True), "router.json",
+                       "field 'threshold' must be a number in [0, 1]; got true"),
+    "threshold_missing": (_edit_config(threshold=_DROP), "router.json", "field 'threshold' must be a number in "
+                          "[0, 1]; got nothing (the field is missing)"),
+    "max_length_null": (_edit_config(max_length=None), "router.json",
+                        "field 'max_length' must be a positive integer; got null"),
+    "max_length_zero": (_edit_config(max_length=0), "router.json", "field 'max_length' must be a positive integer"),
+    "pad_id_text": (_edit_config(pad_id="0"), "router.json", "field 'pad_id' must be a non-negative integer"),
+    "files_string": (_edit_config(files="router.onnx"), "router.json", "field 'files' must be an object"),
+    "files_missing": (_edit_config(files=_DROP), "router.json", "field 'files' must be an object"),
+    "file_name_number": (_edit_files(fp32=3), "router.json", "field 'files.fp32' must be a file name"),
+    "absolute_path": (_edit_files(fp32=lambda outside: str(outside / "router.onnx")), "router.json",
+                      "field 'files.fp32' must be a file name inside the router directory"),
+    "dotdot_path": (_edit_files(fp32="../outside/router.onnx"), "router.json", "'files.fp32' must be a file name "
+                    "inside the router directory; got '../outside/router.onnx'"),
+    "unused_entry_outside": (_edit_files(int8="/etc/passwd"), "router.json", "field 'files.int8'"),
+    "symlink_escape": (_both(_symlink("model.onnx", "router.onnx"), _edit_files(fp32="model.onnx")), "router.json",
+                       "'files.fp32' must be a file name inside the router directory; got 'model.onnx' (resolves"),
+    "symlinked_folder": (_both(_symlink("sub", "."), _edit_files(fp32="sub/router.onnx")), "router.json",
+                         "field 'files.fp32'"),
+    "default_tokenizer_symlink": (_both(_symlink("tokenizer.json", "tokenizer.json"), _edit_files(tokenizer=_DROP)),
+                                  "router.json", "field 'files.tokenizer'"),
+    "directory_itself": (_edit_files(fp32="."), "router.json", "field 'files.fp32' must be a file name inside the "
+                         "router directory; got '.' (the router directory itself)"),
+    "model_not_listed": (_edit_files(fp32=_DROP), "router.json", "field 'files.fp32' must be a file name inside the "
+                         "router directory; got nothing (the field is missing; export it"),
+    "model_file_missing": (_unlink("router.onnx"), "router.json",
+                           "field 'files.fp32' must be a file name inside the router directory; got "
+                           "'router.onnx' (no such file"),
+    "tokenizer_file_missing": (_unlink("tokenizer.json"), "router.json", "field 'files.tokenizer'"),
+    "model_garbage": (_write("router.onnx", b"not an onnx model"), "router.onnx", "not a loadable ONNX model"),
+    "tokenizer_garbage": (_write("tokenizer.json", b'{"model": 1}'), "tokenizer.json", "not a tokenizer file"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_ROUTERS))
+def test_bad_router_directories_give_one_line_errors_naming_file_and_field(case, router_copy):
+    from slmprofile.errors import RouterFileError
+    from slmprofile.runtime import Router
+
+    directory, outside = router_copy
+    corrupt, file_name, says = BAD_ROUTERS[case]
+    Router.load(directory, variant="fp32")  # the copy is valid before it is spoilt
+    corrupt(directory, outside)
+    with pytest.raises(RouterFileError) as caught:
+        Router.load(directory, variant="fp32", threads=1)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(f"{directory / file_name}: "), message
+    assert says in message, message
+
+
+@pytest.mark.parametrize("case", ["binary", "json_list", "threshold_text", "files_string", "max_length_null",
+                                  "absolute_path", "dotdot_path", "symlink_escape", "model_file_missing",
+                                  "model_garbage"])
+def test_cli_bench_on_a_bad_router_directory_exits_2_with_one_error_line(case, router_copy, tmp_path):
+    from typer.testing import CliRunner
+
+    from slmprofile.cli import app
+
+    directory, outside = router_copy
+    corrupt, file_name, says = BAD_ROUTERS[case]
+    corrupt(directory, outside)
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("Classify this ticket\nProve the strategy\n")
+    result = CliRunner().invoke(app, ["router", "bench", str(directory), "--device", "cpu", "--variants", "fp32",
+                                      "--no-pytorch", "--prompts", str(prompts), "--batch-sizes", "1",
+                                      "--max-seconds", "0.1"])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    errors = [line for line in result.output.splitlines() if "error" in line.lower()]
+    assert len(errors) == 1 and errors[0].startswith(f"error: {directory / file_name}: "), result.output
+    assert says in errors[0]
+    assert not (directory / "bench.json").exists()
+
+
+def test_cli_error_lines_are_not_read_as_markup(router_copy, tmp_path):
+    from typer.testing import CliRunner
+
+    from slmprofile.cli import app
+
+    directory, outside = router_copy
+    _edit_config(threshold="[/bold][red]0.5")(directory, outside)
+    result = CliRunner().invoke(app, ["router", "bench", str(directory), "--device", "cpu", "--no-pytorch"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "got '[/bold][red]0.5'" in result.output

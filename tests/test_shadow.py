@@ -12,8 +12,8 @@ import polars as pl
 import pytest
 
 from slmprofile.agreement import LLMJudge, get_measure, measure_for
-from slmprofile.llm import LLMRunner, SpendCap
-from slmprofile.shadow import ShadowRun, stratified_order, stratified_sample
+from slmprofile.llm import LLMRequest, LLMRunner, SpendCap
+from slmprofile.shadow import ShadowRun, request_messages, stratified_order, stratified_sample
 from slmprofile.suitability import assess_suitability, samples_to_decide
 from slmprofile.testing import FakeOpenAI, reference_answerer
 
@@ -113,22 +113,60 @@ def test_the_slm_confidence_sets_the_share_kept_on_the_slm() -> None:
     assert hard["slm_share_lo"] == 0.0 and hard["slm_share_hi"] >= hard["slm_share"]
 
 
-def test_shadow_run_stops_at_the_spend_cap_and_resumes_from_the_cache(tmp_path: Path) -> None:
+def test_a_small_dollar_cap_does_not_cut_a_shadow_run_short(tmp_path: Path) -> None:
+    # the shape: --max-usd 0.01 at a small model's price. Each request's worst case (prompt bound plus 256
+    # completion tokens) is ~$0.0002 but it costs ~$0.00001: reserving every worst case of a round up front had
+    # refused most of the first round and stopped every type at "budget"
+    calls = _calls()
+    with FakeOpenAI(answer=_answerer(calls)) as server:
+        cap = SpendCap(max_usd=0.01)
+        runner = LLMRunner("fake-slm", base_url=server.base_url, cache=tmp_path / "c.sqlite", price=(0.15, 0.60),
+                           concurrency=8, spend_cap=cap, progress=False)
+        run = ShadowRun([runner], batch_size=20, max_per_type=200, min_per_type=20).fit(calls, TYPES)
+        n_sent = len(server.requests)
+    spend = run.spend_.row(0, named=True)
+    assert "budget" not in set(run.summary_["stopped"]) and spend["over_budget"] == 0
+    assert set(run.results_["status"]) == {"ok"} and spend["sent"] == spend["answered"] == n_sent
+    assert spend["spent_usd"] == pytest.approx(run.results_["cost_usd"].sum()) == pytest.approx(cap.spent_usd)
+    assert cap.spent_usd <= 0.01 and spend["left_usd"] == pytest.approx(0.01 - cap.spent_usd)
+    verdicts = dict(zip(run.summary_["cluster_id"], run.summary_["verdict"]))
+    assert verdicts == {0: "slm", 1: "frontier", 2: "undecided"}  # as without a cap
+
+
+def test_shadow_run_stops_at_the_spend_cap_and_resumes_within_the_same_budget(tmp_path: Path) -> None:
     calls = _calls()
     cache = tmp_path / "c.sqlite"
     with FakeOpenAI(answer=_answerer(calls)) as server:
-        cap = SpendCap(max_tokens=6_000)
-        runner = LLMRunner("fake-slm", base_url=server.base_url, cache=cache, max_tokens=8, spend_cap=cap,
-                           progress=False)
-        first = ShadowRun([runner], batch_size=20, max_per_type=200).fit(calls, TYPES)
-        assert "budget" in set(first.summary_["stopped"])
-        assert cap.spent_tokens <= cap.max_tokens
+        def fit(max_tokens: int) -> ShadowRun:
+            runner = LLMRunner("fake-slm", base_url=server.base_url, cache=cache, max_tokens=8,
+                               spend_cap=SpendCap(max_tokens=max_tokens), progress=False)
+            return ShadowRun([runner], batch_size=20, max_per_type=200).fit(calls, TYPES)
+
+        first = fit(6_000)
+        spend1 = first.spend_.row(0, named=True)
+        assert "budget" in set(first.summary_["stopped"]) and spend1["over_budget"] > 0
+        assert spend1["spent_tokens"] <= 6_000 and spend1["carried_tokens"] == 0
+        assert spend1["sent"] == len(server.requests) == (first.results_["status"] == "ok").sum()
+        # what is left is less than the worst case of any request the cap refused
+        refused = first.results_.filter(pl.col("status") == "over_budget")["id"].to_list()
+        rows = {r["id"]: r for r in calls.iter_rows(named=True)}
+        runner = LLMRunner("fake-slm", max_tokens=8)
+        worst = [runner.worst_case(runner.prepare(LLMRequest(messages=tuple(request_messages(rows[i]))))[0])[0]
+                 for i in refused]
+        assert spend1["left_tokens"] < min(worst)
+
+        # the same cap on the same cache: the budget continues, nothing is asked again
         n_first = len(server.requests)
-        runner2 = LLMRunner("fake-slm", base_url=server.base_url, cache=cache, max_tokens=8,
-                            spend_cap=SpendCap(max_tokens=200_000), progress=False)
-        second = ShadowRun([runner2], batch_size=20, max_per_type=200).fit(calls, TYPES)
+        again = fit(6_000)
+        spend2 = again.spend_.row(0, named=True)
+        assert spend2["carried_tokens"] == spend1["spent_tokens"]
+        assert spend2["cached"] == spend1["answered"] and spend2["sent"] == len(server.requests) - n_first
+        assert spend2["carried_tokens"] + spend2["spent_tokens"] <= 6_000
+
+        # a larger cap goes on from there
+        second = fit(200_000)
         sent = Counter(r.last_user for r in server.requests)
-    assert n_first > 0 and set(sent.values()) == {1}  # nothing asked twice across the two runs
+    assert set(sent.values()) == {1}  # nothing asked twice across the three runs
     assert "budget" not in set(second.summary_["stopped"])
     assert second.summary_.filter(pl.col("cluster_id") == 1)["verdict"][0] == "frontier"
 

@@ -4,6 +4,8 @@ share over time. Save with ``fig.savefig(path)`` (PNG or SVG)."""
 from __future__ import annotations
 
 import json
+
+from .._plotting import plain_text
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -41,6 +43,7 @@ def project_2d(X: np.ndarray, *, random_state: int = 0, max_points: int = 20_000
     return idx, np.asarray(xy)
 
 
+@plain_text
 def plot_task_map(result: TaskTypeResult, embeddings: pl.DataFrame, *, top: int = 12,
                   random_state: int = 0) -> Figure:
     """2-D map of distinct prompts coloured by task type (the ``top`` largest named, the rest grey). Prompts
@@ -72,6 +75,7 @@ def plot_task_map(result: TaskTypeResult, embeddings: pl.DataFrame, *, top: int 
     return fig
 
 
+@plain_text
 def plot_cost_share(result: TaskTypeResult, *, top: int = 15) -> Figure:
     """Horizontal bars per task type: share of calls and share of cost."""
     import polars as pl
@@ -93,6 +97,7 @@ def plot_cost_share(result: TaskTypeResult, *, top: int = 15) -> Figure:
     return fig
 
 
+@plain_text
 def plot_share_over_time(result: TaskTypeResult, *, top: int = 8) -> Figure:
     """Weekly share of calls of the ``top`` largest task types (drift)."""
     import polars as pl

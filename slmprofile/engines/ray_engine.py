@@ -271,10 +271,10 @@ class RayEngine:
 
         ray = self.start()
         directory = Path(directory)
-        if directory.exists():
-            import shutil
+        if directory.exists() and any(directory.iterdir()):  # never delete what may be the user's
+            from ..errors import OutputError
 
-            shutil.rmtree(directory)
+            raise OutputError(f"{directory}: not empty; the calls by task type go to a new or empty directory")
         lazy = logs.lazy()
         labels = (lazy.select("id", "prompt_hash").join(clusters.lazy(), on="id", how="left", maintain_order="left")
                   .drop("id").unique("prompt_hash", keep="first", maintain_order=True).collect())

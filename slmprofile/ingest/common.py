@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import math
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 # Skip reasons (the ingest report counts rows by these names).
 INVALID_JSON = "invalid_json"
@@ -20,6 +22,14 @@ DUPLICATE_ID = "duplicate_id"
 NOT_AN_LLM_CALL = "not_an_llm_call"
 NO_STORED_MESSAGES = "no_stored_messages"
 UNMATCHED_BATCH_OUTPUT = "batch_output_without_input"
+TOO_DEEP = "too_deep"
+DAMAGED_FILE = "damaged_file"
+#: Not a skip: a value that cannot be right (a negative cost, a NaN, 10**30 tokens). The field is nulled and the row
+#: kept; the report counts these apart from the skipped rows (``FileReport.nulled``).
+INVALID_VALUE = "invalid_value"
+
+#: More tokens than this in one call is not a real count (the largest context windows hold about 1e7).
+MAX_TOKENS = 10**9
 
 SKIP_HINTS: dict[str, str] = {
     INVALID_JSON: "the line is not valid JSON (often a truncated last write)",
@@ -33,6 +43,11 @@ SKIP_HINTS: dict[str, str] = {
     NOT_AN_LLM_CALL: "a span/event/chain record, not a model call",
     NO_STORED_MESSAGES: "the log has no stored prompt (LiteLLM: enable store_prompts_in_spend_logs)",
     UNMATCHED_BATCH_OUTPUT: "a Batch API output line whose input file was not given",
+    TOO_DEEP: "JSON nested deeper than the decoder allows (about 1,000 levels)",
+    DAMAGED_FILE: "the file is cut off or corrupt (e.g. a truncated gzip): rows before the damage are kept, "
+                  "the rest is lost",
+    INVALID_VALUE: "a negative, NaN/infinite or impossibly large token count, cost or latency; the field is "
+                   "nulled, the row kept",
 }
 
 
@@ -57,13 +72,45 @@ class Skip(Exception):
         return f"{self.reason} ({where})" if where else self.reason
 
 
+_INVALID_VALUES: ContextVar[list[Skip] | None] = ContextVar("slmprofile_invalid_values", default=None)
+
+
+@contextmanager
+def collect_invalid_values() -> Iterator[list[Skip]]:
+    """Within this block :func:`invalid_value` appends to the yielded list (and the field is nulled) instead of
+    raising. The ingestion driver reads one file inside one block and drains the list after each record."""
+    found: list[Skip] = []
+    token = _INVALID_VALUES.set(found)
+    try:
+        yield found
+    finally:
+        _INVALID_VALUES.reset(token)
+
+
+def invalid_value(field: str | None, detail: str) -> None:
+    """A value of ``field`` that cannot be right: recorded (the caller nulls the field, the row is kept) inside
+    :func:`collect_invalid_values`, else raised as :class:`Skip` (``invalid_value``) so it is never dropped silently.
+    Returns None, the value to store."""
+    problem = Skip(INVALID_VALUE, field, detail)
+    found = _INVALID_VALUES.get()
+    if found is None:
+        raise problem
+    found.append(problem)
+
+
 _MISSING = object()
 
 
 def get_path(record: Mapping[str, Any], path: str, default: Any = None) -> Any:
-    """Value at ``path`` in a nested record: an exact key first, then a dotted path (``a.b.0.c``)."""
-    if path in record:
-        return record[path]
+    """Value at ``path`` in a nested record: an exact key first, then a dotted path (``a.b.0.c``).
+
+    Anything that is not an object along the way (a string where an object was expected) gives ``default``.
+    """
+    if type(record) is dict or isinstance(record, Mapping):
+        if path in record:
+            return record[path]
+    elif not isinstance(record, list):
+        return default
     cur: Any = record
     for part in path.split("."):
         if isinstance(cur, dict):
@@ -94,7 +141,7 @@ def maybe_json(value: Any) -> Any:
         if text[:1] in "[{" and text[-1:] in "]}":
             try:
                 return json.loads(text)
-            except ValueError:
+            except (ValueError, RecursionError):
                 return value
     return value
 
@@ -129,14 +176,42 @@ def as_int(value: Any, field: str) -> int | None:
     raise Skip(WRONG_TYPE, field, f"expected an integer, got {value!r}")
 
 
+def as_count(value: Any, field: str) -> int | None:
+    """Token count: an integer (as :func:`as_int`) from 0 to :data:`MAX_TOKENS`. A negative or impossibly large
+    count is an :func:`invalid_value` (nulled, so it is estimated like a missing count)."""
+    number = as_int(value, field)
+    if number is not None and not 0 <= number <= MAX_TOKENS:
+        return invalid_value(field, f"{_short(number)} is not a token count (0 to {MAX_TOKENS:.0e})")
+    return number
+
+
+def as_amount(value: Any, field: str) -> float | None:
+    """Cost or latency: a finite number >= 0 (as :func:`as_float`); a negative one is an :func:`invalid_value`."""
+    number = as_float(value, field)
+    if number is not None and number < 0:
+        return invalid_value(field, f"negative value {number!r}")
+    return number
+
+
+def _short(number: int) -> str:
+    """``number`` for a message; a huge one as its magnitude (``str`` refuses ints over 4,300 digits)."""
+    if abs(number) < 10**24:
+        return str(number)
+    return f"{'-' if number < 0 else ''}about 1e{int(number.bit_length() * 0.30103)}"
+
+
 def as_float(value: Any, field: str) -> float | None:
-    """Float field (cost, latency): accepts numbers and numeric strings; else :class:`Skip`."""
+    """Float field (cost, latency, scores): accepts numbers and numeric strings; else :class:`Skip`. NaN and
+    infinity are an :func:`invalid_value` (nulled, never silently replaced)."""
     if value is None or value == "":
         return None
     if isinstance(value, bool):
         raise Skip(WRONG_TYPE, field, f"expected a number, got {value!r}")
     if isinstance(value, (int, float)):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an int beyond the float range
+            return invalid_value(field, f"{_short(value)} is out of range")
     elif isinstance(value, str):
         try:
             number = float(value)
@@ -145,7 +220,7 @@ def as_float(value: Any, field: str) -> float | None:
     else:
         raise Skip(WRONG_TYPE, field, f"expected a number, got {type(value).__name__}")
     if math.isnan(number) or math.isinf(number):
-        return None
+        return invalid_value(field, f"{value!r} is not a finite number")
     return number
 
 
@@ -195,7 +270,10 @@ def parse_timestamp(value: Any, field: str) -> datetime | None:
         raise Skip(WRONG_TYPE, field, f"expected a timestamp, got {type(value).__name__}")
     if dt.tzinfo is None:
         return dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc)
+    try:
+        return dt.astimezone(timezone.utc)
+    except OverflowError:  # e.g. 0001-01-01T00:00+01:00
+        raise Skip(WRONG_TYPE, field, f"timestamp out of range: {value!r}") from None
 
 
 # --------------------------------------------------------------------------- messages
@@ -239,7 +317,7 @@ def content_text(content: Any) -> tuple[str | None, int]:
             if isinstance(part, str):
                 texts.append(part)
             elif isinstance(part, dict):
-                kind = part.get("type", "text")
+                kind = str(part.get("type", "text"))
                 if kind in _TEXT_PART_TYPES and isinstance(part.get("text"), str):
                     texts.append(part["text"])
                 elif "text" in part and isinstance(part["text"], str) and kind == "text":
@@ -261,14 +339,15 @@ def normalize_message(raw: Any) -> tuple[dict[str, str | None], int]:
     msg: Mapping[str, Any] = raw
     role = msg.get("role")
     if msg.get("lc") == 1 and isinstance(msg.get("kwargs"), dict):  # LangChain-serialized message
-        cls = (msg.get("id") or ["?"])[-1]
+        ids = msg.get("id")
+        cls = str(ids[-1]) if isinstance(ids, list) and ids else "?"
         msg = msg["kwargs"]
         role = _LC_ROLES.get(cls) or msg.get("role") or "user"
     elif role is None and "type" in msg and msg.get("type") in ("human", "ai", "system", "tool"):
         role = msg.get("type")  # LangChain message dicts use "type"
     role = _ROLE_ALIASES.get(str(role), str(role) if role else "user")
     text, non_text = content_text(msg.get("content"))
-    tool_calls = msg.get("tool_calls") or (msg.get("additional_kwargs") or {}).get("tool_calls")
+    tool_calls = _tool_calls(msg)
     if not tool_calls and msg.get("function_call"):
         tool_calls = [{"type": "function", "function": msg["function_call"]}]
     return {
@@ -278,6 +357,15 @@ def normalize_message(raw: Any) -> tuple[dict[str, str | None], int]:
         "tool_calls": json.dumps(tool_calls, ensure_ascii=False) if tool_calls else None,
         "tool_call_id": as_str(msg.get("tool_call_id")),
     }, non_text
+
+
+def _tool_calls(msg: Mapping[str, Any]) -> list[Any]:
+    """A message's tool calls (OpenAI ``tool_calls`` or LangChain ``additional_kwargs.tool_calls``); a value that is
+    not a list counts as one call."""
+    calls = msg.get("tool_calls") or get_path(msg, "additional_kwargs.tool_calls")
+    if not calls:
+        return []
+    return calls if isinstance(calls, list) else [calls]
 
 
 def normalize_conversation(raw: Any, *, field: str = "messages", system: Any = None) -> Conversation:
@@ -351,19 +439,23 @@ def response_text(raw: Any) -> tuple[str | None, int]:
         return str(raw), 0
     if "choices" in raw:
         choices = raw.get("choices") or []
-        return response_text(choices[0]) if choices else (None, 0)
+        if isinstance(choices, list):
+            return response_text(choices[0]) if choices else (None, 0)
+        return response_text(choices)
     if "generations" in raw:
         gens = raw["generations"]
         while isinstance(gens, list) and gens and isinstance(gens[0], list):
             gens = gens[0]
-        return response_text(gens[0]) if gens else (None, 0)
+        if isinstance(gens, list):
+            return response_text(gens[0]) if gens else (None, 0)
+        return response_text(gens)
     if "message" in raw and isinstance(raw["message"], dict):
         return response_text(raw["message"])
     if raw.get("lc") == 1 and isinstance(raw.get("kwargs"), dict):
         return response_text(raw["kwargs"])
     if "content" in raw or "tool_calls" in raw:
         text, _ = content_text(raw.get("content"))
-        tool_calls = raw.get("tool_calls") or (raw.get("additional_kwargs") or {}).get("tool_calls") or []
+        tool_calls = _tool_calls(raw)
         if not text and tool_calls:
             return json.dumps(tool_calls, ensure_ascii=False), len(tool_calls)
         return text, len(tool_calls)

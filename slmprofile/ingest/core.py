@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,14 +14,19 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 from ..errors import IngestError
 from ..schema import OUTCOME_COLUMNS, core_schema, outcome_dtype
 from .common import (
+    DAMAGED_FILE,
     DUPLICATE_ID,
     EMPTY_PROMPT,
+    TOO_DEEP,
     UNMATCHED_BATCH_OUTPUT,
+    WRONG_TYPE,
     Skip,
+    as_amount,
     as_bool,
+    as_count,
     as_float,
-    as_int,
     as_str,
+    collect_invalid_values,
     get_path,
     parse_timestamp,
 )
@@ -51,29 +57,48 @@ class IngestResult:
         return path
 
 
+_TARGET_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_MAP_SYNTAX = "expected TARGET=COLUMN pairs separated by commas, e.g. --map prompt=question,response=answer"
+
+
 def parse_mapping(spec: str | Mapping[str, str] | None) -> dict[str, str]:
-    """``"prompt=question,slm_correct=col"`` -> ``{"prompt": "question", "slm_correct": "col"}``."""
+    """``"prompt=question,slm_correct=col"`` -> ``{"prompt": "question", "slm_correct": "col"}``.
+
+    A target is a column name of the output (letters, digits, ``_``); a column is any name or dotted path without
+    ``=`` (a second ``=`` is almost always a missing comma: ``prompt=q;model=m``). A target given twice, an empty
+    side or a malformed target raises :class:`~slmprofile.errors.IngestError` (a ``ValueError``).
+    """
     if spec is None:
         return {}
-    if isinstance(spec, Mapping):
-        return {str(k): str(v) for k, v in spec.items()}
+    pairs = ([(str(k), str(v)) for k, v in spec.items()] if isinstance(spec, Mapping)
+             else [_map_pair(part) for part in (p.strip() for p in spec.split(",")) if part])
     mapping: dict[str, str] = {}
-    for part in (p.strip() for p in spec.split(",")):
-        if not part:
-            continue
-        target, sep, column = part.partition("=")
-        if not sep or not target.strip() or not column.strip():
-            raise ValueError(f"bad --map entry {part!r}: expected TARGET=COLUMN (e.g. prompt=question)")
-        mapping[target.strip()] = column.strip()
+    for target, column in pairs:
+        entry = f"{target}={column}"
+        if not _TARGET_NAME.fullmatch(target):
+            raise IngestError(f"bad --map entry {entry!r}: target {target!r} is not a column name "
+                              f"(letters, digits, _); {_MAP_SYNTAX}")
+        if not column or "=" in column:
+            raise IngestError(f"bad --map entry {entry!r}: {_MAP_SYNTAX}")
+        if target in mapping:
+            raise IngestError(f"bad --map: {target!r} is mapped twice ({target}={mapping[target]} and {entry})")
+        mapping[target] = column
     return mapping
+
+
+def _map_pair(part: str) -> tuple[str, str]:
+    target, sep, column = part.partition("=")
+    if not sep or not target.strip() or not column.strip():
+        raise IngestError(f"bad --map entry {part!r}: {_MAP_SYNTAX}")
+    return target.strip(), column.strip()
 
 
 def _coerce(target: str, value: Any, field: str) -> Any:
     column = TABLE_FIELDS.get(target, target)
     if column in ("prompt_tokens", "completion_tokens"):
-        return as_int(value, field)
+        return as_count(value, field)
     if column in ("cost_usd", "latency_ms"):
-        return as_float(value, field)
+        return as_amount(value, field)
     if column == "timestamp":
         return parse_timestamp(value, field)
     kind = OUTCOME_COLUMNS.get(column)
@@ -82,6 +107,36 @@ def _coerce(target: str, value: Any, field: str) -> Any:
     if kind == "float":
         return as_float(value, field)
     return as_str(value)
+
+
+def _parse(reader: LogFormat, record: Mapping[str, Any]) -> dict[str, Any]:
+    """``reader.parse(record)``; a record whose shape the reader did not foresee (a string where an object belongs,
+    JSON nested too deep to re-encode) is a counted skip, never the end of the file."""
+    try:
+        return reader.parse(record)
+    except Skip:
+        raise
+    except RecursionError:
+        raise Skip(TOO_DEEP, None, "a value is nested too deeply to process") from None
+    except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
+        raise Skip(WRONG_TYPE, None, f"unexpected record shape ({type(exc).__name__}: {exc})") from None
+
+
+def _column_list(record: Mapping[str, Any], limit: int = 12) -> str:
+    """``a, b, c, ... (20 in all)``: a few column names of ``record`` for messages."""
+    names = sorted(map(str, record))
+    return ", ".join(names[:limit]) + (f", ... ({len(names)} in all)" if len(names) > limit else "")
+
+
+def _count_unread(file: FileReport, items: Iterable[tuple[int, Any]]) -> None:
+    """Count every item of a file no reader takes: undecodable lines under their own reason, records as
+    ``unknown_format``."""
+    for line, item in items:
+        file.rows_read += 1
+        if isinstance(item, Skip):
+            file.skip(item.reason, f"{file.path}:{line} {item.where()}".rstrip())
+        else:
+            file.skip("unknown_format", f"{file.path}:{line}")
 
 
 def _detect(records: list[tuple[int, Any]], mapping: Mapping[str, str]) -> LogFormat | None:
@@ -107,12 +162,22 @@ class _Ingestor:
         self.frames: list[pl.DataFrame] = []
         self.batch_inputs: dict[str, tuple[dict[str, Any], FileReport, str]] = {}
         self.batch_outputs: list[tuple[dict[str, Any], FileReport, str]] = []
+        #: mapped targets whose column no record read so far has, and each file's first columns (for the note)
+        self.unseen: dict[str, str] = dict(mapping)
+        self.columns_of: dict[str, str] = {}
 
     # -- skips
     def skip(self, file: FileReport, location: str, skip: Skip) -> None:
         if self.strict:
             raise IngestError(f"{location}: {skip.describe()}")
         file.skip(skip.reason, f"{location} {skip.where()}".rstrip())
+
+    def nulled(self, file: FileReport, location: str, problems: list[Skip]) -> None:
+        """Count the invalid values of one kept row (their fields are already null); strict: raise the first."""
+        for problem in problems:
+            if self.strict:
+                raise IngestError(f"{location}: {problem.describe()}")
+            file.null(problem.reason, f"{location} {problem.where()}")
 
     # -- files
     def read_file(self, path: Path) -> None:
@@ -127,11 +192,17 @@ class _Ingestor:
                 raise IngestError(f"{display}: empty file")
             return
         records = iter_records(path)
-        head = list(itertools.islice(records, DETECT_SAMPLE))
+        try:
+            head = list(itertools.islice(records, DETECT_SAMPLE))
+        except OSError as exc:  # opening failed (reading errors part way are damaged_file skips)
+            raise IngestError(f"{display}: cannot read the file ({exc.strerror or exc})") from None
         if not head:
             file.problem = "no records (only blank lines or a header)"
             if self.strict:
                 raise IngestError(f"{display}: {file.problem}")
+            return
+        if not any(isinstance(item, dict) for _, item in head):
+            self.not_a_log_file(file, head, records)
             return
         if self.format:
             reader = Table(self.mapping) if self.format == "table" else get_format(self.format)
@@ -140,35 +211,72 @@ class _Ingestor:
             reader = _detect(head, self.mapping)
             file.detected_by = "auto"
         if reader is None:
-            keys = next((sorted(r)[:10] for _, r in head if isinstance(r, dict)), [])
-            msg = (f"could not detect the log format (first record's keys: {keys}); pass --format, one of: "
-                   f"{', '.join(sorted(FORMATS))} (table needs --map prompt=COLUMN)")
-            if self.strict:
-                raise IngestError(f"{display}: {msg}")
-            file.problem = "unknown format: " + msg
-            for line, _ in itertools.chain(head, records):
-                file.rows_read += 1
-                file.skip("unknown_format", f"{display}:{line}")
+            self.unknown_format(file, head, records)
             return
         file.format = reader.name
         if isinstance(reader, Table) and "prompt" not in self.mapping:
             guessed = next((Table.prompt_column(r) for _, r in head if isinstance(r, dict)), None)
             self.report.notes.append(f"{display}: prompt column guessed as {guessed!r} (set --map prompt=COLUMN)")
-        for line, item in itertools.chain(head, records):
-            file.rows_read += 1
-            location = f"{display}:{line}"
-            if isinstance(item, Skip):
-                self.skip(file, location, item)
-                continue
-            try:
-                row = reader.parse(item)
-                self.apply_mapping(row, item, reader)
-            except Skip as skip:
-                self.skip(file, location, skip)
-                continue
-            row["source"] = location
-            row["format"] = reader.name
-            self.keep(row, file, location, reader.name)
+        with collect_invalid_values() as problems:
+            for line, item in itertools.chain(head, records):
+                file.rows_read += 1
+                location = f"{display}:{line}"
+                if isinstance(item, Skip):
+                    self.skip(file, location, item)
+                    if item.reason == DAMAGED_FILE:
+                        file.problem = f"damaged file at line {line}: {item.detail}"
+                    continue
+                if self.unseen:
+                    self.mark_seen(item, display)
+                problems.clear()
+                try:
+                    row = _parse(reader, item)
+                    self.apply_mapping(row, item, reader)
+                except Skip as skip:
+                    self.skip(file, location, skip)
+                    continue
+                if problems:
+                    self.nulled(file, location, problems)
+                row["source"] = location
+                row["format"] = reader.name
+                self.keep(row, file, location, reader.name)
+
+    def not_a_log_file(self, file: FileReport, head: list[tuple[int, Any]],
+                       records: Iterable[tuple[int, Any]]) -> None:
+        """No record among the first ones decodes (binary data, a cut-off JSON document, a damaged gzip): the file
+        problem names the first line's cause, every line is counted under its own reason; strict raises that."""
+        line, first = head[0]
+        cause = f"{file.path}:{line}: {first.describe()}"
+        if self.strict:
+            raise IngestError(f"not a log file: {cause}")
+        file.problem = (f"not a log file: none of the first {len(head)} lines/items is a JSON object or table row "
+                        f"(first: {cause})")
+        _count_unread(file, itertools.chain(head, records))
+
+    def unknown_format(self, file: FileReport, head: list[tuple[int, Any]],
+                       records: Iterable[tuple[int, Any]]) -> None:
+        """No reader recognises the records: the problem lists the first record's columns (and, for a
+        ``--map prompt=COLUMN`` naming no column, says so); strict raises it."""
+        objects = [r for _, r in head if isinstance(r, dict)]
+        keys = sorted(objects[0])[:10]
+        prompt = self.mapping.get("prompt")
+        if prompt is not None and all(get_path(r, prompt) is None for r in objects):
+            msg = (f"column {prompt!r} (--map prompt={prompt}) is not in {file.path}; "
+                   f"its columns: {_column_list(objects[0])}")
+        else:
+            msg = (f"could not detect the log format (first record's keys: {keys}); pass --format, one of: "
+                   f"{', '.join(sorted(FORMATS))}" + ("" if prompt else " (table needs --map prompt=COLUMN)"))
+        if self.strict:
+            raise IngestError(f"{file.path}: {msg}")
+        file.problem = "unknown format: " + msg
+        _count_unread(file, itertools.chain(head, records))
+
+    def mark_seen(self, record: Mapping[str, Any], display: str) -> None:
+        """Note which mapped columns ``record`` has (a mapping whose column no record has is reported)."""
+        self.columns_of.setdefault(display, _column_list(record))
+        for target, path in list(self.unseen.items()):
+            if get_path(record, path) is not None:
+                del self.unseen[target]
 
     def apply_mapping(self, row: dict[str, Any], record: Mapping[str, Any], reader: LogFormat) -> None:
         for target, path in self.mapping.items():
@@ -216,15 +324,27 @@ class _Ingestor:
             self.rows = []
 
     def finish(self, empty_targets: Sequence[str], *, rows_out: int, started: float) -> None:
-        """Close the report: note (or, strict, raise for) mapped columns empty in every row; fail on no input."""
-        for target in empty_targets:
+        """Close the report: note (or, strict, raise for) mapped columns empty in every row - extra columns empty in
+        the output (``empty_targets``) and core fields whose column no input record has -, sum up invalid values
+        nulled; fail when no file gave anything."""
+        targets = list(empty_targets) + [t for t in self.unseen if t in TABLE_FIELDS and t not in empty_targets]
+        for target in targets:
             msg = f"mapped column {target!r} (from {self.mapping[target]!r}) is empty in every row: check the name"
+            if target in self.unseen and self.columns_of:
+                name, columns = next(iter(self.columns_of.items()))
+                msg += f" (no input record has {self.mapping[target]!r}; columns of {name}: {columns})"
             if self.strict:
                 raise IngestError(msg)
             self.report.notes.append(msg)
+        nulled = self.report.values_nulled
+        if nulled:
+            self.report.notes.append(
+                f"{nulled:,} invalid value{'s' if nulled != 1 else ''} (negative, NaN/infinite or impossibly large "
+                "token counts, costs or latencies) nulled, rows kept; missing tokens and costs were then estimated "
+                "and flagged (tokens_estimated, cost_estimated): see invalid_value per file")
         self.report.rows_out = rows_out
         self.report.seconds = time.perf_counter() - started
-        if rows_out == 0 and self.report.rows_read == 0 and all(f.problem for f in self.report.files):
+        if rows_out == 0 and self.report.rows_kept == 0 and all(f.problem for f in self.report.files):
             raise IngestError("nothing to ingest: " + "; ".join(f"{f.path}: {f.problem}" for f in self.report.files))
 
     def join_batches(self) -> None:
@@ -352,7 +472,8 @@ def ingest(
             ``table`` format they name the prompt/response/... columns; for any format they add outcome columns
             (``slm_correct``, ``frontier_correct``, ``feedback``, ``eval_score`` or any other name) and can
             override a core field. Nested fields use dotted paths (``metadata.score``).
-        strict: raise :class:`~slmprofile.errors.IngestError` at the first row that would be skipped.
+        strict: raise :class:`~slmprofile.errors.IngestError` at the first row that would be skipped, value that
+            would be nulled, file that is not a log or is damaged, or mapped column no record has.
         estimate: count missing tokens (bpe-openai) and price missing costs (genai-prices).
         templates: compute ``template_id``.
         progress: show a progress bar per file.
@@ -362,7 +483,12 @@ def ingest(
 
     Returns:
         :class:`IngestResult` with ``frame`` and ``report``. Every row read is either kept or counted in the
-        report under a skip reason with its first locations; nothing is dropped silently.
+        report under a skip reason with its first locations; nothing is dropped silently. A value that cannot be
+        right (negative, NaN/infinite, 10**30 tokens) is nulled in its kept row and counted as ``invalid_value``
+        (missing tokens and costs are then estimated and flagged). A damaged file (a gzip cut off or failing its
+        checksum) keeps the rows before the damage and counts a ``damaged_file`` skip where reading stopped.
+        Raises :class:`~slmprofile.errors.IngestError` (one line naming the file) for a malformed ``mapping``, a
+        file that cannot be read, or when no file holds a log (every file empty, undecodable or of unknown format).
     """
     import polars as pl
 

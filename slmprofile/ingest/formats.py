@@ -14,8 +14,10 @@ from .common import (
     MISSING_FIELD,
     NO_STORED_MESSAGES,
     NOT_AN_LLM_CALL,
+    WRONG_TYPE,
     Skip,
-    as_float,
+    as_amount,
+    as_count,
     as_int,
     as_str,
     compact_json,
@@ -23,6 +25,7 @@ from .common import (
     first_of,
     get_path,
     infer_provider,
+    invalid_value,
     maybe_json,
     normalize_conversation,
     parse_timestamp,
@@ -59,10 +62,32 @@ def _error_text(value: Any) -> str | None:
     return str(value)
 
 
-def _latency_ms(start: Any, end: Any) -> float | None:
+def _latency_ms(start: Any, end: Any, field: str) -> float | None:
+    """Milliseconds from ``start`` to ``end``; an end before the start is an invalid value of ``field``."""
     if start is None or end is None:
         return None
-    return (end - start).total_seconds() * 1000.0
+    ms = (end - start).total_seconds() * 1000.0
+    return ms if ms >= 0 else invalid_value(field, f"ends {-ms:.0f} ms before it starts")
+
+
+def _object(record: Mapping[str, Any], field: str, *, required: bool = False,
+            detail: str = "") -> dict[str, Any] | None:
+    """The JSON object at ``record[field]`` (decoded if it is JSON text). Absent: None, or a ``missing_field`` skip
+    when ``required``; present but not an object (a string, a list): a ``wrong_type`` skip naming ``field``."""
+    value = maybe_json(record.get(field))
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise Skip(MISSING_FIELD, field, detail or "no such field")
+        return None
+    if not isinstance(value, dict):
+        raise Skip(WRONG_TYPE, field, f"expected an object, got {_kind(value)}")
+    return value
+
+
+def _kind(value: Any) -> str:
+    """``a string``, ``a list``, ... for messages about a value of the wrong type."""
+    names = {str: "a string", list: "a list", bool: "a boolean", int: "a number", float: "a number"}
+    return names.get(type(value), type(value).__name__)
 
 
 def new_row(**values: Any) -> dict[str, Any]:
@@ -95,6 +120,7 @@ def _conversation_row(conv_raw: Any, field: str, *, system: Any = None) -> dict[
 
 def _chat_request_meta(request: Mapping[str, Any]) -> dict[str, Any]:
     tools = request.get("tools") or request.get("functions") or []
+    tools = tools if isinstance(tools, list) else []
     names = [get_path(t, "function.name") or t.get("name") for t in tools if isinstance(t, dict)]
     return drop_none([
         ("temperature", request.get("temperature")),
@@ -113,8 +139,8 @@ def _completion_fields(resp: Mapping[str, Any] | None) -> dict[str, Any]:
     return {
         "response_text": text,
         "n_tool_calls": n_tools,
-        "prompt_tokens": as_int(first_of(usage, "prompt_tokens", "input_tokens"), "usage.prompt_tokens"),
-        "completion_tokens": as_int(first_of(usage, "completion_tokens", "output_tokens"),
+        "prompt_tokens": as_count(first_of(usage, "prompt_tokens", "input_tokens"), "usage.prompt_tokens"),
+        "completion_tokens": as_count(first_of(usage, "completion_tokens", "output_tokens"),
                                     "usage.completion_tokens"),
         "model": as_str(resp.get("model")),
         "created": parse_timestamp(resp.get("created"), "response.created"),
@@ -158,10 +184,8 @@ class OpenAIChat(LogFormat):
         return isinstance(request, dict) and "messages" in request and "custom_id" not in record
 
     def parse(self, record: Mapping[str, Any]) -> dict[str, Any]:
-        request = maybe_json(record.get("request"))
-        response = maybe_json(record.get("response"))
-        if response is not None and not isinstance(response, dict):
-            raise Skip("wrong_type", "response", f"expected an object, got {type(response).__name__}")
+        request = _object(record, "request", required=True, detail="no request object (model and messages)")
+        response = _object(record, "response")
         comp = _completion_fields(response)
         error = _error_text(record.get("error")) or _error_text((response or {}).get("error"))
         model = comp.get("model") or as_str(request.get("model"))
@@ -181,8 +205,8 @@ class OpenAIChat(LogFormat):
             n_tool_calls=comp.get("n_tool_calls", 0),
             prompt_tokens=comp.get("prompt_tokens"),
             completion_tokens=comp.get("completion_tokens"),
-            cost_usd=as_float(first_of(record, "cost_usd", "cost"), "cost_usd"),
-            latency_ms=as_float(first_of(record, "latency_ms", "duration_ms"), "latency_ms"),
+            cost_usd=as_amount(first_of(record, "cost_usd", "cost"), "cost_usd"),
+            latency_ms=as_amount(first_of(record, "latency_ms", "duration_ms"), "latency_ms"),
             status="error" if error or response is None else "ok",
             error=error or (None if response is not None else "no response logged"),
             user_id=as_str(first_of(record, "user_id", "request.user")),
@@ -207,9 +231,7 @@ class OpenAIBatchInput(LogFormat):
         custom_id = as_str(record.get("custom_id"))
         if not custom_id:
             raise Skip(MISSING_FIELD, "custom_id")
-        body = maybe_json(record.get("body"))
-        if not isinstance(body, dict):
-            raise Skip(MISSING_FIELD, "body", "no request body")
+        body = _object(record, "body", required=True, detail="no request body")
         model = as_str(body.get("model"))
         meta = _chat_request_meta(body)
         meta["url"] = record.get("url")
@@ -245,7 +267,7 @@ class OpenAIBatchOutput(LogFormat):
         custom_id = as_str(record.get("custom_id"))
         if not custom_id:
             raise Skip(MISSING_FIELD, "custom_id")
-        response = maybe_json(record.get("response")) or {}
+        response = _object(record, "response") or {}
         status_code = as_int(response.get("status_code"), "response.status_code")
         body = maybe_json(response.get("body"))
         comp = _completion_fields(body if isinstance(body, dict) and "choices" in body else None)
@@ -269,7 +291,7 @@ class OpenAIBatchOutput(LogFormat):
 
 
 def _usage_pair(record: Mapping[str, Any], inputs: tuple[str, ...], outputs: tuple[str, ...]) -> tuple[int | None, int | None]:
-    return (as_int(first_of(record, *inputs), inputs[0]), as_int(first_of(record, *outputs), outputs[0]))
+    return (as_count(first_of(record, *inputs), inputs[0]), as_count(first_of(record, *outputs), outputs[0]))
 
 
 @register
@@ -294,7 +316,7 @@ class Langfuse(LogFormat):
             raise Skip(NOT_AN_LLM_CALL, "type", f"type {kind}")
         start = parse_timestamp(record.get("startTime"), "startTime")
         end = parse_timestamp(record.get("endTime"), "endTime")
-        latency = as_float(record.get("latency"), "latency")
+        latency = as_amount(record.get("latency"), "latency")
         prompt_tokens, completion_tokens = _usage_pair(
             record,
             ("usageDetails.input", "usage.input", "usage.promptTokens", "promptTokens", "usageDetails.prompt_tokens"),
@@ -321,9 +343,9 @@ class Langfuse(LogFormat):
             n_tool_calls=n_tools,
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
-            cost_usd=as_float(first_of(record, "costDetails.total", "totalCost", "calculatedTotalCost"),
+            cost_usd=as_amount(first_of(record, "costDetails.total", "totalCost", "calculatedTotalCost"),
                               "costDetails.total"),
-            latency_ms=latency * 1000.0 if latency is not None else _latency_ms(start, end),
+            latency_ms=latency * 1000.0 if latency is not None else _latency_ms(start, end, "endTime"),
             status="error" if level == "ERROR" else "ok",
             error=error or ("error" if level == "ERROR" else None),
             user_id=as_str(first_of(record, "userId", "trace.userId")),
@@ -373,10 +395,10 @@ class Helicone(LogFormat):
             **_conversation_row(request.get("messages"), "request_body.messages", system=request.get("system")),
             response_text=text,
             n_tool_calls=n_tools,
-            prompt_tokens=as_int(record.get("prompt_tokens"), "prompt_tokens"),
-            completion_tokens=as_int(record.get("completion_tokens"), "completion_tokens"),
-            cost_usd=as_float(first_of(record, "cost", "cost_usd"), "cost"),
-            latency_ms=as_float(record.get("latency"), "latency"),
+            prompt_tokens=as_count(record.get("prompt_tokens"), "prompt_tokens"),
+            completion_tokens=as_count(record.get("completion_tokens"), "completion_tokens"),
+            cost_usd=as_amount(first_of(record, "cost", "cost_usd"), "cost"),
+            latency_ms=as_amount(record.get("latency"), "latency"),
             status="error" if error else "ok",
             error=error,
             user_id=as_str(first_of(record, "request_user_id", "user_id")),
@@ -428,10 +450,10 @@ class LiteLLM(LogFormat):
             **_conversation_row(messages, "messages"),
             response_text=text,
             n_tool_calls=n_tools,
-            prompt_tokens=as_int(record.get("prompt_tokens"), "prompt_tokens"),
-            completion_tokens=as_int(record.get("completion_tokens"), "completion_tokens"),
-            cost_usd=as_float(record.get("spend"), "spend"),
-            latency_ms=_latency_ms(start, end),
+            prompt_tokens=as_count(record.get("prompt_tokens"), "prompt_tokens"),
+            completion_tokens=as_count(record.get("completion_tokens"), "completion_tokens"),
+            cost_usd=as_amount(record.get("spend"), "spend"),
+            latency_ms=_latency_ms(start, end, "endTime"),
             status="error" if error else "ok",
             error=error,
             user_id=as_str(first_of(record, "end_user", "user")),
@@ -462,7 +484,8 @@ class LangSmith(LogFormat):
         run_type = str(record.get("run_type") or "").lower()
         if run_type not in ("llm", "chat_model"):
             raise Skip(NOT_AN_LLM_CALL, "run_type", f"run_type {run_type or 'missing'}")
-        extra = maybe_json(record.get("extra")) or {}
+        extra = maybe_json(record.get("extra"))
+        extra = extra if isinstance(extra, dict) else {}  # run metadata only: a malformed one is ignored
         start = parse_timestamp(record.get("start_time"), "start_time")
         end = parse_timestamp(record.get("end_time"), "end_time")
         text, n_tools = response_text(record.get("outputs"))
@@ -480,10 +503,10 @@ class LangSmith(LogFormat):
             **_conversation_row(maybe_json(record.get("inputs")), "inputs.messages"),
             response_text=text,
             n_tool_calls=n_tools,
-            prompt_tokens=as_int(record.get("prompt_tokens"), "prompt_tokens"),
-            completion_tokens=as_int(record.get("completion_tokens"), "completion_tokens"),
-            cost_usd=as_float(record.get("total_cost"), "total_cost"),
-            latency_ms=_latency_ms(start, end),
+            prompt_tokens=as_count(record.get("prompt_tokens"), "prompt_tokens"),
+            completion_tokens=as_count(record.get("completion_tokens"), "completion_tokens"),
+            cost_usd=as_amount(record.get("total_cost"), "total_cost"),
+            latency_ms=_latency_ms(start, end, "end_time"),
             status="error" if error or str(record.get("status") or "").lower() == "error" else "ok",
             error=error,
             user_id=as_str(first_of(extra, "metadata.user_id", "metadata.userId")),
@@ -513,7 +536,7 @@ class PostHog(LogFormat):
     def parse(self, record: Mapping[str, Any]) -> dict[str, Any]:
         props = maybe_json(record.get("properties"))
         p: Mapping[str, Any] = props if isinstance(props, dict) else record
-        latency = as_float(p.get("$ai_latency"), "$ai_latency")
+        latency = as_amount(p.get("$ai_latency"), "$ai_latency")
         text, n_tools = response_text(p.get("$ai_output_choices"))
         is_error = maybe_json(p.get("$ai_is_error")) in (True, "true", "True")
         model = as_str(p.get("$ai_model"))
@@ -527,9 +550,9 @@ class PostHog(LogFormat):
             **_conversation_row(p.get("$ai_input"), "properties.$ai_input"),
             response_text=text,
             n_tool_calls=n_tools,
-            prompt_tokens=as_int(p.get("$ai_input_tokens"), "$ai_input_tokens"),
-            completion_tokens=as_int(p.get("$ai_output_tokens"), "$ai_output_tokens"),
-            cost_usd=as_float(p.get("$ai_total_cost_usd"), "$ai_total_cost_usd"),
+            prompt_tokens=as_count(p.get("$ai_input_tokens"), "$ai_input_tokens"),
+            completion_tokens=as_count(p.get("$ai_output_tokens"), "$ai_output_tokens"),
+            cost_usd=as_amount(p.get("$ai_total_cost_usd"), "$ai_total_cost_usd"),
             latency_ms=latency * 1000.0 if latency is not None else None,
             status="error" if is_error else "ok",
             error=as_str(p.get("$ai_error")) if is_error else None,
@@ -624,11 +647,11 @@ class Table(LogFormat):
             prompt_text=values["prompt_text"],
             n_non_text_parts=values.get("n_non_text_parts", 0),
             response_text=as_str(values.get("response_text")),
-            prompt_tokens=as_int(values.get("prompt_tokens"), mapping.get("prompt_tokens", "prompt_tokens")),
-            completion_tokens=as_int(values.get("completion_tokens"),
+            prompt_tokens=as_count(values.get("prompt_tokens"), mapping.get("prompt_tokens", "prompt_tokens")),
+            completion_tokens=as_count(values.get("completion_tokens"),
                                      mapping.get("completion_tokens", "completion_tokens")),
-            cost_usd=as_float(values.get("cost_usd"), mapping.get("cost", "cost")),
-            latency_ms=as_float(values.get("latency_ms"), mapping.get("latency_ms", "latency_ms")),
+            cost_usd=as_amount(values.get("cost_usd"), mapping.get("cost", "cost")),
+            latency_ms=as_amount(values.get("latency_ms"), mapping.get("latency_ms", "latency_ms")),
             status="error" if error or (status and status.lower() in ("error", "failure", "failed")) else "ok",
             error=error,
             user_id=as_str(values.get("user_id")),

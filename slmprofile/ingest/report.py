@@ -1,4 +1,8 @@
-"""The ingest report: rows read, kept and skipped (by reason, per file, with the first offending lines)."""
+"""The ingest report: rows read, kept and skipped (by reason, per file, with the first offending lines).
+
+Every row read is kept or skipped (``rows_read == rows_kept + rows_skipped`` per file). Invalid values in kept rows
+(a negative cost, 10**30 tokens) are counted apart, in ``nulled``: the field was set to null, the row kept.
+"""
 
 from __future__ import annotations
 
@@ -20,8 +24,10 @@ class FileReport:
     rows_read: int = 0
     rows_kept: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
-    #: reason -> first few ``file:line field: detail`` locations
+    #: reason -> first few ``file:line field: detail`` locations (skips and nulled values)
     examples: dict[str, list[str]] = field(default_factory=dict)
+    #: values nulled in kept rows, by reason (``invalid_value``)
+    nulled: Counter[str] = field(default_factory=Counter)
     #: a file-level problem (empty file, unknown format), if any
     problem: str | None = None
     detected_by: str | None = None
@@ -32,6 +38,14 @@ class FileReport:
 
     def skip(self, reason: str, location: str) -> None:
         self.skipped[reason] += 1
+        self._example(reason, location)
+
+    def null(self, reason: str, location: str) -> None:
+        """Count a value nulled in a kept row (``location``: ``file:line field 'x': detail``)."""
+        self.nulled[reason] += 1
+        self._example(reason, location)
+
+    def _example(self, reason: str, location: str) -> None:
         examples = self.examples.setdefault(reason, [])
         if len(examples) < MAX_EXAMPLES:
             examples.append(location)
@@ -40,7 +54,8 @@ class FileReport:
         return {
             "path": self.path, "format": self.format, "detected_by": self.detected_by, "problem": self.problem,
             "rows_read": self.rows_read, "rows_kept": self.rows_kept, "rows_skipped": self.rows_skipped,
-            "skipped": dict(sorted(self.skipped.items())), "examples": self.examples,
+            "skipped": dict(sorted(self.skipped.items())), "nulled": dict(sorted(self.nulled.items())),
+            "examples": self.examples,
         }
 
 
@@ -79,10 +94,23 @@ class IngestReport:
             total.update(f.skipped)
         return total
 
+    @property
+    def nulled(self) -> Counter[str]:
+        """Invalid values nulled in kept rows, by reason."""
+        total: Counter[str] = Counter()
+        for f in self.files:
+            total.update(f.nulled)
+        return total
+
+    @property
+    def values_nulled(self) -> int:
+        return sum(f.nulled.total() for f in self.files)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "rows_read": self.rows_read, "rows_kept": self.rows_kept, "rows_skipped": self.rows_skipped,
             "rows_out": self.rows_out, "skipped": dict(sorted(self.skipped.items())),
+            "nulled": dict(sorted(self.nulled.items())),
             "tokens_estimated": self.tokens_estimated, "cost_estimated": self.cost_estimated,
             "cost_unknown": self.cost_unknown, "unpriced_models": dict(self.unpriced_models.most_common()),
             "batch_joined": self.batch_joined, "templates": self.templates, "notes": list(self.notes),
@@ -102,6 +130,10 @@ class IngestReport:
             for reason, n in f.skipped.most_common():
                 hint = SKIP_HINTS.get(reason, "")
                 out.append(f"    {reason}: {n:,}" + (f" ({hint})" if hint else ""))
+                for loc in f.examples.get(reason, []):
+                    out.append(f"      at {loc}")
+            for reason, n in f.nulled.most_common():
+                out.append(f"    {reason}: {n:,} nulled ({SKIP_HINTS.get(reason, '')})")
                 for loc in f.examples.get(reason, []):
                     out.append(f"      at {loc}")
         if self.tokens_estimated:

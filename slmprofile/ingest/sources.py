@@ -3,6 +3,10 @@
 Each yielded item is ``(line, record_or_skip)``: a decoded JSON object / row dict, or a
 :class:`~slmprofile.ingest.common.Skip` for a line that could not be decoded. Nothing here holds a whole file's raw
 text: JSONL and CSV are read line by line, Parquet in row slices.
+
+A file damaged part way (a gzip cut off mid-stream or with a bad checksum, an unreadable Parquet) yields its records
+up to the damage and then one ``damaged_file`` skip at the line where reading stopped; errors opening the file (it
+does not exist, no permission) are raised as they are.
 """
 
 from __future__ import annotations
@@ -11,17 +15,39 @@ import csv
 import gzip
 import io
 import json
+import re
 import sys
+import zlib
 from pathlib import Path
 from typing import Any, Iterator
 
-from .common import INVALID_JSON, NON_UTF8, NOT_AN_OBJECT, WRONG_COLUMN_COUNT, Skip
+from .common import DAMAGED_FILE, INVALID_JSON, NON_UTF8, NOT_AN_OBJECT, TOO_DEEP, WRONG_COLUMN_COUNT, Skip
 
 Record = dict[str, Any]
 SOURCE_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".parquet")
 
 _PARQUET_SLICE = 20_000
 _JSON_ARRAY_KEYS = ("data", "observations", "runs", "items", "results", "logs", "records")
+_READ_CHUNK = 1 << 16
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+
+#: What reading a damaged file raises part way (``gzip.BadGzipFile`` is an ``OSError``; ``EOFError``: a gzip cut
+#: off mid-stream).
+_DAMAGE = (EOFError, OSError, zlib.error)
+_TOO_DEEP_DETAIL = "JSON nested deeper than the decoder allows (about 1,000 levels)"
+
+
+def damage_skip(exc: BaseException) -> Skip:
+    """The ``damaged_file`` skip for an error that stopped reading a file part way."""
+    if isinstance(exc, EOFError):
+        detail = "the compressed data ends early (the file is cut off)"
+    elif isinstance(exc, gzip.BadGzipFile):
+        detail = f"corrupt gzip data ({exc})"
+    elif isinstance(exc, zlib.error):
+        detail = f"corrupt compressed data ({exc})"
+    else:
+        detail = f"read error ({exc})"
+    return Skip(DAMAGED_FILE, None, detail + "; nothing after this point was read")
 
 
 def file_kind(path: Path) -> str:
@@ -53,6 +79,12 @@ def _open_binary(path: Path) -> io.BufferedReader | gzip.GzipFile:
     return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")  # noqa: SIM115
 
 
+def _json_problem(exc: ValueError) -> str:
+    """Why ``json.loads`` refused: a ``JSONDecodeError``'s message, or a plain ``ValueError``'s (e.g. an integer of
+    more than 4,300 digits), which has no position."""
+    return exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc).split(";")[0]
+
+
 def _decode_line(raw: bytes) -> Record | Skip | None:
     try:
         text = raw.decode("utf-8")
@@ -64,7 +96,10 @@ def _decode_line(raw: bytes) -> Record | Skip | None:
     try:
         value = json.loads(text)
     except ValueError as exc:
-        return Skip(INVALID_JSON, None, f"{exc.msg} (column {exc.colno})")
+        column = f" (column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
+        return Skip(INVALID_JSON, None, _json_problem(exc) + column)
+    except RecursionError:
+        return Skip(TOO_DEEP, None, _TOO_DEEP_DETAIL)
     if not isinstance(value, dict):
         return Skip(NOT_AN_OBJECT, None, f"got a JSON {type(value).__name__}")
     return value
@@ -72,12 +107,65 @@ def _decode_line(raw: bytes) -> Record | Skip | None:
 
 def iter_jsonl(path: Path) -> Iterator[tuple[int, Record | Skip]]:
     with _open_binary(path) as handle:
-        for line_no, raw in enumerate(handle, start=1):
-            if raw.startswith(b"\xef\xbb\xbf") and line_no == 1:
-                raw = raw[3:]
-            item = _decode_line(raw)
-            if item is not None:
-                yield line_no, item
+        line_no = 0
+        try:
+            for line_no, raw in enumerate(handle, start=1):
+                if raw.startswith(b"\xef\xbb\xbf") and line_no == 1:
+                    raw = raw[3:]
+                item = _decode_line(raw)
+                if item is not None:
+                    yield line_no, item
+        except _DAMAGE as exc:
+            yield line_no + 1, damage_skip(exc)
+
+
+def _read_all(path: Path) -> tuple[bytes, Skip | None]:
+    """The file's bytes, and the ``damaged_file`` skip when reading stopped early (the bytes before it are kept)."""
+    chunks: list[bytes] = []
+    with _open_binary(path) as handle:
+        try:
+            while chunk := handle.read1(_READ_CHUNK):
+                chunks.append(chunk)
+        except _DAMAGE as exc:
+            return b"".join(chunks), damage_skip(exc)
+    return b"".join(chunks), None
+
+
+def _line_col(text: str, pos: int) -> str:
+    """``line L column C`` of character offset ``pos`` (both from 1)."""
+    line = text.count("\n", 0, pos) + 1
+    column = pos - text.rfind("\n", 0, pos)
+    return f"line {line} column {column}"
+
+
+def _array_items(text: str) -> Iterator[tuple[int, Any]]:
+    """Items of a JSON array one by one, for a document ``json.loads`` rejects: the items before the break are
+    kept, then one ``invalid_json`` (or ``too_deep``) skip says where the array breaks off."""
+    decoder = json.JSONDecoder()
+    pos = _WHITESPACE.match(text, text.index("[") + 1).end()
+    index = 0
+    while pos < len(text) and text[pos] != "]":
+        try:
+            value, pos = decoder.raw_decode(text, pos)
+        except ValueError as exc:
+            where = _line_col(text, exc.pos if isinstance(exc, json.JSONDecodeError) else pos)
+            yield index + 1, Skip(INVALID_JSON, None, f"{_json_problem(exc)} (at {where}; item {index + 1}, "
+                                                      "the items before it are kept)")
+            return
+        except RecursionError:
+            yield index + 1, Skip(TOO_DEEP, None, f"{_TOO_DEEP_DETAIL} (item {index + 1})")
+            return
+        index += 1
+        yield index, value
+        pos = _WHITESPACE.match(text, pos).end()
+        if pos < len(text) and text[pos] == ",":
+            pos = _WHITESPACE.match(text, pos + 1).end()
+        elif pos < len(text) and text[pos] != "]":
+            yield index + 1, Skip(INVALID_JSON, None, f"expected ',' or ']' at {_line_col(text, pos)}")
+            return
+    if pos >= len(text):
+        yield index + 1, Skip(INVALID_JSON, None, f"the JSON array is cut off after item {index} "
+                                                  f"(no closing ']' by {_line_col(text, pos)})")
 
 
 def iter_json(path: Path) -> Iterator[tuple[int, Record | Skip]]:
@@ -87,23 +175,60 @@ def iter_json(path: Path) -> Iterator[tuple[int, Record | Skip]]:
     position in the array (line numbers do not exist inside one JSON document).
     """
     with _open_binary(path) as handle:
-        head = handle.read(4096)
+        try:
+            head = handle.read(4096)
+        except _DAMAGE as exc:
+            yield 1, damage_skip(exc)
+            return
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if not stripped.startswith(b"["):
         first_line = stripped.split(b"\n", 1)[0].strip()
         if first_line.startswith(b"{") and first_line.endswith(b"}") and b"\n" in stripped.strip():
             yield from iter_jsonl(path)
             return
-    with _open_binary(path) as handle:
-        raw = handle.read()
+    raw, damage = _read_all(path)
+    last, item = 0, None
+    for last, item in _json_document(raw, damage):
+        yield last, item
+    if damage is not None and not (isinstance(item, Skip) and item.reason == DAMAGED_FILE):
+        yield last + 1, damage  # the data was whole but failed its check (a bad gzip CRC)
+
+
+def _json_document(raw: bytes, damage: Skip | None = None) -> Iterator[tuple[int, Record | Skip]]:
+    """Records of one JSON document's bytes; a document broken part way through an array keeps the items before
+    the break (:func:`_array_items`). ``damage``: why the bytes end early, if they do; it stands in for the
+    ``invalid_json`` skip of the break (the damage is the cause)."""
     try:
-        doc = json.loads(raw.decode("utf-8-sig"))
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         yield 1, Skip(NON_UTF8, None, f"invalid byte at offset {exc.start}")
         return
-    except ValueError as exc:
-        yield exc.lineno, Skip(INVALID_JSON, None, f"{exc.msg} at line {exc.lineno} column {exc.colno}")
+    try:
+        doc = json.loads(text)
+    except RecursionError:
+        yield 1, Skip(TOO_DEEP, None, _TOO_DEEP_DETAIL)
         return
+    except ValueError as exc:
+        if text.lstrip().startswith("["):
+            for index, item in _array_items(text):
+                if damage is not None and isinstance(item, Skip) and item.reason == INVALID_JSON:
+                    item = damage
+                yield index, _as_record(index, item)
+        else:
+            where = (f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else "")
+            yield getattr(exc, "lineno", 1), damage or Skip(INVALID_JSON, None, _json_problem(exc) + where)
+        return
+    yield from _document_records(doc)
+
+
+def _as_record(index: int, item: Any) -> Record | Skip:
+    if isinstance(item, (dict, Skip)):
+        return item
+    return Skip(NOT_AN_OBJECT, None, f"item {index} is a JSON {type(item).__name__}")
+
+
+def _document_records(doc: Any) -> Iterator[tuple[int, Record | Skip]]:
+    """Records of a whole decoded JSON document: an array, or an object wrapping one (``{"data": [...]}``)."""
     if isinstance(doc, dict):
         inner = next((doc[k] for k in _JSON_ARRAY_KEYS if isinstance(doc.get(k), list)), None)
         doc = inner if inner is not None else [doc]
@@ -111,8 +236,7 @@ def iter_json(path: Path) -> Iterator[tuple[int, Record | Skip]]:
         yield 1, Skip(NOT_AN_OBJECT, None, f"top level is a JSON {type(doc).__name__}")
         return
     for index, item in enumerate(doc, start=1):
-        yield index, item if isinstance(item, dict) else Skip(NOT_AN_OBJECT, None,
-                                                              f"item {index} is a JSON {type(item).__name__}")
+        yield index, _as_record(index, item)
 
 
 def _has_surrogates(value: str) -> bool:
@@ -129,36 +253,45 @@ def iter_csv(path: Path, *, delimiter: str = ",") -> Iterator[tuple[int, Record 
     raw = _open_binary(path)
     with io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
         reader = csv.reader(handle, delimiter=delimiter)
+        start = 1
         try:
-            header = next(reader)
-        except StopIteration:
-            return
-        header = [h.strip() for h in header]
-        start = reader.line_num + 1
-        for row in reader:
-            line_no, start = start, reader.line_num + 1
-            if not row or all(not cell for cell in row):
-                continue
-            if any(_has_surrogates(cell) for cell in row):
-                yield line_no, Skip(NON_UTF8, None, "invalid UTF-8 bytes in the row")
-                continue
-            if len(row) != len(header):
-                yield line_no, Skip(WRONG_COLUMN_COUNT, None,
-                                    f"{len(row)} cells for {len(header)} columns")
-                continue
-            yield line_no, {k: (v if v != "" else None) for k, v in zip(header, row)}
+            header = next(reader, None)
+            if header is None:
+                return
+            header = [h.strip() for h in header]
+            start = reader.line_num + 1
+            for row in reader:
+                line_no, start = start, reader.line_num + 1
+                if not row or all(not cell for cell in row):
+                    continue
+                if any(_has_surrogates(cell) for cell in row):
+                    yield line_no, Skip(NON_UTF8, None, "invalid UTF-8 bytes in the row")
+                    continue
+                if len(row) != len(header):
+                    yield line_no, Skip(WRONG_COLUMN_COUNT, None,
+                                        f"{len(row)} cells for {len(header)} columns")
+                    continue
+                yield line_no, {k: (v if v != "" else None) for k, v in zip(header, row)}
+        except _DAMAGE as exc:
+            yield start, damage_skip(exc)
+        except csv.Error as exc:
+            yield start, Skip(DAMAGED_FILE, None, f"unreadable CSV ({exc}); nothing after this point was read")
 
 
 def iter_parquet(path: Path) -> Iterator[tuple[int, Record | Skip]]:
     import polars as pl
 
-    total = pl.scan_parquet(path).select(pl.len()).collect().item()
     row = 0
-    while row < total:
-        chunk = pl.scan_parquet(path).slice(row, _PARQUET_SLICE).collect()
-        for offset, record in enumerate(chunk.iter_rows(named=True)):
-            yield row + offset + 1, record
-        row += chunk.height
+    try:
+        total = pl.scan_parquet(path).select(pl.len()).collect().item()
+        while row < total:
+            chunk = pl.scan_parquet(path).slice(row, _PARQUET_SLICE).collect()
+            for offset, record in enumerate(chunk.iter_rows(named=True)):
+                yield row + offset + 1, record
+            row += chunk.height
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        yield row + 1, Skip(DAMAGED_FILE, None, f"unreadable Parquet ({message}); nothing after this point was read")
 
 
 def iter_records(path: Path) -> Iterator[tuple[int, Record | Skip]]:

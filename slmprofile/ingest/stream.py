@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
+from ..errors import IngestError
 from .core import CHUNK_ROWS, _frame, _Ingestor, finalize, parse_mapping, read_all, resolve_files
 from .report import IngestReport
 
@@ -86,6 +87,8 @@ class _StreamingIngestor(_Ingestor):
         # text alive (memory then grows with the log). A round trip through Arrow copies just the kept strings.
         self.sample = pl.from_arrow(kept.to_arrow())
         path = self.directory / f"part-{len(self.parts):05d}.parquet"
+        if path.exists():  # never replace a file that may be the user's (or one of this very call's inputs)
+            raise IngestError(f"{path}: already exists; write the parts to a new or empty directory")
         frame.write_parquet(path)
         self.parts.append(path)
         self.rows_out += frame.height
@@ -110,8 +113,9 @@ def ingest_to_parquet(
 
     Arguments as for :func:`~slmprofile.ingest.ingest`; ``chunk_rows`` calls per part; ``template_sample``
     distinct prompts to learn templates from. Outcome tables are checked once against the ids of all parts (the
-    same report as the in-memory reader's) and joined part by part in the template pass. Parts from an earlier run
-    in ``directory`` are removed first.
+    same report as the in-memory reader's) and joined part by part in the template pass. Nothing in ``directory`` is
+    removed or replaced: a part name that is taken stops the call (the CLI claims a new or empty directory through
+    :func:`slmprofile.outputs.claim_dir`).
     """
     import polars as pl
 
@@ -123,8 +127,6 @@ def ingest_to_parquet(
     files = resolve_files(paths, format)
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    for old in directory.glob(PART_GLOB):
-        old.unlink()
     state = _StreamingIngestor(directory=directory, estimate=estimate, template_sample=template_sample,
                                chunk_rows=chunk_rows, format=format, mapping=parse_mapping(mapping), strict=strict)
     read_all(state, files, progress=progress)

@@ -9,6 +9,8 @@ CUDA runs when onnxruntime has the CUDA provider and a device answers; otherwise
 from __future__ import annotations
 
 import json
+
+from .._plotting import plain_text
 import logging
 import os
 import platform
@@ -132,6 +134,7 @@ class BenchResult:
         return self.files
 
 
+@plain_text
 def plot_benchmark(result: BenchResult, path: str | Path) -> Path:
     """p50 latency and throughput against batch size, one line per path / device / variant (PNG)."""
     import matplotlib
@@ -192,10 +195,13 @@ def _cuda_session_ok(directory: Path) -> str | None:
     """None when a CUDA session starts, else the reason it cannot."""
     import onnxruntime as ort
 
+    from ..runtime import config_file, read_config
+
     if "CUDAExecutionProvider" not in ort.get_available_providers():
         return "skipped: no CUDA device (onnxruntime has no CUDA execution provider; install the 'gpu' extra)"
+    model = config_file(directory, read_config(directory), "fp32")  # only a file inside the directory
     try:
-        session = ort.InferenceSession(str(directory / "router.onnx"), providers=["CUDAExecutionProvider"])
+        session = ort.InferenceSession(str(model), providers=["CUDAExecutionProvider"])
     except Exception as exc:  # noqa: BLE001 - any provider failure means "no usable device"
         return f"skipped: no CUDA device ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})"
     if session.get_providers()[0] != "CUDAExecutionProvider":

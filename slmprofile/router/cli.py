@@ -14,11 +14,14 @@ router_app = typer.Typer(name="router", help="Train, export (ONNX fp32 + int8) a
 def _console():
     from rich.console import Console
 
-    return Console(stderr=True, soft_wrap=True)
+    return Console(stderr=True, soft_wrap=True, markup=False, highlight=False)  # paths and values as written
 
 
 def _fail(message: str) -> None:
-    _console().print(f"[red]error:[/red] {message}", highlight=False)
+    """Print ``error: message`` (one line; the message is not read as rich markup) and exit with code 2."""
+    from rich.text import Text
+
+    _console().print(Text.assemble(("error:", "red"), f" {message}"))
     raise typer.Exit(code=2)
 
 
@@ -68,15 +71,21 @@ def train(
     export: Annotated[bool, typer.Option("--export/--no-export", help="Also export ONNX into --out.")] = False,
     check: Annotated[int, typer.Option("--check", help="With --export: parity check (ONNX vs PyTorch) on N "
                                                        "training prompts (0: none).")] = 100,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Reuse --out from an earlier router: replace only "
+                                            "the files slmprofile wrote there.")] = False,
 ) -> None:
     """Train the router on logged outcomes, evaluate it held out against baselines, write head + report + plot."""
     from ..errors import SlmprofileError
+    from ..outputs import claim_dir
     from .data import load_run_data
     from .finetune import ENCODER_DIR, FinetuneSettings
     from .train import SlmRouter, train_router
 
     console = _console()
     try:
+        claimed = claim_dir(out, overwrite=overwrite, inputs=[source] + ([embeddings] if embeddings else []),
+                            reserved=("head.npz", "training.json", "evaluation.csv", "cost_quality.png", "router.json",
+                                      "router.onnx", "router.int8.onnx", "tokenizer.json", "encoder"))
         data = load_run_data(source, label_column=label_column, frontier_column=frontier_column or None,
                              embeddings=embeddings, groups=None if groups == "none" else groups,
                              weak_labels=weak_labels, weak_column=weak_column, weak_weight=weak_weight)
@@ -98,10 +107,11 @@ def train(
                   f"{share:.1%} of calls to the SLM, success there "
                   f"{'-' if v.get('success_on_slm') is None else format(v['success_on_slm'], '.3f')}); "
                   f"frontier weight {result.router.frontier_weight_}", highlight=False)
-    for name, path in result.write(out).items():
-        console.print(f"wrote {name}: {path}")
-    if export:
-        _export(out, out, int8=True, model=None, check=check, texts=data.texts)
+    with claimed:
+        for name, path in result.write(out).items():
+            console.print(f"wrote {name}: {path}")
+        if export:
+            _export(out, out, int8=True, model=None, check=check, texts=data.texts)
 
 
 def _export(head_dir: Path, out: Path, *, int8: bool, model: Optional[Path], check: int,
@@ -112,12 +122,16 @@ def _export(head_dir: Path, out: Path, *, int8: bool, model: Optional[Path], che
     from .export import export_router, parity_report
     from .train import SlmRouter
 
+    from ..outputs import claim_file_in, record_outputs
+
     console = _console()
     head = head_dir / "head.npz" if head_dir.is_dir() else head_dir
     try:
+        claim_file_in(out, ["router.onnx", "router.int8.onnx", "tokenizer.json", "router.json"])
         result = export_router(head, out, model=model, int8=int8)
     except (SlmprofileError, ValueError) as exc:
         _fail(str(exc))
+    record_outputs(out, result.files.values())
     for name, path in result.files.items():
         console.print(f"wrote {name}: {path}")
     if check and texts:
@@ -126,7 +140,10 @@ def _export(head_dir: Path, out: Path, *, int8: bool, model: Optional[Path], che
         sample = random.Random(0).sample(texts, min(check, len(texts)))
         encoder = model or (head.parent / "encoder" if (head.parent / "encoder" / "config.json").is_file() else None)
         embedder = Embedder(encoder, device="cpu", cache_dir=False) if encoder else None
-        report = parity_report(SlmRouter.load(head), out, sample, embedder=embedder)
+        try:
+            report = parity_report(SlmRouter.load(head), out, sample, embedder=embedder)
+        except SlmprofileError as exc:
+            _fail(str(exc))
         console.print("parity: " + ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
                                              for k, v in report.items()), highlight=False)
 
@@ -170,8 +187,13 @@ def bench(
 ) -> None:
     """Latency p50/p95/p99 and throughput end to end, ONNX fp32/int8 on CPU (and CUDA) vs the PyTorch path."""
     from ..errors import SlmprofileError
+    from ..outputs import claim_file_in, record_outputs
     from .bench import run_benchmark
 
+    try:
+        claim_file_in(out or directory, ["bench.json", "bench.png"])
+    except SlmprofileError as exc:
+        _fail(str(exc))
     texts = None
     if prompts is not None:
         if prompts.suffix == ".parquet":
@@ -192,5 +214,7 @@ def bench(
     console.print(result.table())
     for line in result.skipped:
         console.print(line, highlight=False)
-    for name, path in result.write(out or directory).items():
+    written = result.write(out or directory)
+    record_outputs(out or directory, written.values())
+    for name, path in written.items():
         console.print(f"wrote {name}: {path}")

@@ -21,6 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 
+from .._plotting import plain_text
+
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
     import polars as pl
@@ -227,6 +229,7 @@ def evaluate_routers(scores: Mapping[str, Any], slm_correct: Any, frontier_corre
     return table, results
 
 
+@plain_text
 def plot_curves(results: Mapping[str, RouterScore], path: str | Any, *, title: str = "router cost-quality curve",
                 ) -> Any:
     """Quality vs strong-call share for each router (PNG at ``path``); returns the path."""
