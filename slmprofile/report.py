@@ -407,6 +407,45 @@ def flatten_scalars(obj: Any, prefix: str = "", *, skip: Iterable[str] = ("curve
     return out
 
 
+def router_expectations(router: Mapping[str, Any] | None) -> list[str]:
+    """Plain sentences from ``router.json``: how well the router should do on task types like its training data and
+    on new ones (each with its spread over folds), which model was kept and why, and what the novelty guard does.
+    Empty for routers exported before these were recorded."""
+    if not router:
+        return []
+    out = []
+    estimates = router.get("estimates") or {}
+    labels = {"seen_task_types": "On traffic like the training data (random folds)",
+              "new_task_types": "On task types absent from the training data (whole task types held out)"}
+    for key, label in labels.items():
+        est = estimates.get(key) or {}
+        a, c = est.get("apgr") or {}, est.get("cpt50") or {}
+        if _num(a.get("mean")) is None:
+            continue
+        text = f"{label}: expected APGR {a['mean']:.3f}"
+        if _num(a.get("sd")) is not None:
+            text += f" (sd {a['sd']:.3f} over {a.get('n_folds')} folds)"
+        if _num(c.get("mean")) is not None:
+            text += f"; {c['mean']:.0%} of calls to the frontier model recover half the quality gap"
+        out.append(text + ".")
+    if out:
+        out.append("Use the second figure when traffic will change or when the novelty guard flags many prompts; "
+                   "APGR 0.5 is random routing, 1 routes every call where it should go.")
+    why = (router.get("selection") or {}).get("why")
+    if why:
+        out.append(f"Model kept: {why}.")
+    guard = router.get("novelty")
+    if isinstance(guard, Mapping) and _num(guard.get("threshold")) is not None:
+        text = (f"Novelty guard: prompts farther than {guard['threshold']:.3f} (1 - cosine similarity) from every "
+                "training centroid go to the frontier model")
+        if _num(guard.get("seen_flagged")) is not None:
+            text += f"; it flags {guard['seen_flagged']:.1%} of familiar held-out prompts"
+        if _num(guard.get("new_flagged")) is not None:
+            text += f" and {guard['new_flagged']:.0%} of prompts of held-out task types"
+        out.append(text + ".")
+    return out
+
+
 def read_router(run_dir: str | Path) -> dict[str, Any] | None:
     """``router/router.json`` (or ``router.json``) of the run directory, or None."""
     run_dir = Path(run_dir)
@@ -1016,6 +1055,7 @@ grey). Nearby points are similar requests.</figcaption></figure>
 
 <h2 id="router">Router</h2>
 {% if router %}
+{% if router_expect %}<ul>{% for line in router_expect %}<li>{{ line }}</li>{% endfor %}</ul>{% endif %}
 <div class="cols"><div>
 <h3>Metrics</h3>
 <table><tbody>{% for k, v in router_metrics %}<tr><td>{{ k }}</td><td class="num">{{ v }}</td></tr>{% endfor %}
@@ -1136,9 +1176,9 @@ def render_report(data: RunData) -> str:
         cost_plots=[("task_cost_share", "Share of calls and share of cost per task type (largest by cost)."),
                     ("task_share_over_time", "Weekly share of calls of the largest task types: drift shows here."),
                     ("daily", "Calls per day by model (top) and cost per day (bottom), from the redacted logs.")],
-        router=data.router,
+        router=data.router, router_expect=router_expectations(data.router),
         router_metrics=[(k, _fmt_metric(v)) for k, v in flatten_scalars(
-            data.router or {}, skip=("curve", "path", "hash", "version"))],
+            data.router or {}, skip=("curve", "path", "hash", "version", "estimates", "novelty", "selection"))],
         bench=bench_rows, bench_cols=bench_cols, option_cols=option_cols[:10],
         options=[{c: _fmt_metric(o[c]) if c in o else "" for c in option_cols[:10]} for o in options],
         chosen_option=data.savings.option if data.savings else None, assumptions=assumptions(data), dq=data_quality(data),

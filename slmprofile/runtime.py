@@ -6,7 +6,7 @@ reads JSON and ONNX only: nothing is unpickled, no code from the directory is ex
 the directory are opened (names in ``router.json`` that are absolute, have ``..`` or resolve outside it are refused).
 
 >>> from slmprofile.runtime import Router
->>> router = Router.load("out/router", variant="int8", threads=1)       # doctest: +SKIP
+>>> router = Router.load("out/router", threads=1)  # variant="auto": int8 where it is faster here  # doctest: +SKIP
 >>> result = router.route(["Classify this ticket: my invoice is wrong", "Draft our 5-year strategy"])  # doctest: +SKIP
 >>> result.decisions, result.p_slm                                       # doctest: +SKIP
 (['slm', 'frontier'], array([0.97, 0.41], dtype=float32))
@@ -38,7 +38,8 @@ TOKENIZER_FILE = "tokenizer.json"
 CONFIG_FILE = "router.json"
 SLM = "slm"
 FRONTIER = "frontier"
-Variant = Literal["fp32", "int8"]
+NOVEL = "novel"
+Variant = Literal["auto", "fp32", "int8"]
 Device = Literal["cpu", "cuda", "auto"]
 
 
@@ -83,18 +84,38 @@ class RouteResult:
 
     ``to_slm[i]`` is True when text ``i`` goes to the small model; ``p_slm[i]`` is the calibrated probability
     that sending it to the SLM loses nothing compared with the frontier model; ``score[i]`` the raw router score
-    (the calibration's input; higher = more SLM-suitable); ``threshold`` the ``p_slm`` cut used.
+    (the calibration's input; higher = more SLM-suitable); ``threshold`` the ``p_slm`` cut used. With a novelty
+    guard (routers exported since it exists): ``novelty[i]`` is the text's distance to the training traffic and
+    ``novel[i]`` is True when it is beyond ``novelty_threshold``; such texts go to the frontier model whatever
+    their ``p_slm`` (reason ``novel``).
     """
 
     to_slm: np.ndarray
     p_slm: np.ndarray
     score: np.ndarray
     threshold: float
+    novelty: np.ndarray | None = None
+    novel: np.ndarray | None = None
+    novelty_threshold: float | None = None
 
     @property
     def decisions(self) -> list[str]:
         """``"slm"`` or ``"frontier"`` per text."""
         return [SLM if flag else FRONTIER for flag in self.to_slm.tolist()]
+
+    @property
+    def reasons(self) -> list[str]:
+        """Why each text goes where it goes: ``slm`` (p_slm at or above the threshold), ``frontier`` (below it)
+        or ``novel`` (farther from the training traffic than the guard allows: frontier)."""
+        novel = self.novel.tolist() if self.novel is not None else [False] * len(self.p_slm)
+        return [NOVEL if is_novel else SLM if flag else FRONTIER for flag, is_novel in zip(self.to_slm.tolist(), novel)]
+
+    @property
+    def novel_share(self) -> float | None:
+        """Share of texts the novelty guard sent to the frontier model (None without a guard)."""
+        if self.novel is None:
+            return None
+        return float(self.novel.mean()) if len(self.novel) else 0.0
 
     def __len__(self) -> int:
         return len(self.p_slm)
@@ -125,6 +146,9 @@ CONFIG_FIELDS: dict[str, tuple[bool, str, Callable[[Any], bool]]] = {
     "pad_id": (False, "a non-negative integer", lambda v: _is_int(v) and v >= 0),
     "files": (True, "an object mapping roles (fp32, int8, tokenizer) to file names",
               lambda v: isinstance(v, dict)),
+    "novelty": (False, "null or an object with a numeric 'threshold' in [0, 2]",
+                lambda v: v is None or (isinstance(v, dict) and _is_number(v.get("threshold"))
+                                        and 0 <= v["threshold"] <= 2)),
 }
 
 
@@ -288,12 +312,77 @@ def session_options(threads: int | None = None) -> Any:
     return opts
 
 
+#: ``variant="auto"``: the (batch, word pieces) inputs timed at load, each ``AUTO_ROUNDS`` times per variant.
+AUTO_SHAPES = ((1, 16), (1, 64))
+AUTO_ROUNDS = 7
+#: ``variant="auto"`` picks int8 only when its time is at most this share of fp32's (geometric mean over the timed
+#: inputs): int8 moves ``p_slm`` a little (see ``router.json`` ``int8``), so a gain within the timing noise is not
+#: taken ...
+AUTO_INT8_MAX_RATIO = 0.95
+#: ... and no single input took int8 longer than this share of fp32's time (above 1 only by the timing noise of one
+#: input: 1.06 was seen where int8 is 0.8x fp32 on average).
+AUTO_INT8_MAX_RATIO_ANY = 1.1
+
+
+def choose_variant(sessions: dict[str, Any], *, vocab_size: int, max_length: int,
+                   shapes: Sequence[tuple[int, int]] = AUTO_SHAPES, rounds: int = AUTO_ROUNDS) -> dict[str, Any]:
+    """The variant ``Router.load(variant="auto")`` runs: ``int8`` only where it is faster than ``fp32`` here.
+
+    Whether int8 pays depends on the CPU (int8 dot-product instructions such as VNNI, cache sizes) and on how
+    many threads share it, which no CPU flag predicts reliably, so both sessions (``sessions``: ``{"fp32": ...,
+    "int8": ...}``, built with the options the router will run with) are timed on the same made-up token ids, for
+    each ``(batch, length)`` in ``shapes``: two warm-up runs each, then ``rounds`` rounds of one run each, in
+    alternating order. Each variant's time is its fastest run: other work on the machine only ever adds time, so
+    the fastest run is the steadiest estimate (on a busy 2-core machine the median of the paired ratios swung
+    between 0.50 and 0.94 from one load to the next, the ratio of the fastest runs between 0.70 and 0.77). int8 is
+    chosen when the geometric mean of the ratios int8 / fp32 over the shapes is at most
+    :data:`AUTO_INT8_MAX_RATIO` and none is above :data:`AUTO_INT8_MAX_RATIO_ANY`. About 0.1-0.5 s on a 2-core CPU.
+
+    Returns ``{"variant", "int8_over_fp32" (the geometric mean), "rule", "timings": [{"batch", "length",
+    "fp32_ms", "int8_ms", "int8_over_fp32"}, ...]}``.
+    """
+    import time
+
+    import numpy as np
+
+    timings = []
+    for batch, length in shapes:
+        length = max(1, min(int(length), int(max_length)))
+        ids = (np.arange(batch * length, dtype=np.int64).reshape(batch, length) * 7919 + 1000) % max(vocab_size, 1)
+        feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
+        runs: dict[str, Any] = {}
+        for name, session in sessions.items():
+            feed = {i.name: feeds[i.name] for i in session.get_inputs()}
+            runs[name] = (session, feed)
+            for _ in range(2):
+                session.run(None, feed)
+        times: dict[str, list[float]] = {name: [] for name in sessions}
+        for r in range(rounds):
+            for name in (list(sessions) if r % 2 == 0 else list(reversed(list(sessions)))):
+                session, feed = runs[name]
+                began = time.perf_counter()
+                session.run(None, feed)
+                times[name].append(time.perf_counter() - began)
+        fp32, int8 = min(times["fp32"]), min(times["int8"])
+        timings.append({"batch": int(batch), "length": length, "fp32_ms": fp32 * 1e3, "int8_ms": int8 * 1e3,
+                        "int8_over_fp32": int8 / max(fp32, 1e-12)})
+    ratios = [t["int8_over_fp32"] for t in timings]
+    mean = float(np.exp(np.mean(np.log(ratios)))) if ratios else math.inf
+    faster = mean <= AUTO_INT8_MAX_RATIO and max(ratios) <= AUTO_INT8_MAX_RATIO_ANY
+    return {"variant": "int8" if faster else "fp32", "int8_over_fp32": mean,
+            "rule": f"int8 when its best-of-{rounds} time is <= {AUTO_INT8_MAX_RATIO:g} x fp32's (geometric mean "
+                    f"over the inputs timed at load) and <= {AUTO_INT8_MAX_RATIO_ANY:g} x on each",
+            "timings": timings}
+
+
 class Router:
     """A loaded router: tokenizer + ONNX session + threshold. Build it with :meth:`load`.
 
     Args (of :meth:`load`):
         directory: a router directory (see module docs).
-        variant: ``int8`` (default; fastest on CPU) or ``fp32``.
+        variant: ``auto`` (default): ``int8`` where it is faster than ``fp32`` on this machine, timed at load
+            (:func:`choose_variant`; the choice is :attr:`variant`, the timings :attr:`variant_choice`), ``fp32``
+            when the directory has no int8 file; or ``int8`` / ``fp32`` to load that one without timing.
         device: ``cpu`` (default), ``cuda`` (needs ``onnxruntime-gpu``) or ``auto``.
         threads: onnxruntime intra-op threads; 1-2 suits a web service with one router per worker, None lets
             onnxruntime use every core.
@@ -309,35 +398,59 @@ class Router:
         self.variant = variant
         self.threshold = threshold
         self.input_names = [i.name for i in session.get_inputs()]
+        graph_outputs = {o.name for o in session.get_outputs()}
+        self.output_names = ["p_slm", "score"] + (["novelty"] if "novelty" in graph_outputs else [])
+        guard = config.get("novelty") if "novelty" in graph_outputs else None
+        #: The novelty guard's cut (texts farther from the training traffic go to the frontier model); None: no
+        #: guard (routers exported before it, or set to None to turn it off).
+        self.novelty_threshold: float | None = float(guard["threshold"]) if guard else None
         self.providers = session.get_providers()
 
+    #: How ``variant="auto"`` chose (:func:`choose_variant`'s result); None when the variant was given.
+    variant_choice: dict[str, Any] | None = None
+
     @classmethod
-    def load(cls, directory: str | Path, *, variant: Variant = "int8", device: Device = "cpu",
+    def load(cls, directory: str | Path, *, variant: Variant = "auto", device: Device = "cpu",
              threads: int | None = None, threshold: float | None = None) -> Router:
         """Load a router directory (reads JSON + ONNX only)."""
         import onnxruntime as ort
 
         directory = Path(directory)
-        if variant not in ("fp32", "int8"):
-            raise ValueError(f"The 'variant' parameter must be 'fp32' or 'int8'; got {variant!r} instead.")
+        if variant not in ("auto", "fp32", "int8"):
+            raise ValueError(f"The 'variant' parameter must be 'auto', 'fp32' or 'int8'; got {variant!r} instead.")
         if threshold is not None and not _is_number(threshold):
             raise ValueError(f"The 'threshold' parameter must be a finite number; got {threshold!r} instead.")
         config = read_config(directory)
-        model_path = config_file(directory, config, variant)
+        candidates = [variant] if variant != "auto" else ["fp32", "int8"] if "int8" in config["files"] else ["fp32"]
+        model_paths = {name: config_file(directory, config, name) for name in candidates}
         tokenizer_path = config_file(directory, config, "tokenizer", default=TOKENIZER_FILE)
         providers = _providers(device)
         try:
             tokenizer = load_tokenizer(tokenizer_path, config["max_length"])
         except Exception as exc:  # noqa: BLE001 - tokenizers raises a bare Exception on a bad file
             raise RouterFileError(f"{tokenizer_path}: not a tokenizer file ({_first_line(exc)})") from exc
-        try:
-            session = ort.InferenceSession(str(model_path), sess_options=session_options(threads),
-                                           providers=providers)
-        except Exception as exc:  # noqa: BLE001 - onnxruntime's own exception types are not public
-            raise RouterFileError(f"{model_path}: not a loadable ONNX model ({_first_line(exc)})") from exc
+        options = session_options(threads)
+        sessions = {}
+        for name, model_path in model_paths.items():
+            try:
+                sessions[name] = ort.InferenceSession(str(model_path), sess_options=options, providers=providers)
+            except Exception as exc:  # noqa: BLE001 - onnxruntime's own exception types are not public
+                raise RouterFileError(f"{model_path}: not a loadable ONNX model ({_first_line(exc)})") from exc
+        choice = None
+        if variant == "auto":
+            choice = {"variant": "fp32", "rule": "no int8 file in the router directory", "timings": []}
+            if len(sessions) > 1:
+                try:
+                    choice = choose_variant(sessions, vocab_size=tokenizer.get_vocab_size(),
+                                            max_length=config["max_length"])
+                except Exception as exc:  # noqa: BLE001 - a graph that fails to run here is not the one to pick
+                    choice = {**choice, "rule": f"a timing run failed ({_first_line(exc)})"}
+            variant = choice["variant"]
         cut = float(config["threshold"] if threshold is None else threshold)
-        return cls(directory=directory, config=config, tokenizer=tokenizer, session=session, variant=variant,
-                   threshold=cut)
+        router = cls(directory=directory, config=config, tokenizer=tokenizer, session=sessions[variant],
+                     variant=variant, threshold=cut)
+        router.variant_choice = choice
+        return router
 
     def tokenize(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """``(input_ids, attention_mask)`` for ``texts``, truncated to the model's maximum length."""
@@ -348,11 +461,11 @@ class Router:
             encodings = self.tokenizer.encode_batch(texts)
         return pad_batch(encodings, int(self.config.get("pad_id", 0)))
 
-    def infer(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(p_slm, score)`` float32 arrays for one tokenised batch."""
+    def infer(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> tuple[np.ndarray, ...]:
+        """``(p_slm, score)`` float32 arrays for one tokenised batch, and ``novelty`` when the graph has a
+        novelty guard."""
         feeds = {"input_ids": input_ids, "attention_mask": attention_mask}
-        p_slm, score = self.session.run(["p_slm", "score"], {k: feeds[k] for k in self.input_names})
-        return p_slm, score
+        return tuple(self.session.run(self.output_names, {k: feeds[k] for k in self.input_names}))
 
     def route(self, texts: str | Sequence[str], *, batch_size: int = 32) -> RouteResult:
         """Route ``texts`` (one string or a sequence) -> :class:`RouteResult`.
@@ -368,21 +481,28 @@ class Router:
         if batch_size < 1:
             raise ValueError(f"The 'batch_size' parameter must be >= 1; got {batch_size!r} instead.")
         n = len(texts)
-        p_out = np.empty(n, dtype=np.float32)
-        s_out = np.empty(n, dtype=np.float32)
+        outs = [np.empty(n, dtype=np.float32) for _ in self.output_names]
         if n <= batch_size:
             if n:
-                p_out[:], s_out[:] = self.infer(*self.tokenize(texts))
+                for out, values in zip(outs, self.infer(*self.tokenize(texts))):
+                    out[:] = values
         else:
             encodings = self.tokenizer.encode_batch(texts)
             order = np.argsort([len(e.ids) for e in encodings], kind="stable")
             pad_id = int(self.config.get("pad_id", 0))
             for start in range(0, n, batch_size):
                 idx = order[start:start + batch_size]
-                p, s = self.infer(*pad_batch([encodings[i] for i in idx], pad_id))
-                p_out[idx] = p
-                s_out[idx] = s
-        return RouteResult(to_slm=p_out >= self.threshold, p_slm=p_out, score=s_out, threshold=self.threshold)
+                for out, values in zip(outs, self.infer(*pad_batch([encodings[i] for i in idx], pad_id))):
+                    out[idx] = values
+        p_out, s_out = outs[0], outs[1]
+        to_slm = p_out >= self.threshold
+        novelty = outs[2] if len(outs) > 2 else None
+        novel = None
+        if novelty is not None and self.novelty_threshold is not None:
+            novel = novelty > self.novelty_threshold
+            to_slm &= ~novel
+        return RouteResult(to_slm=to_slm, p_slm=p_out, score=s_out, threshold=self.threshold, novelty=novelty,
+                           novel=novel, novelty_threshold=self.novelty_threshold if novel is not None else None)
 
     def __repr__(self) -> str:
         return (f"Router({str(self.directory)!r}, variant={self.variant!r}, providers={self.providers}, "

@@ -140,7 +140,7 @@ def test_router_learns_the_sample_outcomes_and_holds_out_whole_task_types(sample
     calls, vectors = sample
     texts = calls["prompt_text"].to_list()
     result = train_router(texts, calls["slm_correct"], calls["frontier_correct"], embeddings=vectors,
-                          groups=calls["task_type"], router=SlmRouter(cv=3, target_value=0.9), test_size=0.25,
+                          groups=calls["task_type"], router=SlmRouter(cv=3, target_value=0.85), test_size=0.25,
                           refit=False)
     held = set(result.split["held_out_groups"])
     assert result.split["kind"] == "groups" and held
@@ -152,8 +152,10 @@ def test_router_learns_the_sample_outcomes_and_holds_out_whole_task_types(sample
     assert rows["router"]["cpt50"] < 0.5 and rows["router"]["cpt80"] < 0.8
     assert rows["oracle"]["apgr"] >= rows["router"]["apgr"]
     v = result.router.validation_
-    # the threshold meets the quality target out of fold, on a real share of the calls
-    assert v["target_reached"] and v["success_on_slm"] >= 0.9 and 0.1 < v["slm_share"] < 1
+    # the threshold meets the quality target out of fold - on task types left out of each fold's training, so a
+    # modest target (the SLM is right on ~77 % of the calls) - on a real share of the calls
+    assert v["folds"] == "groups"
+    assert v["target_reached"] and v["success_on_slm"] >= 0.85 and 0.1 < v["slm_share"] < 1
 
 
 def test_router_without_frontier_outcomes_uses_the_frontier_as_reference_and_weak_labels(sample):
@@ -184,6 +186,150 @@ def test_router_without_frontier_outcomes_uses_the_frontier_as_reference_and_wea
         SlmRouter().fit(feats, labels * 2)
     with pytest.raises(SlmprofileError, match="same outcome"):
         SlmRouter(cv=3).fit(feats, np.ones(len(s)))
+
+
+def test_every_choice_is_made_on_folds_that_keep_task_types_whole(sample, tmp_path):
+    from slmprofile.router import SlmRouter, train_router
+
+    calls, vectors = sample
+    texts = calls["prompt_text"].to_list()
+    result = train_router(texts, calls["slm_correct"], calls["frontier_correct"], embeddings=vectors,
+                          groups=calls["task_type"], router=SlmRouter(cv=3, target="share", target_value=0.6),
+                          test_size=0.25)
+    sel = result.router.selection_
+    folds = sel["folds"]
+    assert folds["kind"] == "groups" and folds["groups_source"] == "given" and folds["n_folds"] == 3
+    # every task type is held out by exactly one fold: no fold scores a task type its model was trained on
+    held = [g for fold in folds["test_groups"] for g in fold]
+    assert sorted(held) == sorted(set(calls["task_type"].to_list())) and folds["groups"] == len(held)
+    # the bag of pieces, C and the frontier weight were all compared on those folds, the plain head too
+    tried = {(c["model"], c["bag_of_pieces"], c["C"]) for c in sel["candidates"]}
+    assert tried == {("full", False, 0.3), ("full", False, 1.0), ("full", False, 3.0), ("full", True, 1.0),
+                     ("plain", False, 1.0)}
+    # the choice: the best leave-groups-out APGR up to the tolerance, then the best on random folds among those
+    full = [c for c in sel["candidates"] if c["model"] == "full"]
+    best = max(c["apgr"] for c in full)
+    near = [c for c in full if c["apgr"] >= best - sel["tolerance"] - 1e-4]
+    chosen = [c for c in sel["candidates"] if c["model"] == sel["chosen"] and c["bag_of_pieces"] == sel["bag_of_pieces"]
+              and c["C"] == sel["C"] and c["frontier_weight"] == sel["frontier_weight"]]
+    assert len(chosen) == 1 and sel["tolerance"] == 0.005
+    if sel["chosen"] == "full":
+        assert chosen[0] in near
+        assert chosen[0]["apgr_random_folds"] == pytest.approx(max(c.get("apgr_random_folds", -1) for c in near),
+                                                               abs=1e-4)
+    else:
+        assert chosen[0]["apgr"] >= max(c["apgr"] for c in near) - 1e-4
+    assert sel["calibration"] in ("isotonic", "platt") and set(sel["calibration_brier"]) == {"isotonic", "platt"}
+    assert result.router.validation_["folds"] == "groups"
+    # two estimates, each with its spread over folds; unseen task types are the harder case here
+    est = result.estimates
+    for key in ("seen_task_types", "new_task_types"):
+        assert est[key]["apgr"]["n_folds"] == 3 and est[key]["apgr"]["sd"] > 0
+        assert 0.5 < est[key]["apgr"]["mean"] < 1 and 0 < est[key]["cpt50"]["mean"] < 0.5
+    assert est["new_task_types"]["folds"] == "leave-groups-out" and "new_task_types" in est["which_applies"]
+    result.write(tmp_path)
+    training = json.loads((tmp_path / "training.json").read_text())
+    assert training["chosen"] == sel["chosen"] and training["why"] and training["estimates"] == json.loads(
+        json.dumps(est))
+    # the settings before group folds, asked for explicitly: random folds
+    from slmprofile.router.features import build_features
+
+    old = SlmRouter(cv=3, C=1.0, bag_of_pieces=True, group_cv=False, fallback=False, calibration="isotonic")
+    old.fit(build_features(texts, embeddings=vectors), calls["slm_correct"], calls["frontier_correct"],
+            groups=calls["task_type"])
+    assert old.selection_["folds"]["kind"] == "random" and "test_groups" not in old.selection_["folds"]
+    assert {c["model"] for c in old.selection_["candidates"]} == {"full"}
+
+
+def test_groups_are_derived_when_none_are_given(sample):
+    from slmprofile.router import SlmRouter, train_router
+    from slmprofile.router.train import derive_groups
+
+    calls, vectors = sample
+    texts = calls["prompt_text"].to_list()
+    kwargs = dict(embeddings=vectors, router=SlmRouter(cv=3, target="share", target_value=0.6, bag_of_pieces=False,
+                                                        C=1.0), test_size=0.25)
+    # no groups, no templates: a seeded k-means of the embeddings stands in for task types
+    result = train_router(texts, calls["slm_correct"], calls["frontier_correct"], **kwargs)
+    k = round(np.sqrt(N_SAMPLE) / 2)
+    assert result.split["groups_source"] == "kmeans" and result.split["derived_groups"]["k"] == k
+    assert result.split["kind"] == "groups" and all(g.startswith("kmeans") for g in result.split["held_out_groups"])
+    folds = result.router.selection_["folds"]
+    assert folds["kind"] == "groups" and folds["groups_source"] == "kmeans"
+    # template ids, when there are enough distinct ones, are used instead
+    templates = [f"tpl-{t}" for t in calls["task_type"].to_list()]
+    result = train_router(texts, calls["slm_correct"], calls["frontier_correct"], templates=templates, **kwargs)
+    assert result.split["groups_source"] == "template_id"
+    assert set(result.split["held_out_groups"]) <= set(templates)
+    assert result.router.selection_["folds"]["groups_source"] == "template_id"
+    # ... but one template per prompt is no grouping at all: k-means again, and it says why
+    groups, info = derive_groups(vectors, [f"t{i}" for i in range(N_SAMPLE)])
+    assert info["source"] == "kmeans" and "template" in info["why"] and len(set(groups)) == k
+    again, _ = derive_groups(vectors)
+    assert np.array_equal(groups, again)  # seeded
+
+
+def overfitting_groups(seed: int = 0, n_groups: int = 14, per_group: int = 70):
+    """Synthetic router data where the SLM's failures have one signal that carries to new groups (an embedding
+    direction) and group-specific label noise that the bag of word pieces memorises: each group's SLM success has a
+    large offset, groups come in pairs with opposite offsets, and a group's prompts carry its own word piece and
+    one shared with its pair. On seen groups the own piece tells the offset; on a new group whose pair was seen,
+    the shared piece tells the opposite one."""
+    from slmprofile.router.features import RouterFeatures
+
+    rng = np.random.default_rng(seed)
+    n, dim, vocab, width = n_groups * per_group, 8, 400, 24
+    group = np.repeat(np.arange(n_groups), per_group)
+    z = rng.normal(size=(n, dim))
+    emb = (z / np.linalg.norm(z, axis=1, keepdims=True)).astype(np.float32)
+    pair_offset = rng.choice([-2.0, 2.0], size=n_groups // 2)
+    offset = np.where(np.arange(n_groups) % 2 == 0, 1, -1) * pair_offset[np.arange(n_groups) // 2]
+    s = (rng.random(n) < 1 / (1 + np.exp(-(6 * emb[:, 0] + offset[group])))).astype(float)
+    f = (rng.random(n) < 0.92).astype(float)
+    ids = np.zeros((n, width), dtype=np.int32)
+    mask = np.zeros((n, width), dtype=np.int8)
+    for i in range(n):
+        length = int(rng.integers(12, width))
+        body = np.r_[[10 + group[i], 40 + group[i] // 2] * 3, rng.integers(100, vocab, length - 8)]
+        ids[i, :length] = np.r_[1, body, 2][:length]
+        mask[i, :length] = 1
+    return RouterFeatures(emb, ids, mask, vocab, width), s, f, np.array([f"g{g}" for g in group])
+
+
+def test_the_plain_head_is_exported_when_the_full_model_overfits_the_groups(tmp_path):
+    from sklearn.linear_model import LogisticRegression
+
+    from slmprofile.router import SlmRouter, train_router
+
+    feats, s, f, groups = overfitting_groups()
+    texts = [f"prompt {i}" for i in range(len(s))]
+    # random folds reward the memorised pieces: the full model with its bag of pieces wins there ...
+    seen = SlmRouter(cv=4, bag_of_pieces=True, C=1.0, group_cv=False).fit(feats, s, f, groups=groups)
+    assert seen.selection_["chosen"] == "full" and seen.heads_.bow_coef is not None
+    # ... but on folds of whole groups it is worse than the logistic regression on the embedding alone
+    result = train_router(texts, s, f, features=feats, groups=groups, test_size=0.25,
+                          router=SlmRouter(cv=4, bag_of_pieces=True, C=1.0, target="share", target_value=0.5))
+    router = result.router
+    sel = router.selection_
+    plain = next(c for c in sel["candidates"] if c["model"] == "plain")
+    full = max((c for c in sel["candidates"] if c["model"] == "full"), key=lambda c: c["apgr"])
+    assert plain["apgr"] > full["apgr"] + 0.02, sel["candidates"]
+    assert sel["chosen"] == "plain" and "plain head" in sel["why"] and "simpler model" in sel["why"]
+    # the plain head fits the export's head format: one "slm" head on the embedding, no length, no bag
+    assert router.heads_.names == ["slm"] and router.heads_.bow_coef is None and router.frontier_weight_ == 0.0
+    assert not router.heads_.len_coef.any()
+    reference = LogisticRegression(C=1.0, max_iter=5000, tol=1e-5).fit(feats.embeddings.astype(np.float64), s)
+    assert router.head_probabilities(feats)["slm"] == pytest.approx(reference.predict_proba(feats.embeddings)[:, 1],
+                                                                    abs=1e-3)
+    result.write(tmp_path)
+    training = json.loads((tmp_path / "training.json").read_text())
+    assert training["chosen"] == "plain" and training["why"] == sel["why"]
+    again = SlmRouter.load(tmp_path / "head.npz")
+    assert again.selection_["chosen"] == "plain"
+    assert np.array_equal(again.predict_proba(feats), router.predict_proba(feats))
+    # fallback off: the full model is kept whatever it scores
+    kept = SlmRouter(cv=4, bag_of_pieces=True, C=1.0, fallback=False).fit(feats, s, f, groups=groups)
+    assert kept.selection_["chosen"] == "full" and kept.heads_.bow_coef is not None
 
 
 def test_head_save_load_roundtrip_without_pickles(sample, tmp_path):
@@ -242,6 +388,55 @@ def test_onnx_fp32_matches_pytorch_and_int8_agrees(artifact, embedder):
                                                                              embedder=embedder)[0], abs=1e-4)
 
 
+def test_the_novelty_guard_sends_far_away_prompts_to_the_frontier(artifact, embedder):
+    from slmprofile.router.features import build_features
+    from slmprofile.runtime import Router
+
+    directory, router = artifact
+    config = json.loads((directory / "router.json").read_text())
+    guard = config["novelty"]
+    assert config["outputs"] == ["p_slm", "score", "novelty"] and 0 < guard["threshold"] < 2
+    assert guard["seen_flagged"] <= 0.05 and guard["new_flagged"] is not None
+    loaded = Router.load(directory, variant="fp32")
+    familiar = sample_calls(n=200, seed=1)["prompt_text"].to_list()
+    routed = loaded.route(familiar)
+    assert routed.novel_share <= 0.05  # traffic like the training data passes
+    # nothing like the sample's support, writing and code traffic
+    foreign = ["0x7f 0x45 0x4c 0x46 0x02 0x01 0x01 0x00 0x00 0x00", "ζήτω η Ελλάδα και η δημοκρατία του λαού",
+               "Which of the following best describes the function of mitochondria? A. protein synthesis "
+               "B. ATP production C. lipid storage D. DNA replication",
+               "Ode to the autumn moon, in iambic pentameter, about a lost cat"]
+    far = loaded.route(foreign)
+    assert far.novel.sum() >= 3 and not far.to_slm[far.novel].any()
+    assert [r for r, n in zip(far.reasons, far.novel) if n] == ["novel"] * int(far.novel.sum())
+    # the graph's novelty is the head's, and the guard can be turned off
+    features = build_features(familiar[:50] + foreign, embedder=embedder)
+    both = loaded.route(familiar[:50] + foreign)
+    assert np.max(np.abs(both.novelty - router.novelty(features))) < 1e-4
+    assert np.array_equal(both.to_slm, router.predict(features))
+    loaded.novelty_threshold = None
+    unguarded = loaded.route(foreign)
+    assert unguarded.novel is None and np.array_equal(unguarded.to_slm, unguarded.p_slm >= loaded.threshold)
+
+
+def test_novelty_guard_is_calibrated_on_familiar_prompts_and_catches_held_out_groups():
+    from slmprofile.router.novelty import NoveltyGuard
+
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(8, 32))
+    groups = np.repeat(np.arange(8), 150)
+    x = centres[groups] + 0.35 * rng.normal(size=(len(groups), 32))
+    guard = NoveltyGuard(n_centroids=16, quantile=0.95).fit(x, groups=groups)
+    assert 0.02 <= guard.seen_flagged_ <= 0.08  # about 1 - quantile of familiar held-out prompts
+    assert guard.new_flagged_ >= 0.9  # whole held-out clusters are far from the others
+    far = rng.normal(size=(50, 32))  # nowhere near any cluster
+    assert guard.is_novel(far).mean() >= 0.9 and guard.is_novel(x).mean() <= 0.1
+    again = NoveltyGuard.from_arrays(guard.centroids_, guard.summary())
+    assert np.array_equal(again.is_novel(far), guard.is_novel(far))
+    with pytest.raises(ValueError, match="quantile"):
+        NoveltyGuard(quantile=0.2).fit(x)
+
+
 # ---------------------------------------------------------------------------------------------------- CLI
 def test_cli_train_export_bench_on_a_run_directory(tmp_path, sample, embedder):
     import polars as pl
@@ -270,6 +465,29 @@ def test_cli_train_export_bench_on_a_run_directory(tmp_path, sample, embedder):
     assert "APGR" in result.output and "threshold p_slm >=" in result.output
     training = json.loads((out / "training.json").read_text())
     assert training["split"]["kind"] == "groups" and training["data"]["slm_labelled"] == N_SAMPLE
+    assert training["selection"]["folds"]["groups_source"] == "given" and training["chosen"] in ("full", "plain")
+    assert {"seen_task_types", "new_task_types", "which_applies"} <= set(training["estimates"])
+    # the two estimates and the guard reach the console, router.json and the report's sentences
+    assert "expected APGR on task types absent from the training data" in result.output
+    assert "novelty guard: prompts farther than" in result.output
+    from slmprofile.report import router_expectations
+
+    config = json.loads((out / "router.json").read_text())
+    assert config["estimates"] == training["estimates"] and config["novelty"] == training["novelty"]
+    said = " ".join(router_expectations(config))
+    new = training["estimates"]["new_task_types"]["apgr"]["mean"]
+    assert f"absent from the training data (whole task types held out): expected APGR {new:.3f}" in said
+    assert "Novelty guard" in said and "Model kept" in said
+    assert router_expectations({"threshold": 0.5}) == []  # a router exported before these were recorded
+    # --groups none: no task types, no template ids in these logs -> groups from a k-means of the embeddings
+    result = runner.invoke(app, ["router", "train", str(run), "--out", str(tmp_path / "r3"), "--groups", "none",
+                                 "--target", "share", "--target-value", "0.6", "--no-bag-of-pieces"])
+    assert result.exit_code == 0, result.output
+    training = json.loads((tmp_path / "r3" / "training.json").read_text())
+    assert training["split"]["groups_source"] == "kmeans" and training["split"]["kind"] == "groups"
+    assert training["selection"]["folds"] | {"kind": "groups", "groups_source": "kmeans"} == \
+        training["selection"]["folds"]
+    assert training["selection"]["bag_of_pieces"] is False
 
     result = runner.invoke(app, ["router", "bench", str(out), "--batch-sizes", "1,8", "--max-seconds", "0.3",
                                  "--n", "16", "--no-pytorch", "--threads", "1", "--prompts", str(run / "logs.parquet")])

@@ -314,3 +314,128 @@ def test_cli_error_lines_are_not_read_as_markup(router_copy, tmp_path):
     result = CliRunner().invoke(app, ["router", "bench", str(directory), "--device", "cpu", "--no-pytorch"])
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "got '[/bold][red]0.5'" in result.output
+
+
+# ------------------------------------------------------------------------------ variant="auto" and the fused graph
+class _FakeSession:
+    """Stands in for an onnxruntime session whose run takes ``ms[length]`` milliseconds."""
+
+    def __init__(self, ms):
+        self.ms = ms
+        self.calls = 0
+
+    def get_inputs(self):
+        from types import SimpleNamespace
+
+        return [SimpleNamespace(name="input_ids"), SimpleNamespace(name="attention_mask")]
+
+    def run(self, names, feeds):
+        import time
+
+        self.calls += 1
+        time.sleep(self.ms[feeds["input_ids"].shape[1]] / 1000)
+
+
+@pytest.mark.parametrize(("int8_ms", "expected"), [({16: 3.0, 64: 6.0}, "int8"),     # faster on both inputs
+                                                   ({16: 14.0, 64: 28.0}, "fp32"),  # slower: never int8
+                                                   ({16: 3.0, 64: 28.0}, "fp32"),   # much slower on one input
+                                                   ({16: 9.9, 64: 19.8}, "fp32")])  # 1 % faster: not worth it
+def test_auto_variant_picks_int8_only_where_it_is_faster(int8_ms, expected):
+    from slmprofile.runtime import AUTO_ROUNDS, choose_variant
+
+    sessions = {"fp32": _FakeSession({16: 10.0, 64: 20.0}), "int8": _FakeSession(int8_ms)}
+    choice = choose_variant(sessions, vocab_size=30522, max_length=256)
+    assert choice["variant"] == expected
+    assert [(t["batch"], t["length"]) for t in choice["timings"]] == [(1, 16), (1, 64)]
+    assert all(s.calls == 2 * (2 + AUTO_ROUNDS) for s in sessions.values())  # warm-up + paired rounds, per input
+    ratios = [t["int8_over_fp32"] for t in choice["timings"]]
+    assert ratios[0] == pytest.approx(int8_ms[16] / 10.0, rel=0.3)
+    assert choice["int8_over_fp32"] == pytest.approx(float(np.sqrt(ratios[0] * ratios[1])))
+
+
+def test_load_auto_is_the_default_and_an_explicit_variant_is_respected(router_copy, monkeypatch):
+    from slmprofile import runtime
+    from slmprofile.runtime import Router
+
+    directory, outside = router_copy
+    router = Router.load(directory, threads=1)  # a router.json of the first format version (no "graph" field)
+    assert router.variant in ("fp32", "int8") and router.variant_choice["variant"] == router.variant
+    assert [t["length"] for t in router.variant_choice["timings"]] == [16, 16]  # capped at max_length 16
+    for forced in ("int8", "fp32"):
+        monkeypatch.setattr(runtime, "choose_variant", lambda sessions, forced=forced, **_: {
+            "variant": forced, "rule": "test", "timings": []})
+        auto = Router.load(directory)
+        assert auto.variant == forced
+        assert auto.session._model_path.endswith("router.int8.onnx" if forced == "int8" else "router.onnx")
+        explicit = Router.load(directory, variant="fp32" if forced == "int8" else "int8")
+        assert explicit.variant != forced and explicit.variant_choice is None
+    monkeypatch.setattr(runtime, "choose_variant", lambda *a, **k: pytest.fail("timed without an int8 file"))
+    _edit_files(int8=_DROP)(directory, outside)  # an fp32-only directory (exported with --no-int8)
+    only = Router.load(directory)
+    assert only.variant == "fp32" and "no int8 file" in only.variant_choice["rule"]
+    with pytest.raises(ValueError, match="'variant' parameter must be 'auto', 'fp32' or 'int8'"):
+        Router.load(directory, variant="int4")  # type: ignore[arg-type]
+
+
+def test_exported_graph_is_fused_and_matches_pytorch(artifact, embedder):
+    import onnx
+
+    from slmprofile.router.export import torch_reference
+    from slmprofile.runtime import Router
+
+    directory, router = artifact
+    config = json.loads((directory / "router.json").read_text())
+    fused = config["graph"]["fused"]
+    assert fused["Attention"] == 6 and fused["SkipLayerNormalization"] == 12 and fused["BiasGelu"] == 6
+    assert config["graph"]["max_abs_diff_vs_unfused"] < 1e-4
+    ops = {n.op_type for n in onnx.load(str(directory / "router.onnx"), load_external_data=False).graph.node}
+    assert {"Attention", "SkipLayerNormalization", "EmbedLayerNormalization"} <= ops and "Softmax" not in ops
+    int8_ops = [n.op_type for n in onnx.load(str(directory / "router.int8.onnx"), load_external_data=False).graph.node]
+    assert int8_ops.count("MultiHeadAttention") == 6 and int8_ops.count("MatMulNBits") == 36
+    texts = sample_calls(n=40, seed=4)["prompt_text"].to_list()
+    reference = torch_reference(router, texts, embedder=embedder)
+    fp32 = Router.load(directory, variant="fp32")
+    assert np.abs(fp32.route(texts, batch_size=8).p_slm - reference).max() < 1e-4  # padded batches
+    assert np.abs(np.array([fp32.route(t).p_slm[0] for t in texts[:10]]) - reference[:10]).max() < 1e-4
+
+
+def _toy_module(with_config):
+    """A module with the router graph's interface (ids, mask -> p_slm, score) and an ``encoder`` attribute."""
+    import torch
+
+    class Toy(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = torch.nn.Embedding(8000, 4)  # the export sample has ids up to 7592
+            if with_config:
+                from types import SimpleNamespace
+
+                self.encoder.config = SimpleNamespace(num_attention_heads=1, hidden_size=4, vocab_size=8000)
+
+        def forward(self, input_ids, attention_mask):
+            score = (self.encoder(input_ids).sum(-1) * attention_mask).sum(1)
+            return torch.sigmoid(score), score
+
+    return Toy().eval()
+
+
+@pytest.mark.parametrize("case", ["no_config", "fusion_fails", "outputs_move"])
+def test_graph_is_written_unfused_when_fusion_does_not_apply(case, tmp_path, monkeypatch):
+    from slmprofile.router import export
+
+    if case == "fusion_fails":
+        monkeypatch.setattr(export, "fuse_graph", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("no pattern")))
+    if case == "outputs_move":
+        monkeypatch.setattr(export, "fuse_graph", lambda source, target, **_: (
+            __import__("shutil").copyfile(source, target), {"Attention": 1})[1])
+        monkeypatch.setattr(export, "graph_max_abs_diff", lambda *a, **k: 0.5)
+    files, info = export.write_graphs(_toy_module(case != "no_config"), tmp_path, opset=17, int8=False,
+                                      max_length=16)
+    assert info["fused"] is None and files == {"fp32": tmp_path / "router.onnx"}
+    assert {"no_config": "not a transformer encoder", "fusion_fails": "fusion failed (RuntimeError: no pattern)",
+            "outputs_move": "moved by 0.5"}[case] in info["why"]
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(files["fp32"]), providers=["CPUExecutionProvider"])
+    ids = np.array([[1, 2, 3]], dtype=np.int64)
+    assert session.run(["p_slm"], {"input_ids": ids, "attention_mask": np.ones_like(ids)})[0].shape == (1,)

@@ -113,12 +113,28 @@ class BenchResult:
 
         table = Table("path", "device", "variant", "batch", "p50 ms", "p95 ms", "p99 ms", "prompts/s",
                       "x PyTorch (p50)", title="router end to end: tokenise + infer + threshold")
+        auto = self.environment.get("auto_variant") or {}
         for row in self.rows:
             ratio = self.ratio(row)
-            table.add_row(row["path"], row["device"], row["variant"], str(row["batch"]), f"{row['p50_ms']:.2f}",
+            default = row["path"] == "onnx" and (auto.get(row["device"]) or {}).get("variant") == row["variant"]
+            variant = row["variant"] + (" (auto)" if default else "")
+            table.add_row(row["path"], row["device"], variant, str(row["batch"]), f"{row['p50_ms']:.2f}",
                           f"{row['p95_ms']:.2f}", f"{row['p99_ms']:.2f}", f"{row['prompts_per_s']:,.0f}",
                           "-" if ratio is None else f"{ratio:.1f}x")
         return table
+
+    def auto_lines(self) -> list[str]:
+        """One line per device: the variant ``Router.load(variant="auto")`` (the default) picks here, and why."""
+        lines = []
+        for device, choice in (self.environment.get("auto_variant") or {}).items():
+            timed = ", ".join(f"{t['batch']}x{t['length']} pieces: int8 {t['int8_ms']:.2f} ms / fp32 "
+                              f"{t['fp32_ms']:.2f} ms = {t['int8_over_fp32']:.2f}" for t in choice.get("timings", []))
+            if choice.get("variant") is None:
+                lines.append(f"{device}: variant 'auto' (the default of Router.load): {choice.get('rule', '')}")
+                continue
+            lines.append(f"{device}: variant 'auto' (the default of Router.load) picks {choice['variant']} here "
+                         f"({choice.get('rule', '')}{'; ' + timed if timed else ''})")
+        return lines
 
     def to_json(self) -> dict[str, Any]:
         rows = [{**r, "speedup_vs_pytorch_p50": self.ratio(r)} for r in self.rows]
@@ -160,8 +176,30 @@ def plot_benchmark(result: BenchResult, path: str | Path) -> Path:
     return Path(path)
 
 
+def _static_path(directory: Path, threshold: float) -> tuple[str, Callable[[list[str]], Any]]:
+    """A static router's reference: :class:`~slmprofile.static_embed.StaticEmbedder` (numpy) + head + threshold."""
+    from ..static_embed import STATIC_DIR, StaticEmbedder
+    from .features import RouterFeatures, encoder_tokenizer, tokenize_for_router
+    from .train import SlmRouter
+
+    embedder = StaticEmbedder(directory / STATIC_DIR)
+    head_path = directory / "head.npz"
+    if not head_path.is_file():
+        return "numpy static encoder only (no head.npz)", embedder.encode
+    router = SlmRouter.load(head_path)
+    tokenizer, max_length = encoder_tokenizer(directory / STATIC_DIR)
+
+    def route(texts: list[str]) -> Any:
+        ids, mask = tokenize_for_router(texts, tokenizer)
+        feats = RouterFeatures(embedder.encode(texts), ids, mask, router.vocab_size_, max_length)
+        return router.predict_proba(feats) >= threshold
+
+    return "numpy static + head", route
+
+
 def _pytorch_path(directory: Path, threshold: float, device: str) -> tuple[str, Callable[[list[str]], Any]]:
-    """sentence-transformers encode + head + threshold, or encode only when the directory has no head.npz."""
+    """sentence-transformers encode + head + threshold, or encode only when the directory has no head.npz; for a
+    static router, its numpy reference (:func:`_static_path`)."""
     import numpy as np
     from sentence_transformers import SentenceTransformer
 
@@ -169,8 +207,11 @@ def _pytorch_path(directory: Path, threshold: float, device: str) -> tuple[str, 
     from .features import RouterFeatures, encoder_tokenizer, tokenize_for_router
     from .train import SlmRouter
 
+    from ..static_embed import STATIC_DIR, is_static_folder
     from .finetune import ENCODER_DIR
 
+    if is_static_folder(directory / STATIC_DIR):
+        return _static_path(directory, threshold)
     encoder = directory / ENCODER_DIR if (directory / ENCODER_DIR / "config.json").is_file() else default_model_path()
     model = SentenceTransformer(str(encoder), device=device, local_files_only=True)
     head_path = directory / "head.npz"
@@ -221,6 +262,7 @@ def run_benchmark(directory: str | Path, *, texts: Sequence[str] | None = None,
     """
     import onnxruntime as ort
 
+    from ..errors import SlmprofileError
     from ..runtime import Router, read_config
 
     directory = Path(directory)
@@ -241,11 +283,16 @@ def run_benchmark(directory: str | Path, *, texts: Sequence[str] | None = None,
                 skipped.append(f"cuda: {reason}")
                 continue
         for variant in variants:
-            if variant not in config["files"]:
+            if variant != "auto" and variant not in config["files"]:
                 skipped.append(f"{device} {variant}: not exported")
                 continue
             plan.append(("onnx", device, variant))
-    if pytorch:
+    from ..static_embed import STATIC_DIR, is_static_folder
+
+    if pytorch and (config.get("encoder") or {}).get("kind") == "static" and not is_static_folder(directory /
+                                                                                               STATIC_DIR):
+        skipped.append("reference path: skipped (a static router without its static/ folder beside head.npz)")
+    elif pytorch:
         plan.append(("pytorch", "cpu", ""))
     steps = [(p, b) for p in plan for b in batch_sizes]
     iterator: Any = steps
@@ -253,22 +300,35 @@ def run_benchmark(directory: str | Path, *, texts: Sequence[str] | None = None,
         from tqdm.auto import tqdm
 
         iterator = tqdm(steps, desc="router bench", unit="config")
-    loaded: dict[tuple[str, str, str], tuple[str, Callable[[list[str]], Any]]] = {}
+    loaded: dict[tuple[str, str, str], tuple[Any, ...]] = {}
+    auto: dict[str, dict[str, Any]] = {}
     for (path, device, variant), batch in iterator:
         key = (path, device, variant)
         if key not in loaded:
             if path == "onnx":
                 router = Router.load(directory, variant=variant, device=device, threads=threads)  # type: ignore[arg-type]
                 loaded[key] = ("onnx", lambda b, r=router: r.route(b, batch_size=len(b)))
+                if variant == "auto":
+                    auto[device] = {"variant": router.variant, **(router.variant_choice or {})}
+                    loaded[key] = ("onnx", loaded[key][1], f"auto: {router.variant}")
             else:
                 import torch
 
                 if threads:
                     torch.set_num_threads(int(threads))
                 loaded[key] = _pytorch_path(directory, float(config["threshold"]), device)
-        name, fn = loaded[key]
+        name, fn, *label = loaded[key]
         stats = _time_calls(fn, texts, batch, min_calls=min_calls, max_seconds=max_seconds, warmup=warmup)
-        rows.append({"path": name, "device": device, "variant": variant or "fp32", "batch": batch, **stats})
+        rows.append({"path": name, "device": device, "variant": label[0] if label else variant or "fp32",
+                     "batch": batch, **stats})
+    for device in dict.fromkeys(d for p, d, _ in plan if p == "onnx"):  # what Router.load() picks by default
+        if device not in auto:
+            try:
+                router = Router.load(directory, variant="auto", device=device, threads=threads)  # type: ignore[arg-type]
+            except SlmprofileError as exc:  # e.g. a listed int8 file that is missing: the rows above still stand
+                auto[device] = {"variant": None, "rule": f"cannot load: {exc}"}
+                continue
+            auto[device] = {"variant": router.variant, **(router.variant_choice or {})}
     import numpy as np
 
     from .features import encoder_tokenizer, tokenize_for_router
@@ -284,5 +344,6 @@ def run_benchmark(directory: str | Path, *, texts: Sequence[str] | None = None,
         "processor": platform.processor() or platform.machine(), "python": platform.python_version(),
         "onnxruntime": ort.__version__, "providers_available": ort.get_available_providers(),
         "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        "auto_variant": auto,
     }
     return BenchResult(rows=rows, skipped=skipped, environment=environment)

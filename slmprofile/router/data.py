@@ -31,6 +31,9 @@ class RouterData:
     sample_weight: np.ndarray
     timestamps: list[Any] | None
     report: dict[str, Any] = field(default_factory=dict)
+    #: ``template_id`` per call (from ingest), for deriving groups when there are none
+    #: (:func:`slmprofile.router.train.derive_groups`).
+    templates: list[str | None] | None = None
 
 
 def _read_table(path: Path) -> Any:
@@ -56,7 +59,9 @@ def load_run_data(source: str | Path, *, label_column: str = "slm_correct",
     ``label_column``: the SLM outcome column of the logs (bool, 0/1 or a rate); ``frontier_column``: the frontier
     model's, used when present (None: never); ``embeddings``: an embeddings Parquet (default: the run directory's,
     when there); ``groups``: ``task_type`` (from ``clusters.parquet``), another logs column, or None;
-    ``weak_labels``: a table with ``weak_key`` (e.g. ``task_type``) and ``weak_column`` (bool or rate) that labels
+    Without groups, the logs' ``template_id`` column (when ingest wrote one) comes back as ``templates``: training
+    then derives its leave-groups-out folds from template ids (or, with too few distinct ones, from a k-means of
+    the embeddings). ``weak_labels``: a table with ``weak_key`` (e.g. ``task_type``) and ``weak_column`` (bool or rate) that labels
     calls without an outcome, each with ``weak_weight``. ``max_calls``: train on a seeded random sample of at most
     this many calls (of the labelled ones when there are no weak labels), read lazily: for logs of millions of
     calls, whose full text need not be in memory to train a router.
@@ -146,6 +151,9 @@ def load_run_data(source: str | Path, *, label_column: str = "slm_correct",
     elif embeddings:
         raise SlmprofileError(f"{emb_path}: not found")
     stamps = logs["timestamp"].to_list() if "timestamp" in logs.columns else None
+    templates = None
+    if not groups and "template_id" in logs.columns and logs["template_id"].null_count() < logs.height:
+        templates = logs["template_id"].cast(pl.String).to_list()
     return RouterData(texts=logs["prompt_text"].to_list(), slm_correct=slm, frontier_correct=frontier,
                       embeddings=vectors, groups=logs[groups].cast(pl.String).to_list() if groups else None,
-                      sample_weight=weight, timestamps=stamps, report=report)
+                      sample_weight=weight, timestamps=stamps, report=report, templates=templates)

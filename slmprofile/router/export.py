@@ -4,9 +4,11 @@ The graph: frozen MiniLM encoder -> mean pooling -> L2 normalisation -> linear h
 bag-of-word-pieces terms) -> sigmoid -> score mix -> calibration (piecewise-linear isotonic, or Platt). Inputs
 ``input_ids`` and ``attention_mask`` (int64, ``[batch, sequence]``, both axes dynamic); outputs ``p_slm`` and
 ``score`` (float32, ``[batch]``). It is exported with the TorchScript exporter (``torch.onnx.export(...,
-dynamo=False)``: torch 2.13 defaults to the dynamo exporter, which needs ``onnxscript``) at opset 17, and the int8
-variant stores the encoder's MatMul weights as blockwise int8 (``MatMulNBits``, see :func:`quantize_int8`; the
-word-embedding table and the small head stay fp32).
+dynamo=False)``: torch 2.13 defaults to the dynamo exporter, which needs ``onnxscript``) at opset 17 and then fused
+by onnxruntime's BERT fusions (:func:`write_graphs`: one ``Attention`` node per layer etc., kept only when the
+outputs do not move), and the int8 variant stores the encoder's MatMul weights as blockwise int8 (``MatMulNBits``,
+see :func:`quantize_int8`; the word-embedding table and the small head stay fp32). Which of the two runs is chosen
+at load time (:meth:`slmprofile.runtime.Router.load`, ``variant="auto"``).
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from __future__ import annotations
 import json
 import logging
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from ..errors import SlmprofileError
 from ..runtime import (ARTIFACT_FORMAT, ARTIFACT_VERSION, CONFIG_FILE, ONNX_FP32, ONNX_INT8, TOKENIZER_FILE,
@@ -47,7 +50,13 @@ def _versions() -> dict[str, str]:
 
 
 def _load_encoder(model_path: Path) -> tuple[Any, int]:
-    """The transformer of a sentence-transformers model directory, checked to be mean pooling + normalize."""
+    """The transformer of a sentence-transformers model directory, checked to be mean pooling + normalize; or the
+    look-up table of a static embedding folder (:mod:`slmprofile.static_embed`), as a module of the same interface."""
+    from ..static_embed import StaticEncoder, is_static_folder
+
+    if is_static_folder(model_path):
+        encoder, max_length = StaticEncoder.from_folder(model_path)
+        return encoder.eval(), max_length
     from sentence_transformers import SentenceTransformer
 
     model = SentenceTransformer(str(model_path), device="cpu", local_files_only=True)
@@ -83,6 +92,10 @@ def build_graph_module(router: SlmRouter, encoder: Any, max_length: int) -> Any:
             if self.has_bow:
                 self.register_buffer("bow_coef", torch.from_numpy(np.ascontiguousarray(heads.bow_coef.T)))
             self.log_max = float(math.log1p(max_length))
+            guard = getattr(router, "novelty_", None)
+            self.has_guard = guard is not None
+            if self.has_guard:
+                self.register_buffer("centroids", torch.from_numpy(np.ascontiguousarray(guard.centroids_.T)))
             self.platt = router.calib_kind_ == "platt"
             if self.platt:
                 self.a = float(router.calib_params_["a"])
@@ -96,7 +109,7 @@ def build_graph_module(router: SlmRouter, encoder: Any, max_length: int) -> Any:
                 self.register_buffer("slope", torch.from_numpy((np.diff(ys) / width).astype(np.float32)))
                 self.y0 = float(ys[0])
 
-        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, ...]:
             hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
             mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
             n_tokens = mask.sum(dim=1)  # [batch, 1]
@@ -112,6 +125,8 @@ def build_graph_module(router: SlmRouter, encoder: Any, max_length: int) -> Any:
             else:
                 ramps = torch.minimum(torch.relu(score.unsqueeze(1) - self.knots), self.width)
                 p = self.y0 + (ramps * self.slope).sum(dim=1)
+            if self.has_guard:  # 1 - cosine similarity to the nearest training centroid
+                return p, score, 1.0 - (emb @ self.centroids).max(dim=1).values
             return p, score
 
     return RouterGraph().eval()
@@ -127,6 +142,32 @@ class ExportResult:
     seconds: float = 0.0
 
 
+def graph_outputs(module: Any) -> list[str]:
+    """Output names of a graph module: ``p_slm``, ``score`` and, with a novelty guard, ``novelty``."""
+    return ["p_slm", "score"] + (["novelty"] if getattr(module, "has_guard", False) else [])
+
+
+@contextmanager
+def _eager_attention(model: Any) -> Iterator[None]:
+    """Run a transformers model with its plain ("eager") attention inside the block, then restore its own.
+
+    transformers picks scaled-dot-product attention by default, which traces to a masking graph (IsNaN / Where)
+    that onnxruntime's BERT fusions do not recognise; the eager one traces to the pattern they fuse into one
+    ``Attention`` node per layer. Both compute the same function (max |diff| of ``p_slm`` ~1e-7).
+    """
+    config = getattr(model, "config", None)
+    previous = getattr(config, "_attn_implementation", None)
+    setter = getattr(model, "set_attn_implementation", None)
+    if previous in (None, "eager") or setter is None:
+        yield
+        return
+    setter("eager")
+    try:
+        yield
+    finally:
+        setter(previous)
+
+
 def _export_onnx(module: Any, path: Path, opset: int) -> None:
     import warnings
 
@@ -134,14 +175,112 @@ def _export_onnx(module: Any, path: Path, opset: int) -> None:
 
     ids = torch.tensor([[101, 7592, 2088, 102, 0], [101, 2054, 2003, 1037, 102]], dtype=torch.long)
     mask = (ids != 0).long()
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _eager_attention(getattr(module, "encoder", None)):
         warnings.simplefilter("ignore")  # tracer warnings about python-side shape checks
         torch.onnx.export(module, (ids, mask), str(path), dynamo=False, opset_version=opset,
-                          input_names=["input_ids", "attention_mask"], output_names=["p_slm", "score"],
+                          input_names=["input_ids", "attention_mask"], output_names=graph_outputs(module),
                           dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
                                         "attention_mask": {0: "batch", 1: "sequence"},
-                                        "p_slm": {0: "batch"}, "score": {0: "batch"}},
+                                        **{name: {0: "batch"} for name in graph_outputs(module)}},
                           do_constant_folding=True)
+
+
+def fuse_graph(source: Path, target: Path, *, num_heads: int, hidden_size: int,
+               multi_head: bool = False) -> dict[str, int]:
+    """onnxruntime's BERT fusions on an exported graph: per layer one ``Attention`` node (``multi_head``: separate
+    Q/K/V MatMuls + ``MultiHeadAttention``, so that :func:`quantize_int8` can quantise all of them),
+    ``SkipLayerNormalization``, ``BiasGelu``, and ``EmbedLayerNormalization`` for the embeddings. About 400 nodes
+    become about 110; the fused ops are onnxruntime contrib ops (CPU and CUDA). Returns the count of each fused op.
+    """
+    from onnxruntime.transformers.fusion_options import FusionOptions
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    options = FusionOptions("bert")
+    options.use_multi_head_attention = multi_head
+    model = optimize_model(str(source), model_type="bert", num_heads=num_heads, hidden_size=hidden_size,
+                           opt_level=0, optimization_options=options, use_gpu=False)
+    model.save_model_to_file(str(target), use_external_data_format=False)
+    return {op: int(n) for op, n in model.get_fused_operator_statistics().items() if n}
+
+
+def graph_max_abs_diff(first: Path, second: Path, *, vocab_size: int, max_length: int, seed: int = 0) -> float:
+    """Largest |difference| between two router graphs' outputs on random right-padded token batches (1 x 9, 4 x 48
+    with rows of different lengths, 1 x ``max_length``)."""
+    import numpy as np
+    import onnxruntime as ort
+
+    rng = np.random.default_rng(seed)
+    sessions = [ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]) for path in (first, second)]
+    worst = 0.0
+    for batch, length in ((1, 9), (4, min(48, max_length)), (1, max_length)):
+        ids = rng.integers(1000, max(vocab_size, 1001), size=(batch, length), dtype=np.int64)
+        lengths = np.maximum(2, length - rng.integers(0, max(1, length // 2), size=batch)) if batch > 1 else [length]
+        mask = (np.arange(length)[None, :] < np.asarray(lengths)[:, None]).astype(np.int64)
+        ids[:, 0] = 101
+        ids[mask == 0] = 0
+        outs = [s.run(None, {"input_ids": ids, "attention_mask": mask}) for s in sessions]
+        worst = max([worst] + [float(np.max(np.abs(a - b))) for a, b in zip(*outs)])
+    return worst
+
+
+#: A fused graph replaces the exported one only when no output moves by more than this on the check batches.
+FUSION_TOLERANCE = 1e-4
+
+
+def write_graphs(module: Any, directory: Path, *, opset: int, int8: bool,
+                 max_length: int = 128) -> tuple[dict[str, Path], dict[str, Any]]:
+    """Export ``module`` to ``router.onnx`` (+ ``router.int8.onnx``), fused by :func:`fuse_graph` when that works.
+
+    The fused graphs are checked against the exported one (:func:`graph_max_abs_diff`, at most
+    :data:`FUSION_TOLERANCE`); when fusing fails or changes the outputs, the exported graph is written as it is.
+    The int8 graph is quantised from the multi-head fused graph. Returns the files and a summary for
+    ``router.json`` (``fused``: the fused op counts or None, ``why`` when not fused, ``max_abs_diff_vs_unfused``).
+    """
+    import shutil
+    import tempfile
+
+    import torch
+
+    encoder = getattr(module, "encoder", None)
+    config = getattr(encoder, "config", None)
+    heads, hidden = getattr(config, "num_attention_heads", None), getattr(config, "hidden_size", None)
+    files = {"fp32": directory / ONNX_FP32}
+    with tempfile.TemporaryDirectory(prefix="slmprofile-export-") as tmp:
+        raw = Path(tmp) / "exported.onnx"
+        with torch.inference_mode(False), torch.no_grad():
+            _export_onnx(module, raw, opset)
+        fp32, int8_source = raw, raw
+        info: dict[str, Any] = {"fused": None}
+        if not (isinstance(heads, int) and isinstance(hidden, int)):
+            info["why"] = "not a transformer encoder"
+        else:
+            check = {"vocab_size": int(getattr(config, "vocab_size", 30522)),
+                     "max_length": int(max_length)}
+            try:
+                fused = Path(tmp) / "fused.onnx"
+                stats = fuse_graph(raw, fused, num_heads=heads, hidden_size=hidden)
+                diff = graph_max_abs_diff(raw, fused, **check)
+                if int8 and diff <= FUSION_TOLERANCE:
+                    multi = Path(tmp) / "fused-multi-head.onnx"
+                    fuse_graph(raw, multi, num_heads=heads, hidden_size=hidden, multi_head=True)
+                    diff = max(diff, graph_max_abs_diff(raw, multi, **check))
+                    int8_source = multi
+                if diff <= FUSION_TOLERANCE:
+                    fp32 = fused
+                    info = {"fused": stats, "max_abs_diff_vs_unfused": diff}
+                else:
+                    int8_source = raw
+                    info["why"] = f"the fused graph's outputs moved by {diff:.2g} (> {FUSION_TOLERANCE:g})"
+            except Exception as exc:  # noqa: BLE001 - the unfused graph is always a valid result
+                int8_source = raw
+                info["why"] = f"fusion failed ({type(exc).__name__}: {str(exc).strip()[:200]})"
+        if info["fused"] is None:  # a static encoder has nothing to fuse; a transformer that did not fuse is news
+            (logger.info if "not a transformer" in info["why"] else logger.warning)(
+                "router graph written unfused: %s", info["why"])
+        shutil.copyfile(fp32, files["fp32"])
+        if int8:
+            files["int8"] = quantize_int8(int8_source, directory / ONNX_INT8)
+    return files, info
 
 
 def quantize_int8(source: Path, target: Path, *, block_size: int = INT8_BLOCK) -> Path:
@@ -190,15 +329,16 @@ def export_router(router: SlmRouter | str | Path, directory: str | Path, *, mode
     """Write ``router.onnx`` (+ ``router.int8.onnx``), ``tokenizer.json`` and ``router.json`` into ``directory``.
 
     ``router``: a fitted :class:`SlmRouter` or the path of its ``head.npz``; ``model``: the encoder directory it was
-    trained with (default: a fine-tuned ``encoder/`` beside ``head.npz`` when there is one, else the bundled
-    MiniLM); ``training``: the ``training.json`` summary (data, split, metrics) to record (read from beside
-    ``head.npz`` when ``router`` is a path).
+    trained with (default: a fine-tuned ``encoder/`` or a static embedding ``static/`` beside ``head.npz`` when
+    there is one, else the bundled MiniLM); ``training``: the ``training.json`` summary (data, split, metrics) to
+    record (read from beside ``head.npz`` when ``router`` is a path). With a static embedding folder
+    (:mod:`slmprofile.static_embed`) the graph is its table look-up + the same pooling and head, no int8 variant is
+    written (nothing to quantise), and ``router.json`` says ``"encoder": {"kind": "static", ...}``.
     """
     import datetime as dt
 
-    import torch
-
     from ..embed import default_model_path, model_identity
+    from ..static_embed import STATIC_DIR, is_static_folder, static_info
     from .train import SlmRouter
 
     started = time.perf_counter()
@@ -215,6 +355,9 @@ def export_router(router: SlmRouter | str | Path, directory: str | Path, *, mode
         tuned = head_path.with_name(ENCODER_DIR)
         if model is None and (tuned / "config.json").is_file():
             model = tuned
+        static_dir = head_path.with_name(STATIC_DIR)
+        if model is None and is_static_folder(static_dir):
+            model = static_dir
     router._check_fitted()
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -226,13 +369,12 @@ def export_router(router: SlmRouter | str | Path, directory: str | Path, *, mode
     if max_length != router.max_length_:
         raise SlmprofileError(f"the router was trained with max_length {router.max_length_}, {model_path} has "
                               f"{max_length}")
+    static = is_static_folder(model_path)
+    if static and int8:  # a look-up table has no MatMul to quantise: the fp32 graph is the fast one
+        logger.info("static encoder: no int8 variant (the graph is a table look-up and the head)")
+        int8 = False
     module = build_graph_module(router, encoder, max_length)
-    files: dict[str, Path] = {}
-    with torch.inference_mode(False), torch.no_grad():
-        _export_onnx(module, directory / ONNX_FP32, opset)
-    files["fp32"] = directory / ONNX_FP32
-    if int8:
-        files["int8"] = quantize_int8(directory / ONNX_FP32, directory / ONNX_INT8)
+    files, graph = write_graphs(module, directory, opset=opset, int8=int8, max_length=max_length)
 
     from tokenizers import Tokenizer
 
@@ -258,12 +400,17 @@ def export_router(router: SlmRouter | str | Path, directory: str | Path, *, mode
                   "block_size": INT8_BLOCK, "symmetric": True, "accuracy_level": 4,
                   "kept_fp32": ["word embeddings", "router head", "calibration"]} if int8 else None),
         "inputs": ["input_ids", "attention_mask"],
-        "outputs": ["p_slm", "score"],
+        "outputs": graph_outputs(module),
+        "novelty": None if getattr(router, "novelty_", None) is None else router.novelty_.summary(),
+        "estimates": getattr(router, "estimates_", {}),
+        "selection": {k: v for k, v in getattr(router, "selection_", {}).items() if k in ("chosen", "why", "folds")},
         "opset": opset,
+        "graph": graph,
         "max_length": max_length,
         "pad_id": 0,
-        "encoder": {"model_id": model_identity(model_path), "dim": router.n_features_in_, "pooling": "mean",
-                    "normalize": True, "fine_tuned": bool((training or {}).get("finetune"))},
+        "encoder": (static_info(model_path) if static else
+                    {"kind": "transformer", "model_id": model_identity(model_path), "dim": router.n_features_in_,
+                     "pooling": "mean", "normalize": True, "fine_tuned": bool((training or {}).get("finetune"))}),
         "head": {"kind": "logistic", "heads": router.heads_.names, "frontier_weight": router.frontier_weight_,
                  "bag_of_pieces": router.heads_.bow_coef is not None, "calibration": router.calib_kind_,
                  "params": router.get_params()},
@@ -295,12 +442,14 @@ def parity_report(router: SlmRouter, directory: str | Path, texts: Sequence[str]
     import numpy as np
 
     from ..runtime import Router
+    from .features import build_features
 
-    reference = torch_reference(router, texts, embedder=embedder)
+    features = build_features(list(texts), embedder=embedder)
+    reference = router.predict_proba(features)  # the PyTorch path, as torch_reference
     fp32 = Router.load(directory, variant="fp32").route(list(texts), batch_size=batch_size)
+    decisions = router.predict(features)
     out: dict[str, Any] = {"n": len(texts), "fp32_max_abs_diff": float(np.max(np.abs(fp32.p_slm - reference))),
-                           "fp32_decision_agreement_with_torch":
-                               float(np.mean(fp32.to_slm == (reference >= router.threshold_)))}
+                           "fp32_decision_agreement_with_torch": float(np.mean(fp32.to_slm == decisions))}
     if (Path(directory) / ONNX_INT8).is_file():
         int8 = Router.load(directory, variant="int8").route(list(texts), batch_size=batch_size)
         out["int8_max_abs_diff"] = float(np.max(np.abs(int8.p_slm - fp32.p_slm)))

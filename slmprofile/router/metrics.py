@@ -183,6 +183,21 @@ def oracle_scores(slm_correct: Any, frontier_correct: Any) -> Any:
     return w - f
 
 
+def group_oracle_scores(groups: Any, slm_correct: Any, frontier_correct: Any) -> Any:
+    """Scores of a group-level oracle: every call gets its group's true mean ``slm_correct - frontier_correct`` (on
+    the calls scored), so groups go to the frontier model in order of their real gap and calls within a group are
+    tied. What a router could reach by knowing only how hard each task type (subject) is for the SLM."""
+    import numpy as np
+
+    g = np.asarray(groups).astype(str)
+    gain = np.asarray(slm_correct, dtype=np.float64) - np.asarray(frontier_correct, dtype=np.float64)
+    if len(g) != len(gain):
+        raise ValueError(f"groups and outcomes must have the same length; got {len(g)} and {len(gain)}")
+    _, inverse = np.unique(g, return_inverse=True)
+    means = np.bincount(inverse, weights=gain) / np.bincount(inverse)
+    return means[inverse]
+
+
 def random_scores(n: int) -> Any:
     """Scores of random routing in expectation: all tied, so the curve is the exact diagonal."""
     import numpy as np
