@@ -1,6 +1,7 @@
 """Task-type quality on labelled data: slmprofile vs plain UMAP+HDBSCAN vs BERTopic, on the same embeddings.
 
-    python benchmarks/cluster_quality.py [--sets clinc,banking,mixed,sample] [--cache-dir DIR] [--no-bertopic]
+    python benchmarks/cluster_quality.py [--sets clinc,banking,mixed,sample,forms] [--seeds 0,1,2] [--cache-dir DIR]
+                                         [--no-bertopic]
 
 Data: CLINC150 test (150 intents), Banking77 test (77 intents), a mixed workload (CLINC150 + Banking77 + GSM8K +
 MMLU + MT-Bench prompts, the source as label) from ../shared/data, and the bundled sample (generator tasks in
@@ -8,6 +9,13 @@ data/truth.csv; prompts grouped by template/instruction, and the request/respons
 does). All methods cluster the same bundled
 MiniLM embeddings (cached). Unassigned / noise points count as their own label in ARI. BERTopic runs when it is
 installed (``pip install bertopic``; it is not a dependency), with its defaults on the precomputed embeddings.
+slmprofile clusters with its form signals (answer-format cues and content-masked requests), as the pipeline does.
+
+``forms``: the task-form development set of ``benchmarks/form_devset.py`` (one per seed), written to a CSV and run
+through ingest and :func:`slmprofile.cluster.discover_task_types` as a user's log would be; scored against the form
+labels: family V-measure / homogeneity / completeness, type homogeneity, the counts, and archetype accuracy (share of
+prompts, on forms that have an archetype, whose type carries it), next to the same run without form signals and
+plain UMAP+HDBSCAN; then the mean and spread over the seeds.
 """
 
 from __future__ import annotations
@@ -81,24 +89,27 @@ def main() -> None:
     from sklearn.metrics import adjusted_rand_score, completeness_score, homogeneity_score, \
         normalized_mutual_info_score
 
-    from slmprofile.cluster import TaskTypeClusterer
+    from slmprofile.cluster import FormSignals, TaskTypeClusterer
     from slmprofile.embed import Embedder
     from slmprofile.templates import instruction_keys
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sets", default="clinc,banking,mixed,sample")
+    ap.add_argument("--sets", default="clinc,banking,mixed,sample,forms")
+    ap.add_argument("--seeds", default="0,1,2", help="development sets (and clusterer seeds) for --sets forms")
     ap.add_argument("--cache-dir", default=None)
     ap.add_argument("--no-bertopic", action="store_true")
     args = ap.parse_args()
     embedder = Embedder(cache_dir=args.cache_dir, progress=True)
     rows = []
-    for name, (texts, y, groups, views) in _sets(args.sets.split(","), embedder).items():
+    sets = args.sets.split(",")
+    for name, (texts, y, groups, views) in _sets(sets, embedder).items():
         X = embedder.encode(texts)
         if groups == "instructions":
             groups = instruction_keys([None] * len(texts), texts)
         methods = {}
         t = time.perf_counter()
-        model = TaskTypeClusterer(n_bootstrap=0).fit(X, groups=groups, views=views)
+        form = FormSignals.from_texts([None] * len(texts), texts, embedder.encode)
+        model = TaskTypeClusterer(n_bootstrap=0).fit(X, groups=groups, views=views, form=form)
         labels = model.labels_
         methods["slmprofile"] = (labels, time.perf_counter() - t,
                                  np.where(labels >= 0, model.families_[np.maximum(labels, 0)], -1))
@@ -122,6 +133,77 @@ def main() -> None:
     for name, method, k, ari, nmi, hom, noise, famc, secs in rows:
         fc = "" if famc is None else f"{famc:.3f}"
         print(f"{name:<26} {method:<16} {k:>6} {ari:>6.3f} {nmi:>6.3f} {hom:>6.3f} {noise:>6.1%} {fc:>7} {secs:>6.1f}")
+    if "forms" in sets:
+        _forms_report([int(s) for s in args.seeds.split(",")], embedder)
+
+
+def forms_scores(seed: int, embedder, *, method: str = "slmprofile") -> dict:
+    """Scores of one method on the development set of ``seed`` (see the module docs)."""
+    import sys
+    import tempfile
+    import time
+    from pathlib import Path
+
+    import numpy as np
+    import polars as pl
+    from sklearn.metrics import completeness_score, homogeneity_score, v_measure_score
+
+    from slmprofile.cluster import TaskTypeClusterer, discover_task_types
+    from slmprofile.embed import embed_prompts
+    from slmprofile.ingest import ingest
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import form_devset
+
+    d = form_devset.build(seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        d.select(pl.int_range(pl.len()).cast(pl.Utf8).alias("request_id"), pl.col("text").alias("prompt"),
+                 pl.col("system_prompt").alias("system"), pl.col("response_text").alias("response"),
+                 pl.lit("gpt-4o").alias("model")).write_csv(f"{tmp}/dev.csv")
+        logs = ingest(f"{tmp}/dev.csv", mapping="id=request_id").frame
+    emb = embed_prompts(logs, embedder=embedder)
+    y = d["form"].to_list()
+    t = time.perf_counter()
+    if method == "UMAP5+HDBSCAN10":
+        X = np.asarray(emb["embedding"].to_numpy(), dtype=np.float32)
+        where = dict(zip(emb["prompt_hash"].to_list(), range(emb.height)))
+        lab = _plain(X, seed)[[where[h] for h in logs["prompt_hash"].to_list()]]
+        return dict(types=len(set(lab.tolist()) - {-1}), type_hom=homogeneity_score(y, lab),
+                    secs=time.perf_counter() - t)
+    res = discover_task_types(logs, emb, embedder=embedder, use_form=method == "slmprofile",
+                              clusterer=TaskTypeClusterer(n_bootstrap=0, random_state=seed))
+    secs = time.perf_counter() - t
+    c = logs.select("id").join(res.clusters, on="id", how="left").join(
+        res.task_types.select("cluster_id", "archetype"), on="cluster_id", how="left")
+    lab, fam, tag = c["cluster_id"].to_numpy(), c["family"].to_list(), c["archetype"].to_list()
+    hits = [a == g for a, g in zip(d["archetype"].to_list(), tag) if a is not None]
+    return dict(types=len(set(lab.tolist()) - {-1}), type_hom=homogeneity_score(y, lab),
+                families=len(set(fam) - {"unassigned"}), fam_V=v_measure_score(y, fam),
+                fam_hom=homogeneity_score(y, fam), fam_comp=completeness_score(y, fam),
+                arch_acc=float(np.mean(hits)), secs=secs)
+
+
+def _forms_report(seeds: list[int], embedder) -> None:
+    import numpy as np
+
+    cols = ["families", "fam_V", "fam_hom", "fam_comp", "types", "type_hom", "arch_acc", "secs"]
+    print(f"\ntask-form development set (form_devset.py), seeds {seeds}")
+    header = f"{'method':<26} " + " ".join(f"{c:>13}" for c in cols)
+    print(header)
+    print("-" * len(header))
+    for method, label in (("slmprofile", "slmprofile (form)"), ("no_form", "slmprofile (no form)"),
+                          ("UMAP5+HDBSCAN10", "UMAP5+HDBSCAN10")):
+        runs = [forms_scores(s, embedder, method=method) for s in seeds]
+        cells = []
+        for col in cols:
+            vals = [r[col] for r in runs if col in r]
+            if not vals:
+                cells.append(f"{'':>13}")
+            elif col in ("families", "types", "secs"):
+                cells.append(f"{np.mean(vals):>7.1f} ±{np.std(vals):>4.1f}")
+            else:
+                cells.append(f"{np.mean(vals):>6.3f} ±{np.std(vals):.3f}")
+        print(f"{label:<26} " + " ".join(cells))
 
 
 if __name__ == "__main__":

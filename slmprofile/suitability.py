@@ -71,6 +71,7 @@ ARCHETYPE_PRIOR: dict[str, float] = {
     "summarisation": 0.80,
     "open-ended chat": 0.80,
     "question answering": 0.75,
+    "multiple choice": 0.75,
     "creative writing": 0.70,
     "agentic/tool use": 0.65,
     "code": 0.60,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .forms import FormSignals
 from .model import FLAG_ASSIGNED, FLAG_CORE, FLAG_UNASSIGNED, Selection, TaskTypeClusterer
 from .reduce import REDUCERS, make_reducer
 from .views import PromptViews
@@ -21,7 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FLAG_ASSIGNED", "FLAG_CORE", "FLAG_UNASSIGNED", "REDUCERS", "PromptViews", "Selection", "TaskTypeClusterer",
+__all__ = ["FLAG_ASSIGNED", "FLAG_CORE", "FLAG_UNASSIGNED", "REDUCERS", "FormSignals", "PromptViews", "Selection", "TaskTypeClusterer",
            "template_groups",
            "TaskTypeResult", "describe_task_types", "discover_task_types", "make_reducer"]
 
@@ -91,8 +92,8 @@ def encoder(embedder: Any = None) -> Any:
 
 
 def discover_task_types(logs: pl.DataFrame, embeddings: pl.DataFrame, *, clusterer: TaskTypeClusterer | None = None,
-                        embedder: Any = None, use_templates: bool = True, n_keywords: int = 5,
-                        n_examples: int = 3) -> TaskTypeResult:
+                        embedder: Any = None, use_templates: bool = True, use_form: bool = True,
+                        n_keywords: int = 5, n_examples: int = 3) -> TaskTypeResult:
     """Cluster the distinct prompts of ``logs`` (embedded in ``embeddings``) into task types and families.
 
     Clustering runs on distinct prompts (a prompt repeated 1,000 times is one point), then every call inherits its
@@ -100,7 +101,9 @@ def discover_task_types(logs: pl.DataFrame, embeddings: pl.DataFrame, *, cluster
     nearest each centroid. Archetypes (:mod:`slmprofile.cluster.archetypes`) use the response statistics and,
     when ``embedder`` (the model that made ``embeddings``) is given, similarity to archetype descriptions.
     Clusters asked and answered alike are joined (:mod:`slmprofile.cluster.views`); their request and response
-    views are embedded with ``embedder`` (the bundled model when None).
+    views are embedded with ``embedder`` (the bundled model when None). With ``use_form`` (default), each request's
+    form signals (:mod:`slmprofile.cluster.forms`: answer-format cues and its content-masked text, embedded with
+    the same model) keep forms apart inside types, make families task forms, and name both.
     """
     import polars as pl
 
@@ -117,44 +120,55 @@ def discover_task_types(logs: pl.DataFrame, embeddings: pl.DataFrame, *, cluster
     emb = emb.join(texts, on="prompt_hash", how="left")
     X = _embedding_matrix(emb)
     groups = template_groups(emb) if use_templates else None
+    encode = encoder(embedder)
     views = PromptViews.from_columns(emb["system_prompt"].to_list(), emb["prompt_text"].to_list(),
-                                     emb["response_text"].to_list(), encoder(embedder))
-    clusterer.fit(X, groups=groups, views=views)
+                                     emb["response_text"].to_list(), encode)
+    form = FormSignals.from_texts(emb["system_prompt"].to_list(), emb["prompt_text"].to_list(), encode) \
+        if use_form else None
+    clusterer.fit(X, groups=groups, views=views, form=form)
     prompts = emb.select("prompt_hash", "n_calls", "template_id").with_columns(
         pl.Series("cluster_id", clusterer.labels_, dtype=pl.Int64),
         pl.Series("distance", clusterer.distances_, dtype=pl.Float64),
         pl.Series("flags", clusterer.flags_.tolist(), dtype=pl.Utf8))
     return describe_task_types(logs, prompts, clusterer, texts=emb["prompt_text"].to_list(), X=X,
                                labels=clusterer.labels_, embedder=embedder, n_keywords=n_keywords,
-                               n_examples=n_examples)
+                               n_examples=n_examples, cues=None if form is None else form.cues)
 
 
 def describe_task_types(logs: pl.DataFrame | pl.LazyFrame, prompts: pl.DataFrame, clusterer: TaskTypeClusterer, *,
                         texts: list[str], X: Any, labels: Any, embedder: Any = None, n_keywords: int = 5,
-                        n_examples: int = 3, extra_summary: dict[str, Any] | None = None) -> TaskTypeResult:
+                        n_examples: int = 3, extra_summary: dict[str, Any] | None = None,
+                        cues: Any = None) -> TaskTypeResult:
     """Name, describe and measure the task types of a fitted ``clusterer``.
 
     ``prompts``: one row per distinct prompt of ``logs`` (``prompt_hash, n_calls, template_id, cluster_id,
     distance, flags``). ``texts``, ``X`` and ``labels``: the embedded prompts the names, keywords and central
     examples come from (all of them, or the embedded part of a sampled run). ``logs`` may be a ``LazyFrame``:
-    calls are joined and aggregated lazily, and only the cluster columns of each call are collected.
+    calls are joined and aggregated lazily, and only the cluster columns of each call are collected. ``cues``: the
+    answer-format cues of the same prompts (:func:`~slmprofile.cluster.forms.cue_matrix`), for names by task form
+    and archetypes that hold without responses (computed from ``texts`` alone when None).
     """
     import numpy as np
     import polars as pl
 
     from .archetypes import tag_archetypes
-    from .naming import central_examples, ctfidf_keywords, name_from_keywords
+    from .forms import cue_matrix
+    from .naming import central_examples, ctfidf_keywords, family_names, type_names
     from .stats import task_type_stats
 
     labels = np.asarray(labels)
     Xn = X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
+    centroids = clusterer.content_centroids() if hasattr(clusterer, "content_dims_") else clusterer.centroids_
+    cues = np.asarray(cues) if cues is not None else cue_matrix([None] * len(texts), texts)
     keywords = ctfidf_keywords(texts, labels, top=n_keywords)
-    examples = central_examples(Xn, labels, clusterer.centroids_, n=n_examples)
+    examples = central_examples(Xn, labels, centroids, n=n_examples)
     k = len(clusterer.centroids_)
-    names = {c: f"{c:02d} {name_from_keywords(keywords.get(c, []))}" for c in range(k)}
+    type_cues = [cues[labels == c] for c in range(k)]
+    names = type_names(type_cues, keywords)
     fam_labels = clusterer.families_
-    fam_keywords = ctfidf_keywords(texts, [int(fam_labels[c]) if c >= 0 else -1 for c in labels], top=3)
-    fam_names = {f: f"F{f} {name_from_keywords(w, max_words=2)}" for f, w in fam_keywords.items()}
+    fam_of_prompt = np.array([int(fam_labels[c]) if c >= 0 else -1 for c in labels], dtype=np.int64)
+    fam_keywords = ctfidf_keywords(texts, fam_of_prompt, top=3)
+    fam_names = family_names({int(f): cues[fam_of_prompt == f] for f in set(fam_labels.tolist())}, fam_keywords)
     prompts = prompts.with_columns(
         pl.col("cluster_id").replace_strict(names, default=UNASSIGNED_NAME, return_dtype=pl.Utf8).alias("task_type"),
         pl.col("cluster_id").replace_strict({c: fam_names.get(int(fam_labels[c]), "F?") for c in range(k)},
@@ -167,7 +181,7 @@ def describe_task_types(logs: pl.DataFrame | pl.LazyFrame, prompts: pl.DataFrame
     stats = task_type_stats(calls)
     example_texts = {c: [texts[i][:300] for i in idx] for c, idx in examples.items()}
     by_id = {row["cluster_id"]: row for row in stats.iter_rows(named=True)}
-    tags = tag_archetypes(clusterer.centroids_, [by_id.get(c, {}) for c in range(k)], embedder)
+    tags = tag_archetypes(centroids, [by_id.get(c, {}) for c in range(k)], embedder, cues=type_cues)
     meta = pl.DataFrame({
         "cluster_id": list(range(k)) + [-1],
         "task_type": [names[c] for c in range(k)] + [UNASSIGNED_NAME],
@@ -176,9 +190,11 @@ def describe_task_types(logs: pl.DataFrame | pl.LazyFrame, prompts: pl.DataFrame
         "stability": [float(clusterer.stability_[c]) for c in range(k)] + [None],
         "archetype": [t["archetype"] for t in tags] + [None],
         "archetype_evidence": [t["evidence"] for t in tags] + [None],
+        "archetype_confidence": [t["confidence"] for t in tags] + [None],
         "examples": [example_texts.get(c, []) for c in range(k)] + [[]],
     }, schema={"cluster_id": pl.Int64, "task_type": pl.Utf8, "family": pl.Utf8, "keywords": pl.List(pl.Utf8),
                "stability": pl.Float64, "archetype": pl.Utf8, "archetype_evidence": pl.Utf8,
+               "archetype_confidence": pl.Float64,
                "examples": pl.List(pl.Utf8)})
     task_types = meta.join(stats, on="cluster_id", how="inner").sort(
         [pl.col("cluster_id") < 0, "calls"], descending=[False, True])
@@ -186,6 +202,7 @@ def describe_task_types(logs: pl.DataFrame | pl.LazyFrame, prompts: pl.DataFrame
     summary = {
         "prompts": prompts.height, "calls": clusters.height, "task_types": k,
         "families": len(set(fam_labels.tolist())),
+        "family_basis": getattr(clusterer, "family_basis_", "content"),
         "min_cluster_size": getattr(clusterer, "min_cluster_size_", None),
         "clusters_merged_by_template": getattr(clusterer, "n_merged_", 0),
         "view_merge": clusterer.view_merge_.summary() if hasattr(clusterer, "view_merge_") else None,

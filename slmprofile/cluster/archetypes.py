@@ -1,9 +1,12 @@
 """Archetype tags per task type, each with its evidence.
 
-Two kinds of evidence are combined: what the responses look like (from the per-type statistics: JSON output, tool
-calls, tiny label-like answers, code, final numbers, output/input length ratio) and how close the type's centroid is
-to short descriptions of each archetype (embedded with the same model). Shape evidence adds fixed bonuses to the
-standardized description similarity; the best-scoring archetype wins and the reasons are kept as text.
+Three kinds of evidence are combined: what the responses look like (from the per-type statistics: JSON output, tool
+calls, tiny label-like answers, code, final numbers, output/input length ratio), what the requests ask for (the
+answer-format cues of :mod:`slmprofile.cluster.forms`: options A-D, "write a function", "translate", ...; these exist
+without responses), and how close the type's centroid is to short descriptions of each archetype (embedded with the
+same model). Shape and form evidence add fixed bonuses to the standardized description similarity; the best-scoring
+archetype wins and the reasons are kept as text. A type with no shape or form evidence whose description similarity
+does not stand out is tagged ``"unknown"`` rather than given a guess; every tag carries a confidence.
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ ARCHETYPES: dict[str, tuple[str, ...]] = {
     "code": ("Write a SQL query that returns the top customers by revenue.",
              "Review this code diff and point out bugs.",
              "Write a Python function that parses the file."),
+    "multiple choice": ("Which of the following is correct? A. one B. two C. three D. four Answer:",
+                        "Choose the best option (A, B, C or D) for the question below.",
+                        "Question: ... Options: A) ... B) ... C) ... D) ... Reply with the letter."),
     "maths/reasoning": ("Solve this word problem step by step and give the final number.",
                         "A train travels 120 km in 1.5 hours; what is its average speed?",
                         "Calculate the percentage increase and show your working."),
@@ -46,6 +52,13 @@ ARCHETYPES: dict[str, tuple[str, ...]] = {
 
 #: Standardized-similarity bonus for each piece of response-shape evidence.
 SHAPE_BONUS = 3.0
+#: Bonus for the archetype the type's requests read as (the form of their mean cues, as the family): larger than any
+#: description similarity, so the form decides unless the responses' shape says otherwise (both bonuses add).
+FORM_BONUS = 5.0
+#: Without shape or form evidence, a description similarity must stand this many standard deviations above the
+#: archetypes' mean to be trusted; below it the tag is "unknown".
+UNKNOWN_Z = 1.5
+UNKNOWN = "unknown"
 
 
 def archetype_vectors(embedder: Any) -> tuple[list[str], np.ndarray]:
@@ -90,8 +103,27 @@ def shape_evidence(stats: Mapping[str, Any]) -> dict[str, str]:
     return ev
 
 
-def tag_archetypes(centroids: np.ndarray, stats_rows: list[Mapping[str, Any]], embedder: Any | None) -> list[dict[str, str]]:
-    """One ``{"archetype", "evidence"}`` per centroid (``stats_rows`` aligned with ``centroids``)."""
+def form_evidence(cues: np.ndarray) -> tuple[str | None, float, str]:
+    """(archetype, share, reason) that a task type's requests read as, from its members' cue rows (see
+    :func:`~slmprofile.cluster.forms.cue_matrix`): the form of the type's mean cues, and the share of its prompts
+    whose own cues read as the same archetype. (None, 0, reason) when the cues name no form."""
+    from .forms import FORM_ARCHETYPES, cue_means, form_rule
+
+    name, why = form_rule(cue_means(cues))
+    archetype = FORM_ARCHETYPES.get(name)
+    if archetype is None:
+        return None, 0.0, why
+    agree = sum(FORM_ARCHETYPES.get(form_rule(cue_means(row))[0]) == archetype for row in cues)
+    share = agree / max(len(cues), 1)
+    return archetype, share, f"requests read as {name.lower()} ({why}; {share:.0%} of prompts alone)"
+
+
+def tag_archetypes(centroids: np.ndarray, stats_rows: list[Mapping[str, Any]], embedder: Any | None,
+                   cues: list[np.ndarray] | None = None) -> list[dict[str, Any]]:
+    """One ``{"archetype", "evidence", "confidence"}`` per centroid (``stats_rows`` aligned with ``centroids``;
+    ``cues``: each type's members' cue rows, optional). ``confidence`` is the share of the type's prompts whose form
+    reads as the tag when form evidence decided, 0.9 for response-shape evidence alone, and a similarity-based
+    figure below 0.5 otherwise; ``"unknown"`` when nothing stands out."""
     import numpy as np
 
     names = list(ARCHETYPES)
@@ -104,15 +136,29 @@ def tag_archetypes(centroids: np.ndarray, stats_rows: list[Mapping[str, Any]], e
     out = []
     for i, row in enumerate(stats_rows):
         ev = shape_evidence(row)
+        form, form_share, form_why = form_evidence(cues[i]) if cues is not None and len(cues[i]) else (None, 0.0, "")
         score = z[i].copy()
         for j, name in enumerate(names):
             if name in ev:
                 score[j] += SHAPE_BONUS
+            if name == form:
+                score[j] += FORM_BONUS
         best = int(np.argmax(score))
         name = names[best]
         reasons = [ev[name]] if name in ev else []
+        if name == form:
+            reasons.append(form_why)
         if embedder is not None:
-            reasons.append(f"closest description: {name} (cosine {sims[i, best]:.2f})")
-        out.append({"archetype": name if (ev or embedder is not None) else "unknown",
-                    "evidence": "; ".join(reasons) or "no evidence"})
+            reasons.append(f"closest description: {names[int(np.argmax(z[i]))]} (cosine {float(sims[i].max()):.2f})")
+        if name == form:
+            confidence = form_share
+        elif name in ev:
+            confidence = 0.9
+        else:
+            confidence = float(min(0.5, max(0.0, z[i, best]) / (2 * UNKNOWN_Z))) if embedder is not None else 0.0
+        if name not in ev and name != form and (embedder is None or z[i, best] < UNKNOWN_Z):
+            reasons.insert(0, "no response-shape or form cue, and no description stands out")
+            name = UNKNOWN
+        out.append({"archetype": name, "evidence": "; ".join(reasons) or "no evidence",
+                    "confidence": round(confidence, 3)})
     return out

@@ -67,3 +67,43 @@ def central_examples(X: np.ndarray, labels: Sequence[int], centroids: np.ndarray
 def name_from_keywords(words: Sequence[str], *, max_words: int = 3) -> str:
     """A short readable name: ``invoice · vendor · total``."""
     return " · ".join(words[:max_words]) if words else "unnamed"
+
+
+#: Words too common in requests to name a topic (kept out of names, still in ``keywords``).
+FILLER_WORDS = frozenset("""let does did just like know need want use used using pls please thanks thank hey hello
+tell make sure really okay ok yes way going get got thing things""".split())
+
+
+def topic_words(words: Sequence[str], *, top: int = 2) -> list[str]:
+    """The first ``top`` keywords that name a topic (no filler words)."""
+    kept = [w for w in words if not set(w.split()) & FILLER_WORDS]
+    return kept[:top]
+
+
+def type_names(type_cues: Sequence[np.ndarray], keywords: dict[int, list[str]]) -> dict[int, str]:
+    """``"03 Multiple-choice questions · anatomy · bone"``: the type's number, the form its requests read as
+    (:func:`~slmprofile.cluster.forms.form_name`) and its topic words; the keywords alone when no form shows."""
+    from .forms import OTHER_FORM, form_name
+
+    names = {}
+    for c, cues in enumerate(type_cues):
+        form = form_name(cues) if len(cues) else OTHER_FORM
+        topic = topic_words(keywords.get(c, []), top=2 if form != OTHER_FORM else 3)
+        parts = ([form] if form != OTHER_FORM or not topic else []) + topic
+        names[c] = f"{c:02d} {name_from_keywords(parts, max_words=4)}"
+    return names
+
+
+def family_names(family_cues: dict[int, np.ndarray], keywords: dict[int, list[str]]) -> dict[int, str]:
+    """``"F2 Code"``: each family's form name; a topic word is added where two families read as the same form."""
+    from collections import Counter
+
+    from .forms import OTHER_FORM, form_name
+
+    forms = {f: form_name(cues) if len(cues) else OTHER_FORM for f, cues in family_cues.items()}
+    seen = Counter(forms.values())
+    names = {}
+    for f, form in forms.items():
+        topic = topic_words(keywords.get(f, []), top=1 if seen[form] > 1 or form == OTHER_FORM else 0)
+        names[f] = f"F{f} {name_from_keywords([form, *topic], max_words=2)}"
+    return names

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import TaskTypeResult, describe_task_types
+from .forms import FormSignals
 from .model import FLAG_ASSIGNED, FLAG_TEMPLATE, FLAG_UNASSIGNED, TaskTypeClusterer
 from .views import PromptViews, request_text
 
@@ -131,7 +132,8 @@ def _sample_views(logs: pl.DataFrame | pl.LazyFrame, hashes: pl.Series, prompt_c
 def discover_task_types_sampled(logs: pl.DataFrame | pl.LazyFrame, *, embedder: Any,
                                 clusterer: TaskTypeClusterer | None = None, fit_sample: int = 50_000,
                                 template_min: int = 20, template_purity: float = 0.95, audit: int = 1000,
-                                random_state: int = 0, n_keywords: int = 5, n_examples: int = 3) -> SampledResult:
+                                random_state: int = 0, n_keywords: int = 5, n_examples: int = 3,
+                                use_form: bool = True) -> SampledResult:
     """Task types of ``logs`` (a ``LazyFrame`` over Parquet parts, or a frame) embedding only a sample, the prompts
     no pure template places, and an audit of those it does (see the module docs)."""
     import numpy as np
@@ -146,17 +148,21 @@ def discover_task_types_sampled(logs: pl.DataFrame | pl.LazyFrame, *, embedder: 
     groups = _template_groups_chunked(distinct)
     rng = np.random.default_rng(random_state)
     fit_idx = np.sort(rng.choice(n, fit_sample, replace=False)) if n > fit_sample else np.arange(n)
-    fit_system = distinct["system_prompt"].gather(fit_idx.tolist())
+    system_col = distinct["system_prompt"]  # for the form signals of the prompts embedded later
+    fit_system = system_col.gather(fit_idx.tolist())
     distinct = distinct.drop("system_prompt")
     prompt_col = distinct["prompt_text"].fill_null("")  # no Python list of every prompt: fetched where needed
 
     logger.info("task types: embedding a sample of %d of %d distinct prompts", len(fit_idx), n)
     X_fit = embedder.encode(_texts(prompt_col, fit_idx))
+    form_fit = FormSignals.from_texts(fit_system.to_list(), _texts(prompt_col, fit_idx), embedder.encode) \
+        if use_form else None
     clusterer = clusterer or TaskTypeClusterer(random_state=random_state, keep_reducer=False)
     if clusterer.max_fit_samples < len(fit_idx):
         clusterer.max_fit_samples = len(fit_idx)
     clusterer.fit(X_fit, groups=groups[fit_idx].tolist(),
-                  views=_sample_views(logs, distinct["prompt_hash"], prompt_col, fit_system, fit_idx, embedder))
+                  views=_sample_views(logs, distinct["prompt_hash"], prompt_col, fit_system, fit_idx, embedder),
+                  form=form_fit)
 
     labels = np.full(n, -1, dtype=np.int64)
     distances = np.full(n, np.nan)
@@ -193,7 +199,9 @@ def discover_task_types_sampled(logs: pl.DataFrame | pl.LazyFrame, *, embedder: 
     agreement = None
     if len(embed_idx):
         X_rest = embedder.encode(_texts(prompt_col, embed_idx))
-        lab_rest, dist_rest = clusterer.assign(X_rest, groups=groups[embed_idx].tolist())
+        form_rest = FormSignals.from_texts(system_col.gather(embed_idx.tolist()).to_list(),
+                                           _texts(prompt_col, embed_idx), embedder.encode) if use_form else None
+        lab_rest, dist_rest = clusterer.assign(X_rest, groups=groups[embed_idx].tolist(), form=form_rest)
         if len(audit_idx):
             before = labels[audit_idx].copy()
             agreement = float(np.mean(lab_rest[len(to_embed):] == before))
@@ -202,6 +210,10 @@ def discover_task_types_sampled(logs: pl.DataFrame | pl.LazyFrame, *, embedder: 
         flags[embed_idx] = np.where(lab_rest >= 0, FLAG_ASSIGNED, FLAG_UNASSIGNED)
     else:
         X_rest = np.zeros((0, X_fit.shape[1]), dtype=np.float32)
+        form_rest = None
+    del system_col
+    cues = None if form_fit is None else np.concatenate(
+        [form_fit.cues] + ([form_rest.cues] if form_rest is not None else []))
 
     all_embedded = np.concatenate([fit_idx, embed_idx]).astype(np.int64)
     X_all = np.concatenate([np.asarray(X_fit, dtype=np.float32), np.asarray(X_rest, dtype=np.float32)])
@@ -230,7 +242,7 @@ def discover_task_types_sampled(logs: pl.DataFrame | pl.LazyFrame, *, embedder: 
     logger.info("task types (sampled): %s", info)
     result = describe_task_types(logs, prompts, clusterer, texts=embedded_texts, X=X_all,
                                  labels=labels[all_embedded], embedder=embedder, n_keywords=n_keywords,
-                                 n_examples=n_examples,
+                                 n_examples=n_examples, cues=cues,
                                  extra_summary={"prompts_template": int((flags == FLAG_TEMPLATE).sum()),
                                                 "sampled": info})
     return SampledResult(result=result, embeddings=embeddings, info=info)

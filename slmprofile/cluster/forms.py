@@ -1,0 +1,322 @@
+"""Task *form*: what a request asks for and the shape of the answer, read from signals that exist without responses.
+
+Two signals, both label-free:
+
+- **answer-format cues** (:func:`cue_matrix`): a small vector per request of hand-written cues such as "options A-D",
+  "write a function", "classify", "translate", "summarise", a blank to fill, code share, numbers, length and lines;
+- **the instruction, not the content** (:func:`mask_content`): the request with its content words masked (function
+  words and a fixed vocabulary of instruction words kept, numbers as ``0``, every other word as ``x``), so that two
+  exam questions on anatomy and on law read alike, and an exam question and a banking request do not.
+
+Families are forms: :func:`form_name` reads a group's mean cues as a form a person would name ("Multiple-choice
+questions", "Code", "Maths word problem"), and :func:`form_families` gives each task type (not each prompt) the family
+of its form, so a family gathers types that are asked alike whatever their topic; types with no form cue are grouped
+among themselves by their mean form features.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+
+_OPTION_LINE = re.compile(r"(?m)^\s*\(?([A-Ja-j])[.):]\s+\S")
+_INLINE_OPTIONS = re.compile(r"(?:^|\s)\(?[A-D][.)]\s+\S.*\(?[B-D][.)]\s+\S", re.S)
+_ANSWER = re.compile(r"(?i)\banswer\s*[:：]\s*$|\bthe answer is\b|\bchoose (?:the|one)\b|\bwhich of the following\b")
+_CODE_ASK = re.compile(r"(?i)\b(write|implement|develop|create|code|fix|debug|review|refactor|optimi[sz]e)\b[^.?\n]{0,60}"
+                       r"\b(function|program|script|class|method|query|sql|code|algorithm|api|regex|diff|pr|pull request|"
+                       r"unit tests?)\b")
+_LANGUAGE = re.compile(r"(?i)\b(python|java(script)?|c\+\+|c#|sql|rust|golang|typescript|html|css|bash|regex|numpy|"
+                       r"pandas)\b")
+_CODE_LINE = re.compile(r"```|^\s*(def |class |import |#include|public |SELECT |select |for \(|while \(|return )", re.M)
+_CLASSIFY = re.compile(r"(?i)\b(classify|categori[sz]e|category|categories|label|sentiment|which intent|route|triage|"
+                       r"one of(?: these| the following)?:?|reply with one word|assign (?:it|them) to)\b")
+_EXTRACT = re.compile(r"(?i)\b(extract|json|fields?|keys?|tags?|entities|return only|parse|list all|identify all|"
+                      r"key-value|csv|table)\b")
+_TRANSLATE = re.compile(r"(?i)\b(translate|translation|into (english|french|german|spanish|italian|chinese|japanese))\b")
+_SUMMARISE = re.compile(r"(?i)\b(summari[sz]e|summary|tl;?dr|key points|action items|recap|condense)\b")
+_REWRITE = re.compile(r"(?i)\b(rewrite|rephrase|paraphrase|edit|proofread|polish|improve the (wording|tone)|"
+                      r"release notes)\b")
+_COMPOSE = re.compile(r"(?i)\b(write|draft|compose|create|craft|generate)\b[^.?\n]{0,40}\b(email|e-mail|letter|story|"
+                      r"poem|essay|blog|post|speech|article|script|ad|advertisement|tweet|slogan|song|limerick|message)\b")
+_ROLE = re.compile(r"(?i)\b(pretend|act as|role of|imagine you are|you are (a|an|the)|as if you were|embrace the role)\b")
+_EXPLAIN = re.compile(r"(?i)\b(explain|describe|discuss|why|how does|how do|what are the|compare|evaluate|analy[sz]e|"
+                      r"provide insights|justify|advise|should we|recommend)\b")
+_SOLVE = re.compile(r"(?i)\b(how many|how much|calculate|compute|solve|what is the (total|value|area|probability|sum|"
+                    r"number|average|percentage)|find the|what percent|per (hour|day|week|month|year)|in total)\b")
+_BLANK = re.compile(r"_{2,}|\[blank\]|\(\s*\)")
+_FIRST_PERSON = re.compile(r"(?i)\b(i|i'm|i've|my|me|mine|can you|could you|please|help me)\b")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
+_CODE_CHARS = frozenset("{}[]();=<>_/\\|#$`*")
+
+#: The answer-format cues, in the column order of :func:`cue_matrix`. Binary cues are 0/1; shares and log sizes are
+#: scaled to about [0, 1].
+CUE_NAMES = ("options", "answer_cue", "code_ask", "language", "code_lines", "code_char_share", "classify", "extract",
+             "translate", "summarise", "rewrite", "compose", "role", "explain", "solve", "blank", "question_mark",
+             "ends_question", "first_person", "number_share", "numbers", "length", "lines", "non_ascii",
+             "upper_share", "has_system")
+CUE_INDEX = {name: i for i, name in enumerate(CUE_NAMES)}
+
+
+def request_of(system_prompt: str | None, prompt: str | None) -> str:
+    """System prompt, then user text (the request a model was given)."""
+    return "\n".join(p.strip() for p in (system_prompt, prompt) if p and p.strip())
+
+
+def cue_vector(system_prompt: str | None, prompt: str | None) -> list[float]:
+    """The :data:`CUE_NAMES` cues of one request."""
+    text = prompt or ""
+    req = request_of(system_prompt, prompt)
+    words = _WORD.findall(req)
+    n_words = max(len(words), 1)
+    numbers = _NUMBER.findall(req)
+    lines = [line for line in req.splitlines() if line.strip()]
+    n_options = len({m.upper() for m in _OPTION_LINE.findall(req)})
+    chars = max(len(req), 1)
+
+    def has(rx: re.Pattern[str]) -> float:
+        return 1.0 if rx.search(req) else 0.0
+
+    return [
+        1.0 if n_options >= 3 or _INLINE_OPTIONS.search(req[-600:]) else 0.0,
+        has(_ANSWER), has(_CODE_ASK), has(_LANGUAGE), has(_CODE_LINE),
+        min(sum(ch in _CODE_CHARS for ch in req) / chars * 10, 1.0),
+        has(_CLASSIFY), has(_EXTRACT), has(_TRANSLATE), has(_SUMMARISE), has(_REWRITE), has(_COMPOSE), has(_ROLE),
+        has(_EXPLAIN), has(_SOLVE), has(_BLANK),
+        min(req.count("?") / max(len(lines), 1), 1.0),
+        1.0 if req.rstrip().endswith("?") else 0.0,
+        min(len(_FIRST_PERSON.findall(text)) / n_words * 5, 1.0),
+        min(len(numbers) / n_words * 3, 1.0),
+        math.log1p(len(numbers)) / 4,
+        math.log1p(len(req)) / 8,
+        math.log1p(len(lines)) / 4,
+        min(sum(ord(c) > 127 for c in req) / chars * 20, 1.0),
+        min(sum(c.isupper() for c in req) / chars * 5, 1.0),
+        1.0 if system_prompt and system_prompt.strip() else 0.0,
+    ]
+
+
+def cue_matrix(system_prompts: Sequence[str | None], prompts: Sequence[str | None]) -> np.ndarray:
+    """(n, len(CUE_NAMES)) float32 cues of aligned system prompts and user texts."""
+    import numpy as np
+
+    rows = [cue_vector(s, p) for s, p in zip(system_prompts, prompts)]
+    return np.asarray(rows, dtype=np.float32).reshape(len(rows), len(CUE_NAMES))
+
+
+def _stop_words() -> frozenset[str]:
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return frozenset(ENGLISH_STOP_WORDS)
+
+
+#: Instruction and answer-format words that :func:`mask_content` keeps, besides English function words.
+INSTRUCTION_WORDS = frozenset("""write draft compose create generate craft rewrite rephrase paraphrase edit translate
+summarise summarize summary extract return list identify classify categorize categorise category categories label labels
+sentiment answer answers question questions choose select option options following correct true false explain describe
+discuss compare evaluate analyze analyse solve calculate compute find total many much number percent function program
+script code query class method implement review fix bug test output input json format fields keys tags reply word words
+sentence sentences paragraph text message email letter story poem essay blog post article speech tone formal friendly
+please help tell show give want need like know make use using based provide suggest recommend advise pretend act role
+imagine step steps short brief concise only exactly one two three first last best why how what which who when where
+problem assume given let if then each per""".split())
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z']*|\d+(?:[.,]\d+)*|\S")
+#: Characters of a request that are masked (the instruction and the answer format sit in the opening and the end of
+#: most prompts; long documents only add placeholders).
+MASK_CHARS = 1500
+
+
+def mask_content(text: str, *, vocab: frozenset[str] | None = None, max_chars: int = MASK_CHARS) -> str:
+    """``text`` with its content masked: vocabulary words (English function words and :data:`INSTRUCTION_WORDS`,
+    lower-cased), single letters (option labels) and punctuation are kept; numbers become ``0``; every other word
+    becomes ``x``, and runs of ``x`` collapse to one. ``"Which bone is the femur? A. leg"`` -> ``"which x is the x ?
+    A . x"``."""
+    vocab = vocab if vocab is not None else _stop_words() | INSTRUCTION_WORDS
+    out = []
+    for line in text[:max_chars].splitlines():
+        tokens: list[str] = []
+        for tok in _TOKEN.findall(line):
+            if tok[0].isdigit():
+                masked = "0"
+            elif tok[0].isalpha():
+                low = tok.lower()
+                masked = tok if len(tok) == 1 else low if low in vocab else "x"
+            else:
+                masked = tok
+            if masked == "x" and tokens and tokens[-1] == "x":
+                continue
+            tokens.append(masked)
+        if tokens:
+            out.append(" ".join(tokens))
+    return "\n".join(out)
+
+
+@dataclass
+class FormSignals:
+    """Form signals of the rows a clusterer is fit on: ``masked`` (n, d) embeddings of the content-masked requests
+    and ``cues`` (n, len(CUE_NAMES)). :meth:`features` is the form space families are found in."""
+
+    masked: np.ndarray
+    cues: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.cues)
+
+    def take(self, idx: Any) -> FormSignals:
+        return FormSignals(masked=self.masked[idx], cues=self.cues[idx])
+
+    def features(self, scale: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+        """[standardised cues / sqrt(#cues), unit masked embedding]: both blocks weigh about 1.
+        ``scale``: (mean, std) of the cues to standardise with (default: these rows')."""
+        import numpy as np
+
+        cues = np.asarray(self.cues, dtype=np.float64)
+        mean, std = scale if scale is not None else (cues.mean(0), cues.std(0))
+        block = (cues - mean) / np.maximum(std, 1e-6) / np.sqrt(cues.shape[1])
+        masked = np.asarray(self.masked, dtype=np.float64)
+        masked = masked / np.maximum(np.linalg.norm(masked, axis=1, keepdims=True), 1e-12)
+        return np.hstack([block, masked])
+
+    @classmethod
+    def from_texts(cls, system_prompts: Sequence[str | None], prompts: Sequence[str | None],
+                   encode: Callable[[list[str]], Any]) -> FormSignals:
+        """Cues and masked-request embeddings of aligned columns. Masked requests repeat a lot (a template masks to
+        one string), so each distinct one is embedded once."""
+        import numpy as np
+
+        masked = [mask_content(request_of(s, p)) or "x" for s, p in zip(system_prompts, prompts)]
+        distinct = list(dict.fromkeys(masked))
+        vectors = np.asarray(encode(distinct), dtype=np.float32)
+        where = {text: i for i, text in enumerate(distinct)}
+        return cls(masked=vectors[[where[t] for t in masked]], cues=cue_matrix(system_prompts, prompts))
+
+
+def form_families(labels: np.ndarray, features: np.ndarray, *, cues: np.ndarray | None = None,
+                  max_families: int = 20, sample: int = 5000, random_state: int | None = 0) -> np.ndarray:
+    """Family of each task type (labels 0..k-1; -1 ignored) by task form.
+
+    With ``cues`` (the rows' :func:`cue_matrix`), a type's family is the form its members read as
+    (:func:`form_name` of their mean cues): types asked alike share a family whatever their topic, a family is never
+    a topic, and the number of families is the number of forms the log holds, whatever its size. Types whose
+    requests show no form cue (:data:`OTHER_FORM`) are grouped among themselves by their form ``features``
+    (:func:`_ward_families`). Without ``cues``, every type is grouped that way. Nothing here looks at labels.
+    """
+    import numpy as np
+
+    labels = np.asarray(labels)
+    k = int(labels.max()) + 1 if len(labels) else 0
+    if k == 0:
+        return np.zeros(0, dtype=int)
+    if cues is None:
+        return _ward_families(labels, features, np.arange(k), max_families=max_families, sample=sample,
+                              random_state=random_state)
+    forms = [form_name(cues[labels == c]) for c in range(k)]
+    out = np.full(k, -1)
+    order: dict[str, int] = {}
+    for c, form in enumerate(forms):
+        if form != OTHER_FORM:
+            out[c] = order.setdefault(form, len(order))
+    other = np.flatnonzero(out < 0)
+    if len(other):
+        sub = _ward_families(labels, features, other, max_families=max_families, sample=sample,
+                             random_state=random_state)
+        out[other] = len(order) + sub
+    return out
+
+
+def _ward_families(labels: np.ndarray, features: np.ndarray, types: np.ndarray, *, max_families: int,
+                   sample: int, random_state: int | None) -> np.ndarray:
+    """Families (0..f-1) of the task types ``types``: Ward linkage over their mean form ``features``, cut where the
+    family labels give their (sampled) prompts the highest silhouette; one family when fewer than four types or no
+    cut separates them (silhouette <= 0)."""
+    import numpy as np
+    from sklearn.cluster import AgglomerativeClustering
+    from sklearn.metrics import silhouette_score
+
+    if len(types) < 4:
+        return np.zeros(len(types), dtype=int)
+    descriptors = np.stack([features[labels == c].mean(0) for c in types])
+    pos = np.full(int(labels.max()) + 1, -1)
+    pos[types] = np.arange(len(types))
+    kept = np.flatnonzero(np.isin(labels, types))
+    rng = np.random.default_rng(random_state)
+    pick = kept if len(kept) <= sample else rng.choice(kept, sample, replace=False)
+    best, best_score = np.zeros(len(types), dtype=int), 0.0
+    for n_fam in range(2, min(max_families, len(types) - 1) + 1):
+        fam = AgglomerativeClustering(n_clusters=n_fam, linkage="ward").fit_predict(descriptors)
+        of_points = fam[pos[labels[pick]]]
+        if len(set(of_points.tolist())) < 2:
+            continue
+        score = float(silhouette_score(features[pick], of_points))
+        if score > best_score:
+            best, best_score = fam, score
+    return best
+
+
+#: Form names, in the order :func:`form_name` tries them, and the archetype each one stands for.
+FORM_ARCHETYPES = {
+    "Multiple-choice questions": "multiple choice",
+    "Translation": "rewriting/translation",
+    "Code review": "code",
+    "Code": "code",
+    "Summary of a text": "summarisation",
+    "Classification into given labels": "classification",
+    "Rewriting a text": "rewriting/translation",
+    "Extraction to fields / JSON": "extraction",
+    "Writing from a brief": "creative writing",
+    "Maths word problem": "maths/reasoning",
+    "Assistant reply (chat / support)": "open-ended chat",
+    "Assistant request (chat / support)": "open-ended chat",
+    "Open question": "question answering",
+}
+OTHER_FORM = "Other requests"
+
+
+def cue_means(cues: np.ndarray) -> dict[str, float]:
+    """Mean of each cue over a group's rows."""
+    import numpy as np
+
+    cues = np.asarray(cues, dtype=np.float64).reshape(-1, len(CUE_NAMES))
+    means = cues.mean(0) if len(cues) else np.zeros(len(CUE_NAMES))
+    return {name: float(means[i]) for name, i in CUE_INDEX.items()}
+
+
+def form_rule(m: Mapping[str, float]) -> tuple[str, str]:
+    """(form name, the cue that decided it) of a group with mean cues ``m`` (see :func:`cue_means`); the first rule
+    that matches wins, :data:`OTHER_FORM` when none does."""
+    code = m["code_ask"] + m["code_lines"] + m["language"]
+    rules: list[tuple[bool, str, str]] = [
+        (m["options"] >= 0.5, "Multiple-choice questions", f"options A-D in {m['options']:.0%}"),
+        (m["translate"] >= 0.5, "Translation", f"'translate' in {m['translate']:.0%}"),
+        (code >= 1.0 and m["code_lines"] >= 0.5 and m["code_ask"] >= 0.5 and m["language"] < 0.5
+         and m["rewrite"] < 0.5, "Code review", f"code in {m['code_lines']:.0%} with a review ask"),
+        (code >= 1.0, "Code", f"code asks/lines/language names: {code:.2f} per request"),
+        (m["summarise"] >= 0.5, "Summary of a text", f"'summarise' in {m['summarise']:.0%}"),
+        (m["classify"] >= 0.5, "Classification into given labels", f"'classify'/'label' in {m['classify']:.0%}"),
+        (m["rewrite"] >= 0.4, "Rewriting a text", f"'rewrite'/'edit' in {m['rewrite']:.0%}"),
+        (m["extract"] >= 0.5, "Extraction to fields / JSON", f"'extract'/'JSON' in {m['extract']:.0%}"),
+        (m["compose"] >= 0.4 or (m["role"] >= 0.5 and m["has_system"] < 0.5), "Writing from a brief",
+         f"'write a <genre>' in {m['compose']:.0%}"),
+        (m["solve"] >= 0.4 and m["number_share"] >= 0.1, "Maths word problem",
+         f"'how many'/'calculate' in {m['solve']:.0%} with numbers"),
+        (m["has_system"] >= 0.5 and m["explain"] < 0.3 and m["lines"] < 0.3, "Assistant reply (chat / support)",
+         "short user turns under a system prompt"),
+        (m["length"] < 0.62 and m["lines"] < 0.3 and m["explain"] < 0.3, "Assistant request (chat / support)",
+         "short one-line requests"),
+        (m["explain"] >= 0.3 or m["ends_question"] >= 0.5, "Open question",
+         f"'explain'/'why' in {m['explain']:.0%}"),
+    ]
+    for matched, name, why in rules:
+        if matched:
+            return name, why
+    return OTHER_FORM, "no form cue"
+
+
+def form_name(cues: np.ndarray) -> str:
+    """The form name of a group of requests from their cue rows."""
+    return form_rule(cue_means(cues))[0]
