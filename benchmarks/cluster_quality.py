@@ -14,8 +14,9 @@ slmprofile clusters with its form signals (answer-format cues and content-masked
 ``forms``: the task-form development set of ``benchmarks/form_devset.py`` (one per seed), written to a CSV and run
 through ingest and :func:`slmprofile.cluster.discover_task_types` as a user's log would be; scored against the form
 labels: family V-measure / homogeneity / completeness, type homogeneity, the counts, and archetype accuracy (share of
-prompts, on forms that have an archetype, whose type carries it), next to the same run without form signals and
-plain UMAP+HDBSCAN; then the mean and spread over the seeds.
+prompts, on forms that have an archetype, whose type carries it), next to the same run on user texts only (the
+sample rows' system prompts and responses dropped, like a log without them), the run with content families (no
+form signals) and plain UMAP+HDBSCAN; then the mean and spread over the seeds.
 """
 
 from __future__ import annotations
@@ -137,8 +138,9 @@ def main() -> None:
         _forms_report([int(s) for s in args.seeds.split(",")], embedder)
 
 
-def forms_scores(seed: int, embedder, *, method: str = "slmprofile") -> dict:
-    """Scores of one method on the development set of ``seed`` (see the module docs)."""
+def forms_scores(seed: int, embedder, *, method: str = "slmprofile", prompt_only: bool = False) -> dict:
+    """Scores of one method on the development set of ``seed`` (see the module docs); ``prompt_only`` drops the
+    sample rows' system prompts and responses (a log of user texts only)."""
     import sys
     import tempfile
     import time
@@ -156,11 +158,14 @@ def forms_scores(seed: int, embedder, *, method: str = "slmprofile") -> dict:
     import form_devset
 
     d = form_devset.build(seed)
+    if prompt_only:
+        d = d.with_columns(pl.lit(None, dtype=pl.Utf8).alias("system_prompt"),
+                           pl.lit(None, dtype=pl.Utf8).alias("response_text"))
     with tempfile.TemporaryDirectory() as tmp:
         d.select(pl.int_range(pl.len()).cast(pl.Utf8).alias("request_id"), pl.col("text").alias("prompt"),
                  pl.col("system_prompt").alias("system"), pl.col("response_text").alias("response"),
                  pl.lit("gpt-4o").alias("model")).write_csv(f"{tmp}/dev.csv")
-        logs = ingest(f"{tmp}/dev.csv", mapping="id=request_id").frame
+        logs = ingest(f"{tmp}/dev.csv", mapping="id=request_id,system=system,response=response").frame
     emb = embed_prompts(logs, embedder=embedder)
     y = d["form"].to_list()
     t = time.perf_counter()
@@ -188,12 +193,14 @@ def _forms_report(seeds: list[int], embedder) -> None:
 
     cols = ["families", "fam_V", "fam_hom", "fam_comp", "types", "type_hom", "arch_acc", "secs"]
     print(f"\ntask-form development set (form_devset.py), seeds {seeds}")
-    header = f"{'method':<26} " + " ".join(f"{c:>13}" for c in cols)
+    header = f"{'method':<30} " + " ".join(f"{c:>13}" for c in cols)
     print(header)
     print("-" * len(header))
-    for method, label in (("slmprofile", "slmprofile (form)"), ("no_form", "slmprofile (no form)"),
-                          ("UMAP5+HDBSCAN10", "UMAP5+HDBSCAN10")):
-        runs = [forms_scores(s, embedder, method=method) for s in seeds]
+    for method, label, prompt_only in (("slmprofile", "slmprofile (form)", False),
+                                       ("slmprofile", "slmprofile, prompts only", True),
+                                       ("no_form", "slmprofile (content families)", False),
+                                       ("UMAP5+HDBSCAN10", "UMAP5+HDBSCAN10", False)):
+        runs = [forms_scores(s, embedder, method=method, prompt_only=prompt_only) for s in seeds]
         cells = []
         for col in cols:
             vals = [r[col] for r in runs if col in r]
@@ -203,7 +210,7 @@ def _forms_report(seeds: list[int], embedder) -> None:
                 cells.append(f"{np.mean(vals):>7.1f} ±{np.std(vals):>4.1f}")
             else:
                 cells.append(f"{np.mean(vals):>6.3f} ±{np.std(vals):.3f}")
-        print(f"{label:<26} " + " ".join(cells))
+        print(f"{label:<30} " + " ".join(cells))
 
 
 if __name__ == "__main__":

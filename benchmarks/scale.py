@@ -115,6 +115,7 @@ def measure_stream(n: int, workdir: Path, backend: str) -> dict:
     out["calls"] = result.report.rows_out
     out["distinct"] = summary.get("prompts", 0)
     out["task_types"] = summary.get("task_types", 0)
+    out["families"] = summary.get("families", 0)
     out["embed_backend"] = (json.loads((workdir / f"run_{n}" / "run.json").read_text())["embedding"]
                             .get("backend", backend))
     out["sampled"] = summary.get("sampled", {})
@@ -199,7 +200,8 @@ def main() -> None:
         res = _run(n, workdir, args.backend, args.mode)
         rows.append(res)
         print(f"\n{n:,} calls requested: {res['calls']:,} kept, {res['distinct']:,} distinct prompts, "
-              f"{res['task_types']} task types, embedding backend {res['embed_backend']}")
+              f"{res['task_types']} task types in {res.get('families', '?')} families, "
+              f"embedding backend {res['embed_backend']}")
         if res.get("sampled"):
             print(f"  sampled: {res['sampled']}")
         if res.get("quality"):

@@ -132,13 +132,14 @@ def discover_task_types(logs: pl.DataFrame, embeddings: pl.DataFrame, *, cluster
         pl.Series("flags", clusterer.flags_.tolist(), dtype=pl.Utf8))
     return describe_task_types(logs, prompts, clusterer, texts=emb["prompt_text"].to_list(), X=X,
                                labels=clusterer.labels_, embedder=embedder, n_keywords=n_keywords,
-                               n_examples=n_examples, cues=None if form is None else form.cues)
+                               n_examples=n_examples, cues=None if form is None else form.cues,
+                               prompt_families=clusterer.prompt_families_ if form is not None else None)
 
 
 def describe_task_types(logs: pl.DataFrame | pl.LazyFrame, prompts: pl.DataFrame, clusterer: TaskTypeClusterer, *,
                         texts: list[str], X: Any, labels: Any, embedder: Any = None, n_keywords: int = 5,
                         n_examples: int = 3, extra_summary: dict[str, Any] | None = None,
-                        cues: Any = None) -> TaskTypeResult:
+                        cues: Any = None, prompt_families: Any = None) -> TaskTypeResult:
     """Name, describe and measure the task types of a fitted ``clusterer``.
 
     ``prompts``: one row per distinct prompt of ``logs`` (``prompt_hash, n_calls, template_id, cluster_id,
@@ -146,7 +147,9 @@ def describe_task_types(logs: pl.DataFrame | pl.LazyFrame, prompts: pl.DataFrame
     examples come from (all of them, or the embedded part of a sampled run). ``logs`` may be a ``LazyFrame``:
     calls are joined and aggregated lazily, and only the cluster columns of each call are collected. ``cues``: the
     answer-format cues of the same prompts (:func:`~slmprofile.cluster.forms.cue_matrix`), for names by task form
-    and archetypes that hold without responses (computed from ``texts`` alone when None).
+    and archetypes that hold without responses (computed from ``texts`` alone when None). ``prompt_families``: the
+    family of each row of ``prompts`` (e.g. the clusterer's ``prompt_families_``), so that an unassigned prompt
+    still shows the form it reads as; without it, unassigned prompts have the family ``unassigned``.
     """
     import numpy as np
     import polars as pl
@@ -169,10 +172,15 @@ def describe_task_types(logs: pl.DataFrame | pl.LazyFrame, prompts: pl.DataFrame
     fam_of_prompt = np.array([int(fam_labels[c]) if c >= 0 else -1 for c in labels], dtype=np.int64)
     fam_keywords = ctfidf_keywords(texts, fam_of_prompt, top=3)
     fam_names = family_names({int(f): cues[fam_of_prompt == f] for f in set(fam_labels.tolist())}, fam_keywords)
+    if prompt_families is not None and len(prompt_families) == prompts.height:
+        family = pl.Series("family", [fam_names.get(int(f), UNASSIGNED_NAME) if f >= 0 else UNASSIGNED_NAME
+                                      for f in np.asarray(prompt_families)], dtype=pl.Utf8)
+    else:
+        family = pl.col("cluster_id").replace_strict({c: fam_names.get(int(fam_labels[c]), "F?") for c in range(k)},
+                                                     default=UNASSIGNED_NAME, return_dtype=pl.Utf8).alias("family")
     prompts = prompts.with_columns(
         pl.col("cluster_id").replace_strict(names, default=UNASSIGNED_NAME, return_dtype=pl.Utf8).alias("task_type"),
-        pl.col("cluster_id").replace_strict({c: fam_names.get(int(fam_labels[c]), "F?") for c in range(k)},
-                                            default=UNASSIGNED_NAME, return_dtype=pl.Utf8).alias("family"),
+        family,
     )
     calls = logs.lazy().join(
         prompts.lazy().select("prompt_hash", "cluster_id", "task_type", "family", "distance", "flags"),

@@ -306,7 +306,7 @@ def form_rule(m: Mapping[str, float]) -> tuple[str, str]:
          f"'how many'/'calculate' in {m['solve']:.0%} with numbers"),
         (m["has_system"] >= 0.5 and m["explain"] < 0.3 and m["lines"] < 0.3, "Assistant reply (chat / support)",
          "short user turns under a system prompt"),
-        (m["length"] < 0.62 and m["lines"] < 0.3 and m["explain"] < 0.3, "Assistant request (chat / support)",
+        (m["length"] < 0.62 and m["lines"] < 0.3 and m["has_system"] < 0.5, "Assistant request (chat / support)",
          "short one-line requests"),
         (m["explain"] >= 0.3 or m["ends_question"] >= 0.5, "Open question",
          f"'explain'/'why' in {m['explain']:.0%}"),
