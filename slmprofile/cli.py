@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Literal, Optional
 
 import typer
 
@@ -32,14 +32,16 @@ CacheOpt = Annotated[Optional[Path], typer.Option("--cache-dir", help="Embedding
 OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Reuse an output that exists: an output directory "
                                             "loses only the files slmprofile's manifest lists there (nothing else is "
                                             "ever deleted); a named output file is replaced.")]
-BackendOpt = Annotated[str, typer.Option("--embed-backend", help="torch (sentence-transformers), onnx, onnx-int8, or auto (int8 ONNX on a CPU when its vectors agree with PyTorch to cosine >= 0.99; about 1.5x faster).")]
+BackendOpt = Annotated[Literal["torch", "onnx", "onnx-int8", "auto"], typer.Option("--embed-backend", help="torch (sentence-transformers), onnx, onnx-int8, or auto (int8 ONNX on a CPU when its vectors agree with PyTorch to cosine >= 0.99; about 1.5x faster).")]
 
 
-def _console():
+def _console(*, stderr: bool = False):
+    """Results and summaries go to stdout (``slmprofile run ... > out.txt`` keeps them); errors and stage progress
+    to stderr, next to the progress bars."""
     from rich.console import Console
 
     # markup off: paths, model names and values from users' files are printed as written ("[/x]" is not markup)
-    return Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
+    return Console(stderr=stderr, soft_wrap=True, markup=False, highlight=False)
 
 
 def _print_report(report, *, redacted: bool = True) -> None:
@@ -104,7 +106,7 @@ def _fail(message: str, *, redacted: bool = False) -> None:
 
         message = redact(message)[0]
 
-    _console().print(Text.assemble(("error:", "red"), f" {message}"))
+    _console(stderr=True).print(Text.assemble(("error:", "red"), f" {message}"))
     raise typer.Exit(code=2)
 
 
@@ -198,9 +200,9 @@ def cluster(
     logs: Annotated[Path, typer.Argument(help="Normalized logs Parquet (from `slmprofile ingest`).")],
     embeddings: Annotated[Path, typer.Argument(help="Embeddings Parquet of the same logs (from `slmprofile embed`).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("."),
-    reducer: Annotated[str, typer.Option("--reducer", help="umap, pca or none.")] = "umap",
+    reducer: Annotated[Literal["umap", "pca", "none"], typer.Option("--reducer", help="umap, pca or none.")] = "umap",
     min_cluster_size: Annotated[str, typer.Option("--min-cluster-size", help="'auto' or an integer.")] = "auto",
-    noise: Annotated[str, typer.Option("--noise", help="assign (nearest task type when close) or keep.")] = "assign",
+    noise: Annotated[Literal["assign", "keep"], typer.Option("--noise", help="assign (nearest task type when close) or keep.")] = "assign",
     view_merge: Annotated[str, typer.Option("--view-merge", help="Join clusters asked and answered alike: 'auto' "
                                             "(cut chosen by silhouette), a similarity in (0, 1], or 'off'.")] = "auto",
     model: ModelOpt = None,
@@ -300,7 +302,7 @@ def run(
     router: Annotated[bool, typer.Option("--router/--no-router", help="Train, export and bench the router.")] = True,
     report: Annotated[bool, typer.Option("--report/--no-report", help="Write report.html.")] = True,
     backend: BackendOpt = "torch",
-    engine: Annotated[str, typer.Option("--engine", help="local, or ray: redaction, embedding and call assignment "
+    engine: Annotated[Literal["local", "ray"], typer.Option("--engine", help="local, or ray: redaction, embedding and call assignment "
                                         "as Ray Data pipelines (extra 'scale').")] = "local",
     ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="A running Ray cluster (e.g. auto or "
                                                        "ray://head:10001); default: start a local instance.")] = None,
@@ -318,7 +320,7 @@ def run(
     from .errors import SlmprofileError
     from .pipeline import run as run_pipeline
 
-    console = _console()
+    console, progress = _console(), _console(stderr=True)
     try:
         result = run_pipeline(
             logs, out, format=format, mapping=map, strict=strict, redact=redact,
@@ -329,7 +331,7 @@ def run(
             sampled_settings={"fit_sample": fit_sample} if stream else None,
             overwrite=overwrite,
             embedder=Embedder(model, device=device, cache_dir=cache_dir, backend=backend),
-            on_stage=lambda stage: console.print(f"== {stage}", style="bold cyan"),
+            on_stage=lambda stage: progress.print(f"== {stage}", style="bold cyan"),
         )
     except (SlmprofileError, ValueError) as exc:
         _fail(str(exc), redacted=redact)
@@ -607,8 +609,21 @@ def savings(
         console.print(f"wrote {name}: {path}")
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"slmprofile {version('slmprofile')}")
+        except PackageNotFoundError:  # pragma: no cover - running from a tree that was never installed
+            typer.echo("slmprofile (not installed)")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")] = False) -> None:
+def _root(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")] = False,
+          version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                                help="Print the installed version and exit.")] = False) -> None:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
 
@@ -617,13 +632,23 @@ def main() -> None:
     command did not handle itself still ends in one ``error:`` line and exit code 2, never a traceback."""
     from .errors import SlmprofileError
 
+    import sys
+
     try:
-        app()
+        app(args=_hoist_verbose(sys.argv[1:]), prog_name="slmprofile")
     except SlmprofileError as exc:
         _fail_line(str(exc))
     except OSError as exc:
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
         _fail_line(f"{where}{exc.strerror or exc}")
+
+
+def _hoist_verbose(args: list[str]) -> list[str]:
+    """``-v``/``--verbose`` anywhere before ``--`` moved to the front, where the root command reads it, so that
+    ``slmprofile run logs -v`` works like ``slmprofile -v run logs``."""
+    end = args.index("--") if "--" in args else len(args)
+    flags = [a for a in args[:end] if a in ("-v", "--verbose")]
+    return flags + [a for a in args[:end] if a not in ("-v", "--verbose")] + args[end:]
 
 
 def _fail_line(message: str) -> None:

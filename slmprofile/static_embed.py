@@ -10,7 +10,7 @@ where ``p`` is a Zipf estimate of the piece's frequency from its rank in the voc
 
 Encoding (:class:`StaticEmbedder`, numpy + tokenizers only): tokenise (truncated to the source encoder's maximum
 length), gather the pieces' rows, mean over the attention mask, L2 normalise. About 100x the throughput of the
-transformer on a CPU, at some cost in quality (see the README's router section for RouteLLM figures).
+transformer on a CPU, at some cost in quality (see docs/router.md for RouteLLM figures).
 
 :class:`StaticEncoder` is the same look-up as a ``torch.nn.Module`` with the interface of a Hugging Face encoder
 (``forward(input_ids=, attention_mask=)`` -> ``.last_hidden_state``, ``.config.hidden_size``), so the router's
@@ -48,7 +48,7 @@ STATIC_CONFIG = "static.json"
 STATIC_DIR = "static"
 STATIC_FORMAT = "slmprofile-static-embedding"
 STATIC_VERSION = 1
-#: Default output dimensions (PCA of MiniLM's 384): see the README's router section for the choice.
+#: Default output dimensions (PCA of MiniLM's 384): see docs/router.md for the choice.
 DEFAULT_DIMS = 256
 Weighting = Literal["none", "sif"]
 WEIGHTINGS = ("none", "sif")

@@ -44,14 +44,32 @@ def test_readme_test_command_is_what_ci_runs() -> None:
     assert "torch==2.13.0" in (ROOT / "pyproject.toml").read_text(encoding="utf-8")
 
 
+def test_readme_fits_and_every_local_link_in_it_and_the_docs_resolves() -> None:
+    import re
+
+    readme = ROOT / "README.md"
+    assert len(readme.read_text(encoding="utf-8").splitlines()) <= 200
+    pages = [readme, *sorted((ROOT / "docs").glob("*.md"))]
+    assert len(pages) >= 5
+    links = 0
+    for page in pages:
+        for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text(encoding="utf-8")):
+            if "://" in target or target.startswith("#"):
+                continue
+            links += 1
+            assert (page.parent / target.split("#")[0]).exists(), f"{page.relative_to(ROOT)} links to {target}"
+    assert links >= 10
+    assert (ROOT / "LICENSE").is_file() and "Apache License" in (ROOT / "LICENSE").read_text(encoding="utf-8")
+
+
 def test_cli_ingest_reports_and_writes_parquet(tmp_path: Path, fixtures: Path) -> None:
     out = tmp_path / "logs.parquet"
     proc = subprocess.run([sys.executable, "-m", "slmprofile", "ingest", str(fixtures / "openai_chat.jsonl"),
                            str(fixtures / "helicone_export.csv"), "--out", str(out)],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    assert "invalid_json: 1" in proc.stderr and "missing_field: 1" in proc.stderr
-    assert "openai_chat.jsonl:7" in proc.stderr
+    assert "invalid_json: 1" in proc.stdout and "missing_field: 1" in proc.stdout
+    assert "openai_chat.jsonl:7" in proc.stdout
     import polars as pl
 
     frame = pl.read_parquet(out)

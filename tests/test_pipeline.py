@@ -94,7 +94,7 @@ def test_run_writes_redacted_logs_embeddings_and_run_json(tmp_path: Path, embedd
                            str(tmp_path / "out" / "embeddings.parquet"), "--out", str(tmp_path / "cl"),
                            "--reducer", "pca"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "task types in" in proc.stderr
+    assert "task types in" in proc.stdout and "task types in" not in proc.stderr  # results on stdout
     assert pl.read_parquet(tmp_path / "cl" / "clusters.parquet").height == logs.height
     # a second run re-uses the cache: nothing new is encoded
     again = embedder.clone(cache_dir=tmp_path / "c")
@@ -113,7 +113,9 @@ def test_readme_main_command_on_bundled_sample(tmp_path: Path) -> None:
                            "--outcomes", str(ROOT / "data" / "evals" / "offline_eval.csv")],
                           capture_output=True, text=True, timeout=1200)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "read 3,704 rows" in proc.stderr
+    # `run ... > out.txt` keeps the summary; stage progress and bars stay on the terminal (stderr)
+    assert "read 3,704 rows" in proc.stdout and "task types in" in proc.stdout
+    assert "== ingest" in proc.stderr and "== " not in proc.stdout
     for name in ("logs.parquet", "embeddings.parquet", "run.json", "clusters.parquet", "task_types.csv",
                  "suitability.csv", "savings.csv", "report.html"):
         assert (tmp_path / "out" / name).is_file()

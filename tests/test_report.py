@@ -207,7 +207,7 @@ def test_report_cli(run_dir: Path, tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "slmprofile", "report", str(run), "--out", str(out)],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "suitability not yet assessed" in proc.stderr and out.is_file()
+    assert "suitability not yet assessed" in proc.stdout and out.is_file()
     bad = subprocess.run([sys.executable, "-m", "slmprofile", "report", str(tmp_path / "missing")],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "error:" in bad.stderr and "Traceback" not in bad.stderr

@@ -140,7 +140,7 @@ def test_suitability_and_savings_commands_on_the_sample(sample_run: Path) -> Non
         pytest.skip("data/evals/offline_eval.csv not found")
     proc = _cli("suitability", str(sample_run), "--outcomes", str(evals))
     assert proc.returncode == 0, proc.stderr
-    assert "verdicts:" in proc.stderr
+    assert "verdicts:" in proc.stdout
     table = pl.read_csv(sample_run / "suitability.csv")
     assert table.height == pl.read_parquet(sample_run / "task_types.parquet").height
     for col in ("calls", "cost_per_month", "prior_mean", "prior_reasons", "outcome_n", "outcome_rate", "rate",
@@ -150,7 +150,7 @@ def test_suitability_and_savings_commands_on_the_sample(sample_run: Path) -> Non
     assert json.loads((sample_run / "suitability.json").read_text())["outcomes"] == [str(evals.resolve())]
     proc = _cli("savings", str(sample_run), "--api-model", "gpt-4o-mini", "--gpu", "L4")
     assert proc.returncode == 0, proc.stderr
-    assert "beats frontier (now) above" in proc.stderr
+    assert "beats frontier (now) above" in proc.stdout
     savings = pl.read_csv(sample_run / "savings.csv")
     assert savings.height == 2 * table.height and set(savings["option"]) == {"api:gpt-4o-mini", "self-host:L4"}
     assert (savings["savings_lo"] <= savings["savings_hi"]).all()
@@ -176,4 +176,4 @@ def test_suitability_command_with_a_shadow_run_against_the_fake_server(sample_ru
     assert 0 < models.count("fake-judge") <= asked and set(shadow["measure"].drop_nulls()) == {"judge"}
     table = pl.read_parquet(tmp_path / "suitability.parquet")
     assert set(table["candidate"]) == {"fake-slm"} and (table["shadow_n"] > 0).any()
-    assert "spent $" in proc.stderr
+    assert "spent $" in proc.stdout

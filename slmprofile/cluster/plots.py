@@ -35,7 +35,7 @@ def project_2d(X: np.ndarray, *, random_state: int = 0, max_points: int = 20_000
         import umap
 
         xy = umap.UMAP(n_components=2, n_neighbors=30, min_dist=0.1, metric="cosine",
-                       random_state=random_state).fit_transform(X[idx])
+                       random_state=random_state, n_jobs=1 if random_state is not None else -1).fit_transform(X[idx])
     except ImportError:  # pragma: no cover - umap-learn is a core dependency
         from sklearn.decomposition import PCA
 

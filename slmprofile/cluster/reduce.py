@@ -20,11 +20,13 @@ def _register(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
 def umap_reducer(*, n_components: int = 10, n_neighbors: int = 30, random_state: int | None = 0) -> Any:
     """UMAP on cosine distance with ``min_dist=0`` (packs neighbours tightly: what density clustering wants).
 
-    ``n_neighbors`` trades local detail (low) for global structure (high); 15-50 suits task types.
+    ``n_neighbors`` trades local detail (low) for global structure (high); 15-50 suits task types. A seed makes UMAP
+    single-threaded; it is said here (``n_jobs=1``) so that UMAP does not warn about it on every fit.
     """
     umap = require("umap", purpose="the UMAP reducer (pip install umap-learn)")
     return umap.UMAP(n_components=n_components, n_neighbors=n_neighbors, metric="cosine", min_dist=0.0,
-                     random_state=random_state, low_memory=True)
+                     random_state=random_state, low_memory=True,
+                     n_jobs=1 if random_state is not None else -1)
 
 
 @_register("pca")

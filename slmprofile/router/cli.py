@@ -11,17 +11,18 @@ router_app = typer.Typer(name="router", help="Train, export (ONNX fp32 + int8) a
                          no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False)
 
 
-def _console():
+def _console(*, stderr: bool = False):
+    """Results and summaries go to stdout (``> out.txt`` keeps them); errors to stderr."""
     from rich.console import Console
 
-    return Console(stderr=True, soft_wrap=True, markup=False, highlight=False)  # paths and values as written
+    return Console(stderr=stderr, soft_wrap=True, markup=False, highlight=False)  # paths and values as written
 
 
 def _fail(message: str) -> None:
     """Print ``error: message`` (one line; the message is not read as rich markup) and exit with code 2."""
     from rich.text import Text
 
-    _console().print(Text.assemble(("error:", "red"), f" {message}"))
+    _console(stderr=True).print(Text.assemble(("error:", "red"), f" {message}"))
     raise typer.Exit(code=2)
 
 

@@ -10,7 +10,7 @@ frozen ones, and the export puts the fine-tuned encoder into the same single ONN
 The fine-tuned encoder is a sentence-transformers directory (``safetensors`` weights, config, tokenizer), written
 under the router directory as ``encoder/``; :func:`~slmprofile.router.export.export_router` picks it up from there.
 Only the training prompts are used (the held-out evaluation never sees them). On a CPU this is slow: each prompt
-costs a forward and a backward pass (see the README for measured times).
+costs a forward and a backward pass (see docs/router.md for measured times).
 """
 
 from __future__ import annotations

@@ -1,0 +1,51 @@
+"""The command line's own surface: --version, choices listed in --help and refused with exit code 2."""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+
+import pytest
+from typer.testing import CliRunner
+
+from slmprofile.cli import app
+
+runner = CliRunner()
+
+
+def test_version_prints_the_installed_version_and_exits() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"slmprofile {version('slmprofile')}"
+
+
+CHOICES = [
+    (["cluster", "logs.parquet", "emb.parquet"], "--reducer", ["umap", "pca", "none"]),
+    (["cluster", "logs.parquet", "emb.parquet"], "--noise", ["assign", "keep"]),
+    (["embed", "logs.parquet"], "--embed-backend", ["torch", "onnx", "onnx-int8", "auto"]),
+    (["run", "logs.csv"], "--engine", ["local", "ray"]),
+    (["run", "logs.csv"], "--embed-backend", ["torch", "onnx", "onnx-int8", "auto"]),
+]
+
+
+@pytest.mark.parametrize(("command", "option", "choices"), CHOICES, ids=[f"{c[0][0]} {c[1]}" for c in CHOICES])
+def test_fixed_choices_are_listed_in_help_and_a_bad_value_exits_2(command, option, choices, tmp_path) -> None:
+    help_text = runner.invoke(app, [command[0], "--help"], env={"COLUMNS": "300"}).output
+    assert "|".join(choices) in help_text.replace(" ", "")
+    result = runner.invoke(app, [command[0], *[str(tmp_path / a) for a in command[1:]], option, "no-such-choice"])
+    assert result.exit_code == 2
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output and "no-such-choice" in result.output
+
+
+def test_verbose_is_accepted_after_the_subcommand_too() -> None:
+    import subprocess
+    import sys
+
+    from slmprofile.cli import _hoist_verbose
+
+    assert _hoist_verbose(["run", "logs", "-v", "--out", "o"]) == ["-v", "run", "logs", "--out", "o"]
+    assert _hoist_verbose(["-v", "formats"]) == ["-v", "formats"]
+    assert _hoist_verbose(["run", "--", "-v"]) == ["run", "--", "-v"]  # after "--" it is a value, not the flag
+    proc = subprocess.run([sys.executable, "-m", "slmprofile", "formats", "-v"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "openai_chat:" in proc.stdout and "No such option" not in proc.stderr
