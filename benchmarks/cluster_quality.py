@@ -14,8 +14,9 @@ slmprofile clusters with its form signals (answer-format cues and content-masked
 ``forms``: the task-form development set of ``benchmarks/form_devset.py`` (one per seed), written to a CSV and run
 through ingest and :func:`slmprofile.cluster.discover_task_types` as a user's log would be; scored against the form
 labels: family V-measure / homogeneity / completeness, type homogeneity, the counts, and archetype accuracy (share of
-prompts, on forms that have an archetype, whose type carries it), next to the same run on user texts only (the
-sample rows' system prompts and responses dropped, like a log without them), the run with content families (no
+prompts, on forms that have an archetype, whose type carries it), next to the same run with each system prompt put
+in front of its user text and the responses dropped (a log without either, whose instructions sit in the prompt),
+on user texts only (the sample rows' system prompts and responses dropped), the run with content families (no
 form signals) and plain UMAP+HDBSCAN; then the mean and spread over the seeds.
 """
 
@@ -138,9 +139,12 @@ def main() -> None:
         _forms_report([int(s) for s in args.seeds.split(",")], embedder)
 
 
-def forms_scores(seed: int, embedder, *, method: str = "slmprofile", prompt_only: bool = False) -> dict:
+def forms_scores(seed: int, embedder, *, method: str = "slmprofile", prompt_only: bool = False,
+                 inline: bool = False) -> dict:
     """Scores of one method on the development set of ``seed`` (see the module docs); ``prompt_only`` drops the
-    sample rows' system prompts and responses (a log of user texts only)."""
+    sample rows' system prompts and responses (a log of user texts only); ``inline`` puts each system prompt in front
+    of its user text and drops the responses (a log without system prompts or responses, whose instructions sit in
+    the prompt)."""
     import sys
     import tempfile
     import time
@@ -158,6 +162,11 @@ def forms_scores(seed: int, embedder, *, method: str = "slmprofile", prompt_only
     import form_devset
 
     d = form_devset.build(seed)
+    if inline:
+        d = d.with_columns(
+            pl.when(pl.col("system_prompt").is_not_null()).then(pl.col("system_prompt") + "\n\n" + pl.col("text"))
+            .otherwise(pl.col("text")).alias("text"),
+            pl.lit(None, dtype=pl.Utf8).alias("system_prompt"), pl.lit(None, dtype=pl.Utf8).alias("response_text"))
     if prompt_only:
         d = d.with_columns(pl.lit(None, dtype=pl.Utf8).alias("system_prompt"),
                            pl.lit(None, dtype=pl.Utf8).alias("response_text"))
@@ -196,11 +205,12 @@ def _forms_report(seeds: list[int], embedder) -> None:
     header = f"{'method':<30} " + " ".join(f"{c:>13}" for c in cols)
     print(header)
     print("-" * len(header))
-    for method, label, prompt_only in (("slmprofile", "slmprofile (form)", False),
-                                       ("slmprofile", "slmprofile, prompts only", True),
-                                       ("no_form", "slmprofile (content families)", False),
-                                       ("UMAP5+HDBSCAN10", "UMAP5+HDBSCAN10", False)):
-        runs = [forms_scores(s, embedder, method=method, prompt_only=prompt_only) for s in seeds]
+    for method, label, variant in (("slmprofile", "slmprofile (form)", {}),
+                                   ("slmprofile", "slmprofile, instructions inline", {"inline": True}),
+                                   ("slmprofile", "slmprofile, prompts only", {"prompt_only": True}),
+                                   ("no_form", "slmprofile (content families)", {}),
+                                   ("UMAP5+HDBSCAN10", "UMAP5+HDBSCAN10", {})):
+        runs = [forms_scores(s, embedder, method=method, **variant) for s in seeds]
         cells = []
         for col in cols:
             vals = [r[col] for r in runs if col in r]
