@@ -64,7 +64,7 @@ def _read_parquet(path: Path, what: str = "logs"):
         raise SlmprofileError(f"{path}: no such file (expected the {what} Parquet)")
     try:
         return pl.read_parquet(path)
-    except Exception as exc:  # polars raises several types for a damaged or foreign file
+    except Exception as exc:  # noqa: BLE001 - polars raises several types for a damaged or foreign file
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise SlmprofileError(f"{path}: not a readable Parquet file of {what} ({first})") from None
 

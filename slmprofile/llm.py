@@ -725,7 +725,7 @@ class LLMRunner:
                 if own_client:
                     try:
                         await client.close()
-                    except Exception:  # pragma: no cover - closing is best effort
+                    except Exception:  # noqa: BLE001  # pragma: no cover - closing is best effort
                         pass
                 _close_stats(stats, cap, started)
         _close_stats(stats, cap, started)

@@ -554,7 +554,7 @@ def generate_sample(out_dir: str | os.PathLike, *, n_calls: int = 3600, seed: in
                 props["Helicone-Property-Queue"] = rng.choice(("emea", "na", "apac"))
             c.extra["properties"] = props
         else:
-            c.id = unique(lambda: "chatcmpl-" + (_uuid(rng) if c.model.startswith("claude") else _alnum(rng, 29)))
+            c.id = unique(lambda: "chatcmpl-" + (_uuid(rng) if c.model.startswith("claude") else _alnum(rng, 29)))  # noqa: B023 - called at once
             alias, team, tags = _LITELLM_KEYS[c.draft.feature]
             c.extra["key"] = (alias, team, tags)
             c.extra["api_key"] = hashlib.sha256(f"sk-nw-{alias}-{seed}".encode()).hexdigest()

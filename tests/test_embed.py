@@ -69,14 +69,14 @@ def test_long_prompts_truncate_or_chunk(embedder: Embedder) -> None:
 
 def test_model_must_be_a_local_directory() -> None:
     with pytest.raises(SlmprofileError, match="never downloads"):
-        Embedder("sentence-transformers/all-mpnet-base-v2", cache_dir=False).model_
+        Embedder("sentence-transformers/all-mpnet-base-v2", cache_dir=False).model_  # noqa: B018 - loading is the test
 
 
 def test_constructor_does_no_work() -> None:
     emb = Embedder("/does/not/exist", batch_size=0)
     assert emb.model == "/does/not/exist" and not hasattr(emb, "model_id_")
     with pytest.raises(ValueError, match="'batch_size' parameter must be >= 1"):
-        emb.model_
+        emb.model_  # noqa: B018 - loading is the test
 
 
 def test_model_identity_changes_with_weights(tmp_path: Path) -> None:

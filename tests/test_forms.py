@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from slmprofile.cluster.forms import (CUE_INDEX, OTHER_FORM, cue_matrix, cue_vector, form_families, form_name,
                                       mask_content)

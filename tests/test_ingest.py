@@ -202,7 +202,7 @@ def test_every_registered_format_detects_its_example() -> None:
 
 
 def _write(path: Path, lines: list[str | bytes]) -> Path:
-    path.write_bytes(b"".join((l if isinstance(l, bytes) else l.encode()) + b"\n" for l in lines))
+    path.write_bytes(b"".join((line if isinstance(line, bytes) else line.encode()) + b"\n" for line in lines))
     return path
 
 

@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any, Mapping
 from .._plotting import plain_text
 
 if TYPE_CHECKING:  # pragma: no cover
-    import numpy as np
     import polars as pl
 
 #: PGR levels reported as CPT(p).
