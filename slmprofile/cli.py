@@ -32,6 +32,13 @@ CacheOpt = Annotated[Optional[Path], typer.Option("--cache-dir", help="Embedding
 OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Reuse an output that exists: an output directory "
                                             "loses only the files slmprofile's manifest lists there (nothing else is "
                                             "ever deleted); a named output file is replaced.")]
+CandidateHelp = "Shadow-run this candidate small model through --base-url"
+BaseUrlOpt = Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible API of the model(s) named here "
+                                                                      "(e.g. http://localhost:8000/v1).")]
+ApiModelOpt = Annotated[Optional[list[str]], typer.Option("--api-model", help="API small model priced with genai-prices "
+                                                                              "(repeat; MODEL or MODEL=IN,OUT).")]
+GpuOpt = Annotated[Optional[list[str]], typer.Option("--gpu", help="Self-host GPU type (repeat): L4, A10G, L40S, "
+                                                                   "A100-80GB, H100-80GB.")]
 BackendOpt = Annotated[Literal["torch", "onnx", "onnx-int8", "auto"], typer.Option("--embed-backend", help="torch (sentence-transformers), onnx, onnx-int8, or auto (int8 ONNX on a CPU when its vectors agree with PyTorch to cosine >= 0.99; about 1.5x faster).")]
 
 
@@ -209,10 +216,12 @@ def cluster(
     backend: BackendOpt = "torch",
     cache_dir: CacheOpt = None,
     seed: Annotated[int, typer.Option("--seed")] = 0,
-    llm_model: Annotated[Optional[str], typer.Option("--llm-model", help="Also name task types with this model "
+    llm_model: Annotated[Optional[str], typer.Option("--naming-model", "--llm-model", help="Also name task types with this model "
                                                      "(any OpenAI-compatible server; sends redacted examples).")] = None,
-    llm_base_url: Annotated[Optional[str], typer.Option("--llm-base-url", help="e.g. http://localhost:8000/v1")] = None,
-    llm_max_usd: Annotated[float, typer.Option("--llm-max-usd", help="Hard spend cap for LLM naming.")] = 0.50,
+    llm_base_url: Annotated[Optional[str], typer.Option("--base-url", "--llm-base-url", help="OpenAI-compatible API of "
+                                                        "--naming-model (e.g. http://localhost:8000/v1).")] = None,
+    llm_max_usd: Annotated[float, typer.Option("--max-usd", "--llm-max-usd", help="Hard spend cap in USD for LLM "
+                                                                                  "naming.")] = 0.50,
 ) -> None:
     """Group prompts into named task types and families; write clusters.parquet and task_types.csv/.parquet."""
 
@@ -294,11 +303,15 @@ def run(
     outcomes: OutcomesOpt = None,
     outcomes_key: OutcomesKeyOpt = "id",
     target: Annotated[float, typer.Option("--target", help="Success rate an SLM must reach on a task type.")] = 0.95,
-    slm_model: Annotated[Optional[str], typer.Option("--slm-model", help="Shadow-run this candidate SLM.")] = None,
-    slm_base_url: Annotated[Optional[str], typer.Option("--slm-base-url", help="Its OpenAI-compatible API.")] = None,
-    slm_max_usd: Annotated[float, typer.Option("--slm-max-usd", help="Hard spend cap of the shadow run.")] = 5.0,
-    slm_price: Annotated[Optional[str], typer.Option("--slm-price", help="IN,OUT USD per million tokens of the "
-                                                     "candidate (default: genai-prices).")] = None,
+    slm_model: Annotated[Optional[str], typer.Option("--candidate", "--slm-model", help=CandidateHelp + ".")] = None,
+    slm_base_url: Annotated[Optional[str], typer.Option("--base-url", "--slm-base-url", help="OpenAI-compatible API "
+                                                        "of --candidate.")] = None,
+    slm_max_usd: Annotated[float, typer.Option("--max-usd", "--slm-max-usd", help="Hard spend cap in USD for the "
+                                                                                  "shadow run.")] = 5.0,
+    slm_price: Annotated[Optional[str], typer.Option("--price", "--slm-price", help="IN,OUT USD per million tokens of "
+                                                     "the candidate (default: genai-prices).")] = None,
+    api_model: ApiModelOpt = None,
+    gpu: GpuOpt = None,
     router: Annotated[bool, typer.Option("--router/--no-router", help="Train, export and bench the router.")] = True,
     report: Annotated[bool, typer.Option("--report/--no-report", help="Write report.html.")] = True,
     backend: BackendOpt = "torch",
@@ -326,7 +339,8 @@ def run(
             logs, out, format=format, mapping=map, strict=strict, redact=redact,
             outcomes=outcomes or None, outcomes_key=outcomes_key, suitability_settings={"target": target},
             shadow_model=slm_model, shadow_base_url=slm_base_url, shadow_max_usd=slm_max_usd, router=router,
-            shadow_price=_prices(slm_price, "--slm-price"),
+            shadow_price=_prices(slm_price, "--price"),
+            savings_options=_savings_options(api_model, gpu) if (api_model or gpu) else None,
             html_report=report, engine=engine, ray_address=ray_address, stream=stream,
             sampled_settings={"fit_sample": fit_sample} if stream else None,
             overwrite=overwrite,
@@ -455,9 +469,9 @@ def suitability(
     prior_strength: Annotated[float, typer.Option("--prior-strength", help="Pseudo-calls of the heuristic prior.")] = 4.0,
     calibrate: Annotated[bool, typer.Option("--calibrate/--no-calibrate", help="Calibrate the prior across task "
                                                                                "types (empirical Bayes).")] = True,
-    candidate: Annotated[Optional[list[str]], typer.Option("--candidate", help="Shadow-run this model (repeat for "
-                                                                                "several) through --base-url.")] = None,
-    base_url: Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible API of the candidates.")] = None,
+    candidate: Annotated[Optional[list[str]], typer.Option("--candidate", help=CandidateHelp + " (repeat for "
+                                                                                "several).")] = None,
+    base_url: BaseUrlOpt = None,
     api_key_env: Annotated[str, typer.Option("--api-key-env", help="Environment variable holding the API key.")] = "OPENAI_API_KEY",
     max_usd: Annotated[Optional[float], typer.Option("--max-usd", help="Hard spend cap in USD for the shadow run.")] = None,
     max_tokens_total: Annotated[Optional[int], typer.Option("--max-total-tokens", help="Hard cap on tokens.")] = None,
@@ -548,14 +562,31 @@ def _print_suitability(table) -> None:
     console.print(view)
 
 
+def _savings_options(api_model: list[str] | None, gpu: list[str] | None, *, gpu_price: float | None = None,
+                     tokens_per_second: float | None = None, utilisation: float = 0.5,
+                     replicas: int | None = None) -> list:
+    """The savings options of ``--api-model`` / ``--gpu`` (defaults: gpt-4o-mini and L4), shared by ``run`` and
+    ``savings``; a malformed ``--api-model`` ends the command with one error line."""
+    from .savings import ApiOption, SelfHostOption
+
+    options: list = []
+    for spec in api_model or ["gpt-4o-mini"]:
+        name, sep, prices = spec.partition("=")
+        if sep and not prices:
+            _fail(f"--api-model must be MODEL or MODEL=IN,OUT; got {spec!r}")
+        options.append(ApiOption(name, price=_prices(prices, f"--api-model {name}=")))
+    for g in gpu or ["L4"]:
+        options.append(SelfHostOption(g, usd_per_hour=gpu_price, tokens_per_second=tokens_per_second,
+                                      utilisation=utilisation, replicas=replicas))
+    return options
+
+
 @app.command()
 def savings(
     run_dir: Annotated[Path, typer.Argument(help="Output directory of `slmprofile run` (after `slmprofile suitability`).")],
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Where to write (default: RUN_DIR).")] = None,
-    api_model: Annotated[Optional[list[str]], typer.Option("--api-model", help="API small model priced with genai-prices "
-                                                                               "(repeat; MODEL or MODEL=IN,OUT).")] = None,
-    gpu: Annotated[Optional[list[str]], typer.Option("--gpu", help="Self-host GPU type (repeat): L4, A10G, L40S, "
-                                                                    "A100-80GB, H100-80GB.")] = None,
+    api_model: ApiModelOpt = None,
+    gpu: GpuOpt = None,
     gpu_price: Annotated[Optional[float], typer.Option("--gpu-price", help="USD per GPU hour (overrides the table).")] = None,
     tokens_per_second: Annotated[Optional[float], typer.Option("--tokens-per-second", help="Measured output tokens/s "
                                                                                           "per replica.")] = None,
@@ -568,19 +599,12 @@ def savings(
     """Savings per task type for API and self-hosted small models, with intervals, break-even volumes and a
     sensitivity table; writes savings*.csv and plots."""
     from .errors import SlmprofileError
-    from .savings import ApiOption, SelfHostOption, savings_from_run
+    from .savings import savings_from_run
 
     from .outputs import claim_file_in, record_outputs
 
-    options: list = []
-    for spec in api_model or ["gpt-4o-mini"]:
-        name, sep, prices = spec.partition("=")
-        if sep and not prices:
-            _fail(f"--api-model must be MODEL or MODEL=IN,OUT; got {spec!r}")
-        options.append(ApiOption(name, price=_prices(prices, f"--api-model {name}=")))
-    for g in gpu or ["L4"]:
-        options.append(SelfHostOption(g, usd_per_hour=gpu_price, tokens_per_second=tokens_per_second,
-                                      utilisation=utilisation, replicas=replicas))
+    options = _savings_options(api_model, gpu, gpu_price=gpu_price, tokens_per_second=tokens_per_second,
+                               utilisation=utilisation, replicas=replicas)
     try:
         if not run_dir.is_dir():
             raise SlmprofileError(f"{run_dir}: no such run directory")

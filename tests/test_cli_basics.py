@@ -49,3 +49,28 @@ def test_verbose_is_accepted_after_the_subcommand_too() -> None:
     proc = subprocess.run([sys.executable, "-m", "slmprofile", "formats", "-v"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "openai_chat:" in proc.stdout and "No such option" not in proc.stderr
+
+
+@pytest.mark.parametrize(("argv", "names"), [
+    (["run", "--help"], ["--candidate", "--base-url", "--max-usd", "--price", "--target", "--api-model", "--gpu"]),
+    (["suitability", "--help"], ["--candidate", "--base-url", "--max-usd", "--price", "--target"]),
+    (["cluster", "--help"], ["--naming-model", "--base-url", "--max-usd"]),
+    (["savings", "--help"], ["--api-model", "--gpu"]),
+    (["router", "train", "--help"], ["--target", "--target-by"]),
+])
+def test_one_vocabulary_for_the_same_ideas(argv, names) -> None:
+    text = runner.invoke(app, argv, env={"COLUMNS": "300"}).output
+    for name in names:
+        assert f" {name} " in text or f" {name}," in text, (argv, name)
+
+
+def test_target_is_a_number_everywhere_and_run_takes_the_savings_options(tmp_path) -> None:
+    for argv in (["run", str(tmp_path / "logs.csv")], ["suitability", str(tmp_path)],
+                 ["router", "train", str(tmp_path)]):
+        result = runner.invoke(app, [*argv, "--target", "quality"], env={"COLUMNS": "300"})
+        assert result.exit_code == 2 and "Invalid value for '--target'" in result.output, (argv, result.output)
+        assert "Traceback" not in result.output
+    result = runner.invoke(app, ["run", str(tmp_path / "logs.csv"), "--out", str(tmp_path / "out"),
+                                 "--api-model", "gpt-4o-mini="])
+    assert result.exit_code == 2, result.output
+    assert "--api-model must be MODEL or MODEL=IN,OUT" in result.output and "Traceback" not in result.output

@@ -456,7 +456,7 @@ def test_cli_train_export_bench_on_a_run_directory(tmp_path, sample, embedder):
                                                  flags=pl.lit("core")).write_parquet(run / "clusters.parquet")
     out = tmp_path / "router"
     runner = CliRunner()
-    result = runner.invoke(app, ["router", "train", str(run), "--out", str(out), "--target", "share",
+    result = runner.invoke(app, ["router", "train", str(run), "--out", str(out), "--target-by", "share",
                                  "--target-value", "0.6", "--export", "--check", "0"])
     assert result.exit_code == 0, result.output
     for name in ("head.npz", "training.json", "evaluation.csv", "cost_quality.png", "router.onnx",
@@ -481,7 +481,7 @@ def test_cli_train_export_bench_on_a_run_directory(tmp_path, sample, embedder):
     assert router_expectations({"threshold": 0.5}) == []  # a router exported before these were recorded
     # --groups none: no task types, no template ids in these logs -> groups from a k-means of the embeddings
     result = runner.invoke(app, ["router", "train", str(run), "--out", str(tmp_path / "r3"), "--groups", "none",
-                                 "--target", "share", "--target-value", "0.6", "--no-bag-of-pieces"])
+                                 "--target-by", "share", "--target", "0.6", "--no-bag-of-pieces"])
     assert result.exit_code == 0, result.output
     training = json.loads((tmp_path / "r3" / "training.json").read_text())
     assert training["split"]["groups_source"] == "kmeans" and training["split"]["kind"] == "groups"
@@ -511,7 +511,7 @@ def test_cli_train_export_bench_on_a_run_directory(tmp_path, sample, embedder):
     rates = calls.group_by("task_type").agg(slm_ok=pl.col("slm_correct").mean())
     rates.write_csv(tmp_path / "verdicts.csv")
     result = runner.invoke(app, ["router", "train", str(run), "--out", str(tmp_path / "r2"), "--weak-labels",
-                                 str(tmp_path / "verdicts.csv"), "--target", "share", "--target-value", "0.5"])
+                                 str(tmp_path / "verdicts.csv"), "--target-by", "share", "--target", "0.5"])
     assert result.exit_code == 0, result.output
     training = json.loads((tmp_path / "r2" / "training.json").read_text())
     assert training["data"]["slm_labelled"] == N_SAMPLE and training["validation"]["frontier_weight"] == 0.0

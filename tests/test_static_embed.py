@@ -140,7 +140,7 @@ def test_cli_trains_and_exports_a_static_router(static_folder, calls, tmp_path, 
     out = tmp_path / "router"
     runner = CliRunner()
     result = runner.invoke(app, ["router", "train", str(logs), "--out", str(out), "--encoder", "static",
-                                 "--groups", "task_type", "--no-bag-of-pieces", "--target", "share",
+                                 "--groups", "task_type", "--no-bag-of-pieces", "--target-by", "share",
                                  "--target-value", "0.6", "--export", "--check", "40"])
     assert result.exit_code == 0, result.output
     for name in ("head.npz", "training.json", "router.onnx", "tokenizer.json", "router.json", "static/static.json"):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Literal, Optional
 
 import typer
 
@@ -59,8 +59,11 @@ def train(
                                                         "(columns task_type + --weak-column).")] = None,
     weak_column: Annotated[str, typer.Option("--weak-column")] = "slm_ok",
     weak_weight: Annotated[float, typer.Option("--weak-weight", help="Sample weight of weak labels.")] = 0.3,
-    target: Annotated[str, typer.Option("--target", help="quality (success on SLM traffic) or share (of SLM calls).")] = "quality",
-    target_value: Annotated[float, typer.Option("--target-value", help="e.g. 0.95 quality, or 0.6 SLM share.")] = 0.95,
+    target_value: Annotated[float, typer.Option("--target", "--target-value", help="The value to reach: e.g. 0.95 "
+                                                "success on the SLM's traffic, or 0.6 SLM share with --target-by "
+                                                "share.")] = 0.95,
+    target: Annotated[Literal["quality", "share"], typer.Option("--target-by", help="quality (success on the SLM's "
+                                                                "traffic) or share (of calls kept on the SLM).")] = "quality",
     test_size: Annotated[float, typer.Option("--test-size", help="Share held out for the evaluation.")] = 0.2,
     bag_of_pieces: Annotated[Optional[bool], typer.Option("--bag-of-pieces/--no-bag-of-pieces", help="Default: "
                                                           "chosen on leave-groups-out folds.")] = None,
