@@ -652,19 +652,44 @@ def _root(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log pro
 
 
 def main() -> None:
-    """Console-script entry point. An error slmprofile raises on purpose, or a file the system refuses, that a
-    command did not handle itself still ends in one ``error:`` line and exit code 2, never a traceback."""
-    from .errors import SlmprofileError
-
+    """Console-script entry point. A bad value or option on the command line, an error slmprofile raises on
+    purpose, or a file the system refuses, that a command did not handle itself, ends in one ``error:`` line and
+    exit code 2, never a traceback or a box."""
     import sys
 
+    from .errors import SlmprofileError
+
     try:
-        app(args=_hoist_verbose(sys.argv[1:]), prog_name="slmprofile")
+        code = app(args=_hoist_verbose(sys.argv[1:]), prog_name="slmprofile", standalone_mode=False)
     except SlmprofileError as exc:
         _fail_line(str(exc))
     except OSError as exc:
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
         _fail_line(f"{where}{exc.strerror or exc}")
+    except typer.Abort:
+        print("aborted", file=sys.stderr)
+        raise SystemExit(1) from None
+    except Exception as exc:
+        _usage_error(exc)
+        raise
+    if isinstance(code, int) and code:
+        raise SystemExit(code)
+
+
+def _usage_error(exc: BaseException) -> None:
+    """One line for a command-line usage error (click's ``UsageError`` family: a bad value, an unknown option, a
+    missing argument), naming the command's ``--help``; a bare command that shows its help shows it. Returns for
+    anything else."""
+    import sys
+
+    if not (hasattr(exc, "format_message") and hasattr(exc, "exit_code")):
+        return
+    ctx = getattr(exc, "ctx", None)
+    if type(exc).__name__ == "NoArgsIsHelpError":
+        print(exc.format_message(), file=sys.stderr)
+        raise SystemExit(int(exc.exit_code))
+    hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+    _fail_line(f"{exc.format_message()}{hint}")
 
 
 def _hoist_verbose(args: list[str]) -> list[str]:

@@ -74,3 +74,34 @@ def test_target_is_a_number_everywhere_and_run_takes_the_savings_options(tmp_pat
                                  "--api-model", "gpt-4o-mini="])
     assert result.exit_code == 2, result.output
     assert "--api-model must be MODEL or MODEL=IN,OUT" in result.output and "Traceback" not in result.output
+
+
+BAD = [
+    ["run", "logs.csv", "--target", "quality"],
+    ["run", "logs.csv", "--engine", "spark"],
+    ["run", "logs.csv", "--no-such-option"],
+    ["run"],
+    ["ingest", "logs.csv", "--stream", "--strict", "--map"],
+    ["embed", "logs.parquet", "--batch-size", "many"],
+    ["cluster", "logs.parquet", "emb.parquet", "--reducer", "tsne"],
+    ["cluster", "logs.parquet", "emb.parquet", "--min-cluster-size", "abc"],
+    ["suitability", "run", "--target", "high"],
+    ["savings", "run", "--utilisation", "half"],
+    ["router", "train", "run", "--target-by", "cost"],
+    ["router", "bench", "dir", "--threads", "x"],
+    ["report", "missing-run-dir"],
+    ["--no-such-flag"],
+]
+
+
+@pytest.mark.parametrize("argv", BAD, ids=[" ".join(a) for a in BAD])
+def test_a_bad_command_line_ends_in_one_error_line_and_exit_code_2(argv, tmp_path) -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "slmprofile", *argv], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=120)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    assert "Traceback" not in proc.stderr and not proc.stdout.strip()

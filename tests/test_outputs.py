@@ -316,7 +316,7 @@ def test_check_output_file_and_claim_dir_contracts(tmp_path: Path) -> None:
 def test_main_ends_any_unhandled_project_or_file_error_in_one_line(raised, expected, monkeypatch, capsys) -> None:
     import slmprofile.cli as cli
 
-    def boom() -> None:
+    def boom(*args, **kwargs) -> None:
         raise raised
 
     monkeypatch.setattr(cli, "app", boom)
