@@ -33,3 +33,18 @@ def test_notebook_cells_only_call_the_package() -> None:
                 src = "".join(cell["source"])
                 assert len(src.splitlines()) <= 12, f"{path.name}: a long cell belongs in slmprofile/"
                 assert "def " not in src and "class " not in src, f"{path.name}: logic belongs in slmprofile/"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_has_one_parameters_cell_that_params_land_after(path: Path) -> None:
+    """papermill's convention: one code cell tagged ``parameters``; ``notebooks render -p`` injects after it."""
+    import nbformat
+
+    from slmprofile.notebooks import inject_params
+
+    nb = nbformat.read(path, as_version=4)
+    tagged = [i for i, c in enumerate(nb.cells) if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(tagged) == 1 and nb.cells[tagged[0]].cell_type == "code", path.name
+    inject_params(nb, {"OUT_DIR": "elsewhere"}, name=path.name)
+    assert "injected-parameters" in nb.cells[tagged[0] + 1].metadata["tags"]
+    assert "OUT_DIR = 'elsewhere'" in nb.cells[tagged[0] + 1].source
