@@ -53,7 +53,7 @@ def _sets(names: list[str], embedder):
 
         from slmprofile.cluster import PromptViews, template_groups
         from slmprofile.ingest import ingest
-        from slmprofile.pipeline import redact_logs
+        from slmprofile.redact import redact_logs
 
         root = Path(__file__).resolve().parents[1] / "data"
         logs, _ = redact_logs(ingest(root / "logs").frame)

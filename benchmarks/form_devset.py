@@ -66,7 +66,7 @@ def sample_prompts():
     import polars as pl
 
     from slmprofile.ingest import ingest
-    from slmprofile.pipeline import redact_logs
+    from slmprofile.redact import redact_logs
 
     logs, _ = redact_logs(ingest(ROOT / "data" / "logs").frame)
     truth = pl.read_csv(ROOT / "data" / "truth.csv").select("id", "task_type")

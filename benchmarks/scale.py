@@ -130,7 +130,7 @@ def measure(n: int, workdir: Path, backend: str) -> dict:
     from slmprofile.cluster import discover_task_types
     from slmprofile.embed import Embedder
     from slmprofile.ingest import ingest_to_parquet
-    from slmprofile.pipeline import redact_parts
+    from slmprofile.redact import redact_parts
     from slmprofile.sample import generate_sample
 
     out: dict = {"n": n, "stages": {}}

@@ -9,6 +9,8 @@ from typing import Annotated, Literal, Optional
 
 import typer
 
+from .rundir import RunDir
+
 app = typer.Typer(
     name="slmprofile",
     help="Find which of your LLM calls a small language model could take, from your own logs.",
@@ -135,11 +137,11 @@ def ingest(
     from .errors import SlmprofileError
     from .ingest import ingest as ingest_logs
     from .outputs import check_output_file, claim_dir
-    from .pipeline import redact_logs
+    from .redact import redact_logs
 
     if stream:
         from .ingest import ingest_to_parquet
-        from .pipeline import redact_parts
+        from .redact import redact_parts
 
         try:
             with claim_dir(out, overwrite=overwrite, inputs=[*logs, *(outcomes or [])], reserved=()) as claimed:
@@ -240,7 +242,7 @@ def cluster(
     except ValueError:
         _fail(f"--view-merge must be 'auto', 'off' or a number in (0, 1]; got {view_merge!r}")
     try:
-        claim_file_in(out, ["clusters.parquet", "task_types.parquet", "task_types.csv", "llm_names.sqlite"])
+        claim_file_in(out, [*RunDir.TASK_TYPE_FILES, RunDir.NAMING_CACHE])
         logs_frame, embeddings_frame = _read_parquet(logs), _read_parquet(embeddings, "embeddings")
     except SlmprofileError as exc:
         _fail(str(exc))
@@ -256,7 +258,7 @@ def cluster(
         from .llm import LLMRunner, SpendCap
 
         out.mkdir(parents=True, exist_ok=True)
-        runner = LLMRunner(llm_model, base_url=llm_base_url, cache=out / "llm_names.sqlite",
+        runner = LLMRunner(llm_model, base_url=llm_base_url, cache=out / RunDir.NAMING_CACHE,
                            spend_cap=SpendCap(max_usd=llm_max_usd))
         try:
             result.task_types = name_with_llm(result.task_types, runner)
@@ -418,7 +420,7 @@ def report(
         if not run_dir.is_dir():
             raise SlmprofileError(f"{run_dir}: no such run directory")
         if out is None:
-            claim_file_in(run_dir, ["report.html"])
+            claim_file_in(run_dir, [RunDir.REPORT])
         else:
             check_output_file(out, overwrite=overwrite)
         path = write_report(run_dir, out)
@@ -503,8 +505,7 @@ def suitability(
 
     out_dir = out or run_dir
     shadow = None
-    written = ["suitability.csv", "suitability.parquet", "suitability.json", "shadow_results.parquet",
-               "shadow_summary.csv", "shadow_summary.parquet"]
+    written = list(RunDir.SUITABILITY_FILES)
     try:
         if not run_dir.is_dir():
             raise SlmprofileError(f"{run_dir}: no such run directory")
@@ -514,12 +515,12 @@ def suitability(
             from .shadow import ShadowRun
 
             calls = load_calls(run_dir, outcomes=outcomes)
-            types = pl.read_parquet(run_dir / "task_types.parquet") if (run_dir / "task_types.parquet").is_file() else None
+            types = pl.read_parquet(RunDir(run_dir).task_types) if RunDir(run_dir).task_types.is_file() else None
             cap = SpendCap(max_usd=max_usd, max_tokens=max_tokens_total)
             prices = _prices(price, "--price")
             def runner(model: str) -> LLMRunner:
                 return LLMRunner(model, base_url=base_url, api_key=os.environ.get(api_key_env),
-                                 concurrency=concurrency, timeout=timeout, cache=cache or out_dir / "llm_cache.sqlite",
+                                 concurrency=concurrency, timeout=timeout, cache=cache or RunDir(out_dir).llm_cache,
                                  spend_cap=cap, price=prices, redact=redact_send, progress=True,  # type: ignore[arg-type]
                                  logprobs=logprobs and model in candidate)
 
@@ -531,7 +532,7 @@ def suitability(
             run = ShadowRun([runner(m) for m in candidate], target=target, batch_size=batch_size,
                             max_per_type=per_type, measures=measures).fit(calls, types)
             out_dir.mkdir(parents=True, exist_ok=True)
-            run.results_.write_parquet(out_dir / "shadow_results.parquet")
+            run.results_.write_parquet(RunDir(out_dir).shadow_results)
             write_table(run.summary_, out_dir, "shadow_summary")
             shadow = run.results_
             _console().print(f"shadow run: {run.results_.height:,} answers; spent ${cap.spent_usd:.4f} in all: "
@@ -608,9 +609,8 @@ def savings(
     try:
         if not run_dir.is_dir():
             raise SlmprofileError(f"{run_dir}: no such run directory")
-        claim_file_in(out or run_dir, ["savings.csv", "savings.parquet", "savings_options.csv",
-                                       "savings_break_even.csv", "savings_sensitivity.csv",
-                                       "plots/savings_by_task_type.png", "plots/cost_vs_quality.png"])
+        claim_file_in(out or run_dir, [*RunDir.SAVINGS_FILES, f"{RunDir.PLOTS}/savings_by_task_type.png",
+                                       f"{RunDir.PLOTS}/cost_vs_quality.png"])
         result = savings_from_run(run_dir, options=options, cascade=cascade, out_dir=out, plots=plots)
         record_outputs(out or run_dir, result.files.values())
     except (SlmprofileError, ValueError, FileNotFoundError, LookupError, KeyError) as exc:
@@ -635,12 +635,9 @@ def savings(
 
 def _print_version(value: bool) -> None:
     if value:
-        from importlib.metadata import PackageNotFoundError, version
+        from .version import __version__
 
-        try:
-            typer.echo(f"slmprofile {version('slmprofile')}")
-        except PackageNotFoundError:  # pragma: no cover - running from a tree that was never installed
-            typer.echo("slmprofile (not installed)")
+        typer.echo(f"slmprofile {__version__}")
         raise typer.Exit()
 
 

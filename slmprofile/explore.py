@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ._plotting import plain_text
+from .plotting import plain_text
 
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl

@@ -463,10 +463,10 @@ class ResponseCache:
 def known_tokenizer(model: str | None) -> bool:
     """Whether ``model``'s tokenizer is one ``bpe-openai`` has (OpenAI's GPT-3.5 / 4 / 4o / 4.1 / 5 and o-series,
     fine-tunes and ``provider/`` prefixes included), so that its prompt tokens can be counted exactly."""
-    from .tokens import _O200K_PREFIXES
+    from .tokens import O200K_PREFIXES
 
     name = (model or "").lower().rsplit("/", 1)[-1].removeprefix("ft:")
-    return name.startswith(_O200K_PREFIXES + ("gpt-4", "gpt-3.5", "gpt-35"))
+    return name.startswith(O200K_PREFIXES + ("gpt-4", "gpt-3.5", "gpt-35"))
 
 
 def prompt_token_bound(messages: Sequence[Mapping[str, Any]], *, model: str | None = None) -> int:
@@ -613,7 +613,7 @@ class LLMRunner:
     def _client(self) -> Any:
         if self.client is not None:
             return self.client
-        from ._deps import require
+        from .deps import require
 
         openai = require("openai", purpose="calling LLM APIs")
         key = self.api_key or os.environ.get("OPENAI_API_KEY") or ("not-needed" if self.base_url else None)

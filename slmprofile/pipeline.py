@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import time
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from .outputs import OutputDir, claim_dir
+from .redact import redact_json, redact_logs, redact_parts
+from .rundir import RunDir
 
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
@@ -27,31 +27,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: With ``stream=True`` the router trains on a seeded sample of at most this many labelled calls.
 ROUTER_MAX_CALLS = 20_000
-#: Files and folders a run writes; with ``overwrite`` a file of the user's at one of them (or inside one of the
-#: folders) stops the run before anything is removed.
-RUN_FILES = ("logs.parquet", "embeddings.parquet", "clusters.parquet", "task_types.csv", "task_types.parquet",
-             "plots", "suitability.csv", "suitability.json", "suitability.parquet", "shadow_results.parquet",
-             "savings.csv", "savings.parquet", "savings_options.csv", "savings_break_even.csv",
-             "savings_sensitivity.csv", "router", "bench.json", "bench.png", "run.json", "report.html",
-             "calls_by_task_type")
-#: Text columns redacted before logs are written (everything that could reach a report or an API). Any other
-#: text column (``--map``-ed outcome or note columns included) is redacted too, except :data:`STRUCTURAL_COLUMNS`.
-REDACT_COLUMNS = ("prompt_text", "response_text", "system_prompt", "messages", "error", "metadata", "user_id",
-                  "session_id")
-#: Text columns that identify or describe a call rather than carry what people wrote: never redacted (the call
-#: ``id`` joins outcome tables and shadow results, ``source`` is ``file:line``).
-STRUCTURAL_COLUMNS = ("id", "source", "format", "provider", "model", "status", "prompt_hash", "template_id")
-
-
-def redact_columns(schema: Mapping[str, Any]) -> list[str]:
-    """The text columns of a logs frame with ``schema`` that :func:`redact_logs` redacts, ``messages`` last."""
-    import polars as pl
-
-    texts = [name for name, dtype in schema.items() if dtype == pl.Utf8 and name not in STRUCTURAL_COLUMNS]
-    known = [c for c in REDACT_COLUMNS if c in schema and c != "messages"]
-    return known + [c for c in texts if c not in known] + (["messages"] if "messages" in schema else [])
-
-
 @dataclass
 class RunResult:
     """What :func:`run` wrote and measured."""
@@ -71,109 +46,6 @@ class RunResult:
     files: dict[str, str] = field(default_factory=dict)
 
 
-def redact_logs(logs: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, int]]:
-    """Redact PII in every text column but the structural ones (:func:`redact_columns`: prompts, responses,
-    system prompts, errors, metadata, user and session ids, mapped columns) and in messages and tool-call
-    arguments; recompute ``prompt_hash`` on the redacted prompt.
-
-    Counts are per kind over the text columns (``messages`` repeats them, so it is redacted but not counted).
-    """
-    import polars as pl
-
-    from .redact import redact_frame
-    from .templates import hash_strings
-
-    columns = [c for c in redact_columns(logs.schema) if c != "messages"]
-    logs, counts = redact_frame(logs, columns)
-    logs = pseudonymise_structural(logs)
-    if "messages" in logs.columns:  # repeats prompt/system text: redacted, not counted twice
-        logs, _ = redact_frame(logs, ["messages"])
-    logs = logs.with_columns(prompt_hash=pl.Series(hash_strings(logs["prompt_text"].to_list()), dtype=pl.Utf8))
-    return logs, counts
-
-
-def pseudonymise_structural(logs: pl.DataFrame) -> pl.DataFrame:
-    """Structural columns are not redacted (ids must stay distinct), but ``--map`` can fill them from any column
-    (``--map id=email``): a value holding PII becomes its redacted text plus a short digest of the original,
-    ``<EMAIL>#3f9a0c1e``, so it stays distinct and joinable within the run while the PII is gone."""
-    import hashlib
-
-    import polars as pl
-
-    from .redact import redact
-
-    replaced = []
-    for name in STRUCTURAL_COLUMNS:
-        if name not in logs.columns or logs.schema[name] != pl.Utf8 or name in ("prompt_hash", "template_id"):
-            continue
-        mapping = {}
-        for value in logs.get_column(name).drop_nulls().unique().to_list():
-            text, found = redact(value)
-            if found:
-                mapping[value] = f"{text}#{hashlib.sha256(value.encode()).hexdigest()[:8]}"
-        if mapping:
-            replaced.append(pl.col(name).replace(mapping))
-    return logs.with_columns(replaced) if replaced else logs
-
-
-def redact_json(value: Any) -> Any:
-    """``value`` (JSON-like: dicts, lists, strings) with PII redacted in every string: the ingest report's examples
-    of skipped lines quote the lines themselves."""
-    from .redact import redact
-
-    if isinstance(value, str):
-        return redact(value)[0]
-    if isinstance(value, dict):
-        return {k: redact_json(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [redact_json(v) for v in value]
-    return value
-
-
-def _redact_part(part: Path) -> dict[str, int]:
-    import polars as pl
-
-    frame, counts = redact_logs(pl.read_parquet(part))
-    tmp = Path(str(part) + ".tmp")
-    frame.write_parquet(tmp)
-    os.replace(tmp, part)
-    return counts
-
-
-def redact_parts(parts: Sequence[Path], *, progress: bool = False, workers: int = 1) -> dict[str, int]:
-    """:func:`redact_logs` on each Parquet part in place (one part in memory per worker); summed counts.
-
-    ``workers`` > 1 redacts that many parts at once in separate processes (redaction is pure Python regex work, so
-    threads would not help)."""
-    totals: dict[str, int] = {}
-    parts = [Path(p) for p in parts]
-    if workers > 1 and len(parts) > 1:
-        from concurrent.futures import ThreadPoolExecutor
-
-        from . import _child
-
-        # each part in its own short-lived process (redaction is pure-Python regex work, so threads alone would
-        # not run in parallel); the threads only wait on them
-        with ThreadPoolExecutor(max_workers=min(workers, len(parts))) as pool:
-            results: Iterable[dict[str, int]] = pool.map(lambda part: _child.call(_redact_part, part), parts)
-            if progress:
-                from tqdm.auto import tqdm
-
-                results = tqdm(results, total=len(parts), desc="redact", unit="part")
-            counts_list = list(results)
-    else:
-        iterator: Any = parts
-        if progress and len(parts) > 1:
-            from tqdm.auto import tqdm
-
-            iterator = tqdm(parts, desc="redact", unit="part")
-        counts_list = [_redact_part(part) for part in iterator]
-    for counts in counts_list:
-        for kind, n in counts.items():
-            totals[kind] = totals.get(kind, 0) + n
-    return totals
-
-
 def _concat_parts(parts: list[str], path: str, *, row_group_size: int = 20_000) -> None:
     """One Parquet file from the parts, streamed (small row groups keep later streaming scans small too)."""
     import polars as pl
@@ -181,16 +53,12 @@ def _concat_parts(parts: list[str], path: str, *, row_group_size: int = 20_000) 
     pl.scan_parquet(parts).sink_parquet(path, row_group_size=row_group_size)
 
 
-def versions() -> dict[str, str]:
-    """Versions of the packages that shape results."""
-    out = {"python": platform.python_version()}
-    for name in ("slmprofile", "polars", "sentence-transformers", "torch", "transformers", "hdbscan",
-                 "onnxruntime", "genai-prices", "bpe-openai"):
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
+def run_versions() -> dict[str, str]:
+    """Versions of the packages that shape a run's results (``run.json``)."""
+    from .encoder import versions
+
+    return versions(("slmprofile", "polars", "sentence-transformers", "torch", "transformers", "hdbscan",
+                     "onnxruntime", "genai-prices", "bpe-openai"), missing="not installed")
 
 
 def run(
@@ -259,7 +127,7 @@ def run(
         raise ValueError(f"unknown engine {engine!r}: use 'local' or 'ray'")
 
     paths = [str(p) for p in paths]
-    claimed = claim_dir(out_dir, overwrite=overwrite, inputs=paths, reserved=RUN_FILES)
+    claimed = claim_dir(out_dir, overwrite=overwrite, inputs=paths, reserved=RunDir.RUN_FILES)
     try:
         return _run(paths, claimed.path, format=format, mapping=mapping, strict=strict, outcomes=outcomes,
                     outcomes_key=outcomes_key, redact=redact, embed=embed, embedder=embedder, cluster=cluster,
@@ -309,8 +177,8 @@ def _run(paths: list[str], out: Path, *, format: str | None, mapping: Any, stric
         t = time.perf_counter()
         logs, redactions = ray_engine.redact(logs) if ray_engine is not None else redact_logs(logs)
         timings["redact"] = time.perf_counter() - t
-    files = {"logs": str(out / "logs.parquet")}
-    logs.write_parquet(out / "logs.parquet")
+    files = {"logs": str(RunDir(out).logs)}
+    logs.write_parquet(RunDir(out).logs)
 
     embeddings = None
     embed_info: dict[str, Any] = {}
@@ -325,8 +193,8 @@ def _run(paths: list[str], out: Path, *, format: str | None, mapping: Any, stric
         else:
             embeddings = embed_prompts(logs, embedder=embedder)
             embed_info = {**embedder.info(), "stats": vars(embedder.stats_)}
-        embeddings.write_parquet(out / "embeddings.parquet")
-        files["embeddings"] = str(out / "embeddings.parquet")
+        embeddings.write_parquet(RunDir(out).embeddings)
+        files["embeddings"] = str(RunDir(out).embeddings)
         timings["embed"] = time.perf_counter() - t
 
     task_types = None
@@ -340,10 +208,10 @@ def _run(paths: list[str], out: Path, *, format: str | None, mapping: Any, stric
         files.update(task_types.write(out))
         from .cluster.plots import save_task_type_plots
 
-        files.update(save_task_type_plots(task_types, embeddings, out / "plots"))
+        files.update(save_task_type_plots(task_types, embeddings, RunDir(out).plots))
         if ray_engine is not None:
             files["calls_by_task_type"] = str(ray_engine.write_calls_by_task_type(
-                logs, task_types.clusters, out / "calls_by_task_type"))
+                logs, task_types.clusters, RunDir(out).calls_by_task_type))
         timings["task_types"] = time.perf_counter() - t
         cluster_info = task_types.summary
 
@@ -391,9 +259,9 @@ def _finish(out: Path, paths: list[str], *, logs: Any, report: IngestReport, red
         if shadow_model:
             _shadow_stage(out, shadow_model, shadow_base_url, shadow_max_usd, shadow_price,
                           dict(suitability_settings or {}))
-            files["shadow_results"] = str(out / "shadow_results.parquet")
+            files["shadow_results"] = str(RunDir(out).shadow_results)
         suit_table = assess_suitability(out, **dict(suitability_settings or {}))
-        files["suitability"] = str(out / "suitability.csv")
+        files["suitability"] = str(RunDir(out).suitability_csv)
         timings["suitability"] = time.perf_counter() - t
     elif suitability:
         skipped["suitability"] = "no task types (clustering off or too few prompts)"
@@ -406,7 +274,7 @@ def _finish(out: Path, paths: list[str], *, logs: Any, report: IngestReport, red
         t = time.perf_counter()
         kwargs = {} if savings_options is None else {"options": savings_options}
         savings_result = savings_from_run(out, **kwargs)
-        files["savings"] = str(out / "savings.csv")
+        files["savings"] = str(RunDir(out).savings_csv)
         timings["savings"] = time.perf_counter() - t
     elif savings:
         skipped["savings"] = "no suitability table"
@@ -426,7 +294,7 @@ def _finish(out: Path, paths: list[str], *, logs: Any, report: IngestReport, red
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "inputs": paths,
         "settings": settings,
-        "versions": versions(),
+        "versions": run_versions(),
         "engine": engine_info,
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
         "ingest": redact_json(report.to_dict()) if settings.get("redact") else report.to_dict(),
@@ -437,8 +305,8 @@ def _finish(out: Path, paths: list[str], *, logs: Any, report: IngestReport, red
         "skipped": skipped,
         "files": files,
     }
-    (out / "run.json").write_text(json.dumps(run_info, indent=2, default=str) + "\n", encoding="utf-8")
-    files["run"] = str(out / "run.json")
+    RunDir(out).run_info.write_text(json.dumps(run_info, indent=2, default=str) + "\n", encoding="utf-8")
+    files["run"] = str(RunDir(out).run_info)
     report_path = None
     if html_report:
         from .report import write_report
@@ -451,7 +319,7 @@ def _finish(out: Path, paths: list[str], *, logs: Any, report: IngestReport, red
         timings["report"] = time.perf_counter() - t
         run_info["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
         run_info["files"] = files
-        (out / "run.json").write_text(json.dumps(run_info, indent=2, default=str) + "\n", encoding="utf-8")
+        RunDir(out).run_info.write_text(json.dumps(run_info, indent=2, default=str) + "\n", encoding="utf-8")
     return RunResult(out_dir=out, logs=logs, report=report, redactions=redactions, embeddings=embeddings,
                      task_types=task_types, suitability=suit_table, savings=savings_result, router=router_info,
                      report_path=report_path, skipped=skipped, timings=timings, files=files)
@@ -482,9 +350,9 @@ def _run_streaming(paths: list[str], out: Path, *, format: str | None, mapping: 
     parts_dir = Path(tempfile.mkdtemp(prefix=".parts-", dir=out))  # ours alone: removed whole below
     # in a child process: what the reader allocates (chunks, the template sample, the id set) is returned to the
     # system when it exits instead of staying in this process through the embedding and clustering stages
-    from . import _child
+    from . import child
 
-    parts = _child.call(ingest_to_parquet, paths, parts_dir, format=format, mapping=mapping, strict=strict,
+    parts = child.call(ingest_to_parquet, paths, parts_dir, format=format, mapping=mapping, strict=strict,
                         progress=True, outcomes=outcomes, outcomes_key=outcomes_key)
     report = parts.report
     timings["ingest"] = time.perf_counter() - t
@@ -496,9 +364,9 @@ def _run_streaming(paths: list[str], out: Path, *, format: str | None, mapping: 
                       else redact_parts(parts.parts, progress=True, workers=os.cpu_count() or 1))
         timings["redact"] = time.perf_counter() - t
     t = time.perf_counter()
-    logs_path = out / "logs.parquet"
+    logs_path = RunDir(out).logs
     if parts.parts:  # a child again: polars' Parquet writer keeps over 1 GB of buffers at 1M calls
-        _child.call(_concat_parts, [str(p) for p in parts.parts], str(logs_path))
+        child.call(_concat_parts, [str(p) for p in parts.parts], str(logs_path))
     else:
         pl.DataFrame().write_parquet(logs_path)
     shutil.rmtree(parts_dir, ignore_errors=True)
@@ -524,15 +392,15 @@ def _run_streaming(paths: list[str], out: Path, *, format: str | None, mapping: 
             task_embedder = RayEmbedder(ray_engine, embedder)
         sampled = discover_task_types_sampled(logs, embedder=task_embedder, clusterer=clusterer, **sampled_settings)
         embeddings, task_types = sampled.embeddings, sampled.result
-        embeddings.write_parquet(out / "embeddings.parquet")
-        files["embeddings"] = str(out / "embeddings.parquet")
+        embeddings.write_parquet(RunDir(out).embeddings)
+        files["embeddings"] = str(RunDir(out).embeddings)
         files.update(task_types.write(out))
-        files.update(save_task_type_plots(task_types, embeddings, out / "plots"))
+        files.update(save_task_type_plots(task_types, embeddings, RunDir(out).plots))
         embed_info = {**embedder.info(), "sampled": sampled.info}
         if ray_engine is not None:
             embed_info["backend"] = ray_engine.info_.get("embed_backend") or embed_info["backend"]
             files["calls_by_task_type"] = str(ray_engine.write_calls_by_task_type(
-                logs, task_types.clusters, out / "calls_by_task_type"))
+                logs, task_types.clusters, RunDir(out).calls_by_task_type))
         cluster_info = task_types.summary
         timings["embed_task_types"] = time.perf_counter() - t
     elif embed:
@@ -546,8 +414,8 @@ def _run_streaming(paths: list[str], out: Path, *, format: str | None, mapping: 
         else:
             embeddings = embed_prompts(logs, embedder=embedder)
             embed_info = {**embedder.info(), "stats": vars(embedder.stats_)}
-        embeddings.write_parquet(out / "embeddings.parquet")
-        files["embeddings"] = str(out / "embeddings.parquet")
+        embeddings.write_parquet(RunDir(out).embeddings)
+        files["embeddings"] = str(RunDir(out).embeddings)
         timings["embed"] = time.perf_counter() - t
     return _finish(out, paths, logs=logs, report=report, redactions=redactions, embeddings=embeddings,
                    embedder=embedder, task_types=task_types, embed_info=embed_info, cluster_info=cluster_info,
@@ -571,11 +439,11 @@ def _shadow_stage(out: Path, model: str, base_url: str | None, max_usd: float, p
     from .shadow import run_shadow
     from .suitability import load_calls
 
-    runner = LLMRunner(model, base_url=base_url, cache=out / "llm_cache.sqlite", spend_cap=SpendCap(max_usd=max_usd),
+    runner = LLMRunner(model, base_url=base_url, cache=RunDir(out).llm_cache, spend_cap=SpendCap(max_usd=max_usd),
                        price=price)
     shadow_settings = {k: v for k, v in settings.items() if k in ("target", "confidence")}
-    fitted = run_shadow(load_calls(out), pl.read_parquet(out / "task_types.parquet"), runner, **shadow_settings)
-    fitted.results_.write_parquet(out / "shadow_results.parquet")
+    fitted = run_shadow(load_calls(out), pl.read_parquet(RunDir(out).task_types), runner, **shadow_settings)
+    fitted.results_.write_parquet(RunDir(out).shadow_results)
 
 
 def _router_stage(out: Path, logs: pl.DataFrame, embeddings: pl.DataFrame, embedder: Any, settings: dict[str, Any],
@@ -601,7 +469,7 @@ def _router_stage(out: Path, logs: pl.DataFrame, embeddings: pl.DataFrame, embed
 
     notify("router")
     t = time.perf_counter()
-    data = load_run_data(out, groups="task_type" if (out / "clusters.parquet").is_file() else None,
+    data = load_run_data(out, groups="task_type" if RunDir(out).clusters.is_file() else None,
                          max_calls=settings.get("max_calls"))
     estimator = SlmRouter(target=settings.get("target", "quality"), target_value=settings.get("target_value", 0.95),
                           random_state=settings.get("random_state", 0))
@@ -609,10 +477,10 @@ def _router_stage(out: Path, logs: pl.DataFrame, embeddings: pl.DataFrame, embed
                            groups=data.groups, sample_weight=data.sample_weight, timestamps=data.timestamps,
                            test_size=settings.get("test_size", 0.2), router=estimator, progress=True,
                            embedder=embedder, finetune=settings.get("finetune"),
-                           finetune_dir=out / "router" / "encoder" if settings.get("finetune") else None)
-    router_dir = out / "router"
+                           finetune_dir=RunDir(out).router / RunDir.ROUTER_ENCODER if settings.get("finetune") else None)
+    router_dir = RunDir(out).router
     files = {f"router_{k}": str(v) for k, v in trained.write(router_dir).items()}
-    exported = export_router(router_dir / "head.npz", router_dir, int8=True)
+    exported = export_router(router_dir / RunDir.ROUTER_HEAD, router_dir, int8=True)
     files.update({f"router_{k}": str(v) for k, v in exported.files.items()})
     timings["router"] = time.perf_counter() - t
     info: dict[str, Any] = {"data": data.report, "threshold": float(trained.router.threshold_),

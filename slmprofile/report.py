@@ -27,9 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from ._plotting import plain_text
+from .plotting import plain_text
 from .errors import SlmprofileError
 from .outputs import read_manifest
+from .rundir import RunDir
 
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
@@ -449,7 +450,7 @@ def router_expectations(router: Mapping[str, Any] | None) -> list[str]:
 def read_router(run_dir: str | Path) -> dict[str, Any] | None:
     """``router/router.json`` (or ``router.json``) of the run directory, or None."""
     run_dir = Path(run_dir)
-    for path in (run_dir / "router" / "router.json", run_dir / "router.json"):
+    for path in (RunDir(run_dir).router / RunDir.ROUTER_CONFIG, run_dir / RunDir.ROUTER_CONFIG):
         if path.is_file():
             data = _read_json(path)
             if not isinstance(data, dict):
@@ -466,8 +467,8 @@ def read_bench(run_dir: str | Path) -> list[dict[str, Any]] | None:
     dict of named rows.
     """
     run_dir = Path(run_dir)
-    for path in (run_dir / "router" / "bench.json", run_dir / "bench.json",
-                 run_dir / "router" / "bench" / "bench.json"):
+    for path in (RunDir(run_dir).router / RunDir.BENCH, run_dir / RunDir.BENCH,
+                 RunDir(run_dir).router / "bench" / RunDir.BENCH):
         if path.is_file():
             data = _read_json(path)
             rows: Any = data
@@ -494,7 +495,7 @@ def _daily(run_dir: Path) -> tuple[pl.DataFrame | None, float | None]:
     """Calls and cost per day (and per model) from ``logs.parquet``, and the logs' span in days."""
     import polars as pl
 
-    path = run_dir / "logs.parquet"
+    path = RunDir(run_dir).logs
     if not path.is_file():
         return None, None
     scan = pl.scan_parquet(path)
@@ -562,7 +563,7 @@ def load_run(run_dir: str | Path) -> RunData:
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise SlmprofileError(f"{run_dir}: not a directory (expected the output of `{HOW_TO_RUN['task_types']}`)")
-    info_path = run_dir / "run.json"
+    info_path = RunDir(run_dir).run_info
     if not info_path.is_file():
         raise SlmprofileError(f"{info_path}: missing (expected the output of `{HOW_TO_RUN['task_types']}`)")
     info = _read_json(info_path)
@@ -585,7 +586,7 @@ def load_run(run_dir: str | Path) -> RunData:
     ours = read_manifest(run_dir) or set()
     if not ours:
         notes.append(f"{run_dir} has no slmprofile manifest (made by an older version?): plots are left out")
-    plots = {name: run_dir / "plots" / f"{name}.png" for name in _KNOWN_PLOTS if f"plots/{name}.png" in ours}
+    plots = {name: RunDir(run_dir).plots / f"{name}.png" for name in _KNOWN_PLOTS if f"plots/{name}.png" in ours}
     extra_plots = {}
     for name in sorted(ours):
         folder, _, file = name.partition("/")
@@ -1135,7 +1136,7 @@ def render_report(data: RunData) -> str:
     """The report's HTML for loaded run data (see :func:`write_report`)."""
     import jinja2
 
-    from . import __version__
+    from .version import __version__
 
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     template = env.from_string(_ROW_MACRO + _TEMPLATE)
@@ -1194,7 +1195,7 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     """
     data = load_run(run_dir)
     html = render_report(data)
-    path = Path(out) if out is not None else Path(run_dir) / "report.html"
+    path = Path(out) if out is not None else RunDir(run_dir).report
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(html, encoding="utf-8")

@@ -36,6 +36,8 @@ ONNX_FP32 = "router.onnx"
 ONNX_INT8 = "router.int8.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 CONFIG_FILE = "router.json"
+#: The files of a router artifact folder.
+ARTIFACT_FILES = (ONNX_FP32, ONNX_INT8, TOKENIZER_FILE, CONFIG_FILE)
 SLM = "slm"
 FRONTIER = "frontier"
 NOVEL = "novel"

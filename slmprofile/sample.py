@@ -33,8 +33,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from slmprofile import _sample_content as content
-from slmprofile._sample_content import Ctx, Draft
+from slmprofile import sample_content as content
+from slmprofile.sample_content import Ctx, Draft
 
 __all__ = ["SampleSummary", "generate_sample", "TASK_FAMILIES", "LOG_FILES"]
 

@@ -36,7 +36,8 @@ from __future__ import annotations
 
 import json
 
-from ._plotting import plain_text
+from .plotting import plain_text
+from .rundir import RunDir
 import math
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -209,19 +210,19 @@ class SavingsResult:
         ``plots/cost_vs_quality.png``."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        self.table.write_parquet(out / "savings.parquet")
-        self.table.write_csv(out / "savings.csv")
-        self.options.write_csv(out / "savings_options.csv")
-        self.break_even.write_csv(out / "savings_break_even.csv")
-        self.sensitivity.write_csv(out / "savings_sensitivity.csv")
-        files = {"savings": str(out / "savings.csv"), "savings_parquet": str(out / "savings.parquet"),
-                 "savings_options": str(out / "savings_options.csv"),
-                 "savings_break_even": str(out / "savings_break_even.csv"),
-                 "savings_sensitivity": str(out / "savings_sensitivity.csv")}
+        self.table.write_parquet(RunDir(out).savings)
+        self.table.write_csv(RunDir(out).savings_csv)
+        self.options.write_csv(out / RunDir.SAVINGS_OPTIONS)
+        self.break_even.write_csv(out / RunDir.SAVINGS_BREAK_EVEN)
+        self.sensitivity.write_csv(out / RunDir.SAVINGS_SENSITIVITY)
+        files = {"savings": str(RunDir(out).savings_csv), "savings_parquet": str(RunDir(out).savings),
+                 "savings_options": str(out / RunDir.SAVINGS_OPTIONS),
+                 "savings_break_even": str(out / RunDir.SAVINGS_BREAK_EVEN),
+                 "savings_sensitivity": str(out / RunDir.SAVINGS_SENSITIVITY)}
         if plots and self.table.height:
-            (out / "plots").mkdir(exist_ok=True)
+            RunDir(out).plots.mkdir(exist_ok=True)
             for name, fig in (("savings_by_task_type", plot_savings(self)), ("cost_vs_quality", plot_cost_quality(self))):
-                path = out / "plots" / f"{name}.png"
+                path = RunDir(out).plots / f"{name}.png"
                 fig.savefig(path, dpi=110)
                 files[name] = str(path)
         self.files = files
@@ -579,8 +580,8 @@ def savings_from_run(run_dir: str | Path, *, options: Sequence[Option] = (ApiOpt
     from .suitability import UNUSED_BY_ESTIMATES, assess_suitability, load_calls
 
     run = Path(run_dir)
-    stored = run / "suitability.json"
-    use_stored = (run / "suitability.parquet").is_file() and not suitability_settings and outcomes is None
+    stored = RunDir(run).suitability_info
+    use_stored = RunDir(run).suitability.is_file() and not suitability_settings and outcomes is None
     if use_stored and stored.is_file():  # the same evidence as `slmprofile suitability` used
         meta = json.loads(stored.read_text(encoding="utf-8"))
         outcomes = meta.get("outcomes") or None
@@ -589,7 +590,7 @@ def savings_from_run(run_dir: str | Path, *, options: Sequence[Option] = (ApiOpt
     skip = UNUSED_BY_ESTIMATES + (("prompt_text",) if use_stored else ())
     calls = load_calls(run, outcomes=outcomes, skip_columns=skip)
     if use_stored:
-        suitability = pl.read_parquet(run / "suitability.parquet")
+        suitability = pl.read_parquet(RunDir(run).suitability)
     else:
         suitability = assess_suitability(run, logs=calls, write=False, **suitability_settings)
     settings = {k: v for k, v in suitability_settings.items() if k != "target"}

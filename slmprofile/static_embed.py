@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Sequence
 
+from .encoder import default_cache_dir, default_model_path, model_identity, versions
 from .errors import SlmprofileError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -58,21 +59,7 @@ SIF_A = 1e-4
 DISTILL_BATCH = 512
 
 
-def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {}
-    for name in ("slmprofile", "torch", "transformers", "tokenizers", "numpy", "safetensors"):
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            pass
-    return out
-
-
 def _source_path(model_path: str | Path | None) -> Path:
-    from .embed import default_model_path
-
     if model_path is None:
         return default_model_path()
     path = Path(model_path).expanduser()
@@ -174,8 +161,6 @@ def distill_static(model_path: str | Path | None = None, *, dims: int = DEFAULT_
     from safetensors.numpy import save_file
     from tokenizers import Tokenizer
 
-    from .embed import default_cache_dir, model_identity
-
     if weighting not in WEIGHTINGS:
         raise ValueError(f"The 'weighting' parameter must be one of {', '.join(WEIGHTINGS)}; got {weighting!r} "
                          "instead.")
@@ -219,7 +204,7 @@ def distill_static(model_path: str | Path | None = None, *, dims: int = DEFAULT_
                                                      if weighting == "sif" else ""),
         "pieces_distilled": int(len(ids)), "zero_rows": "special tokens, [unused*] and pieces not distilled",
         "pca_explained_variance": round(explained, 6), "subset": token_ids is not None,
-        "seconds": round(time.perf_counter() - started, 1), "versions": _versions(),
+        "seconds": round(time.perf_counter() - started, 1), "versions": versions(("slmprofile", "torch", "transformers", "tokenizers", "numpy", "safetensors")),
     }
     tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}-{time.time_ns()}")
     tmp.mkdir(parents=True)

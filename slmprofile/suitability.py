@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from statistics import NormalDist
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+from .rundir import RunDir
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -682,11 +683,11 @@ def load_calls(run_dir: str | Path | None = None, *, logs: pl.DataFrame | None =
     if logs is None:
         if run is None:
             raise ValueError("give run_dir or logs")
-        logs = _read(run / "logs.parquet", "logs", skip=skip_columns)
+        logs = _read(RunDir(run).logs, "logs", skip=skip_columns)
     if clusters is None and "cluster_id" not in logs.columns:
         if run is None:
             raise ValueError("give clusters (or run_dir holding clusters.parquet)")
-        clusters = _read(run / "clusters.parquet", "clusters")
+        clusters = _read(RunDir(run).clusters, "clusters")
     if outcomes is not None:
         from .ingest.outcomes import attach_outcomes
 
@@ -735,10 +736,10 @@ def assess_suitability(run_dir: str | Path | None = None, *, logs: pl.DataFrame 
 
     run = Path(run_dir) if run_dir is not None else None
     calls = load_calls(run, logs=logs, clusters=clusters, outcomes=outcomes, skip_columns=UNUSED_BY_ESTIMATES)
-    if task_types is None and run is not None and (run / "task_types.parquet").is_file():
-        task_types = pl.read_parquet(run / "task_types.parquet")
-    if shadow is None and run is not None and (run / "shadow_results.parquet").is_file():
-        shadow = run / "shadow_results.parquet"
+    if task_types is None and run is not None and RunDir(run).task_types.is_file():
+        task_types = pl.read_parquet(RunDir(run).task_types)
+    if shadow is None and run is not None and RunDir(run).shadow_results.is_file():
+        shadow = RunDir(run).shadow_results
     if isinstance(shadow, (str, Path)):
         shadow = pl.read_parquet(shadow)
     if task_types is not None:
@@ -752,7 +753,7 @@ def assess_suitability(run_dir: str | Path | None = None, *, logs: pl.DataFrame 
         meta = {"settings": estimator.get_params(), "outcomes": [str(Path(p).resolve()) for p in sources],
                 "calibration": estimator.calibration_,
                 "verdicts": {str(k): int(v) for k, v in table["verdict"].value_counts().iter_rows()}}
-        (target / "suitability.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
+        RunDir(target).suitability_info.write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
     return table
 
 

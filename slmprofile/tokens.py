@@ -20,13 +20,13 @@ if TYPE_CHECKING:  # pragma: no cover
 TOKENS_PER_MESSAGE = 3
 TOKENS_PER_REPLY = 3
 
-_O200K_PREFIXES = ("gpt-4o", "gpt-4.1", "gpt-4.5", "gpt-5", "o1", "o3", "o4", "chatgpt-4o", "gpt-oss")
+O200K_PREFIXES = ("gpt-4o", "gpt-4.1", "gpt-4.5", "gpt-5", "o1", "o3", "o4", "chatgpt-4o", "gpt-oss")
 
 
 def encoding_name_for(model: str | None) -> str:
     """The bpe-openai encoding used to count ``model``'s tokens."""
     name = (model or "").lower().rsplit("/", 1)[-1]
-    return "o200k_base" if name.startswith(_O200K_PREFIXES) else "cl100k_base"
+    return "o200k_base" if name.startswith(O200K_PREFIXES) else "cl100k_base"
 
 
 @lru_cache(maxsize=4)

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from ._plotting import plain_text
+from .plotting import plain_text
+from .rundir import RunDir
 from .report import fmt_int, fmt_money, fmt_pct, fmt_trend, redacted_text, sparkline, weekly_values
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -40,7 +41,7 @@ def task_types_frame(result: Any) -> pl.DataFrame:
     if isinstance(result, pl.DataFrame):
         return result
     if isinstance(result, (str, Path)):
-        path = Path(result) / "task_types.parquet" if Path(result).is_dir() else Path(result)
+        path = RunDir(result).task_types if Path(result).is_dir() else Path(result)
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no task types here (run `slmprofile run LOGS --out DIR` first)")
         return pl.read_parquet(path)

@@ -103,7 +103,7 @@ def test_ctfidf_keywords_name_what_distinguishes_a_class() -> None:
 def small_sample(tmp_path_factory: pytest.TempPathFactory, embedder):
     from slmprofile.embed import embed_prompts
     from slmprofile.ingest import ingest
-    from slmprofile.pipeline import redact_logs
+    from slmprofile.redact import redact_logs
     from slmprofile.sample import generate_sample
 
     root = tmp_path_factory.mktemp("sample")

@@ -168,10 +168,10 @@ print("ok", info["onnx_parity"]["min_cosine"])
 def test_child_call_returns_results_and_reraises_errors() -> None:
     import math
 
-    from slmprofile import _child
+    from slmprofile import child
 
-    assert _child.call(math.comb, 10, 3) == 120
+    assert child.call(math.comb, 10, 3) == 120
     with pytest.raises(ValueError, match="invalid literal"):
-        _child.call(int, "not a number")
+        child.call(int, "not a number")
     with pytest.raises(ValueError, match="module-level"):
-        _child.call(lambda: 1)
+        child.call(lambda: 1)

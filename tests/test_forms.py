@@ -152,7 +152,7 @@ def test_sample_task_types_are_named_by_their_form(embedder, tmp_path: Path) -> 
     from slmprofile.cluster import TaskTypeClusterer, discover_task_types
     from slmprofile.embed import embed_prompts
     from slmprofile.ingest import ingest
-    from slmprofile.pipeline import redact_logs
+    from slmprofile.redact import redact_logs
     from slmprofile.sample import generate_sample
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))

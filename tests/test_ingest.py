@@ -394,7 +394,7 @@ def test_cli_stream_ingest_writes_redacted_parts(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["ingest", str(SAMPLE_LOGS), "--stream", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "parts to" in result.output and "redacted:" in result.output
-    from slmprofile.pipeline import redact_logs
+    from slmprofile.redact import redact_logs
 
     frame = pl.scan_parquet(str(out / "part-*.parquet")).collect()
     expected, counts = redact_logs(ingest(SAMPLE_LOGS).frame)

@@ -93,7 +93,7 @@ def test_cluster_cli_names_task_types_with_an_llm(tmp_path: Path, embedder) -> N
     from slmprofile.cli import app
     from slmprofile.embed import embed_prompts
     from slmprofile.ingest import ingest
-    from slmprofile.pipeline import redact_logs
+    from slmprofile.redact import redact_logs
     from slmprofile.sample import generate_sample
 
     generate_sample(tmp_path / "s", n_calls=300, seed=3)

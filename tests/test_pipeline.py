@@ -15,6 +15,7 @@ from slmprofile.pipeline import run
 from slmprofile.sample import generate_sample
 
 ROOT = Path(__file__).resolve().parents[1]
+GOLDEN = Path(__file__).resolve().parent / "golden" / "sample_300_seed3.json"
 
 
 def _truth(path: Path) -> dict[str, dict[str, str]]:
@@ -86,6 +87,18 @@ def test_run_writes_redacted_logs_embeddings_and_run_json(tmp_path: Path, embedd
     html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     assert "<img" in html and "http://" not in html.replace("http://www.w3.org", "") and not email.search(html)
     assert set(info["timings_s"]) >= {"ingest", "redact", "embed", "task_types", "suitability", "savings", "report"}
+    # golden: the same task types, verdicts, savings and router decisions as the committed run (issue 21: a
+    # restructure changes no result); SLMPROFILE_UPDATE_GOLDEN=1 writes the file from this run instead
+    import os
+
+    from golden_run import compare, fingerprint
+
+    now = fingerprint(tmp_path / "out")
+    if os.environ.get("SLMPROFILE_UPDATE_GOLDEN") == "1":
+        GOLDEN.parent.mkdir(exist_ok=True)
+        GOLDEN.write_text(json.dumps(now, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    diffs = compare(now, json.loads(GOLDEN.read_text(encoding="utf-8")))
+    assert not diffs, "\n".join(diffs[:20])
     # the cluster command works on what run wrote
     import subprocess
     import sys

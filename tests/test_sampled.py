@@ -17,7 +17,7 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 def sample_parts(tmp_path_factory: pytest.TempPathFactory):
     """The bundled sample streamed to Parquet parts of 500 calls and redacted."""
     from slmprofile.ingest import ingest_to_parquet
-    from slmprofile.pipeline import redact_parts
+    from slmprofile.redact import redact_parts
 
     parts = ingest_to_parquet(DATA / "logs", tmp_path_factory.mktemp("parts"), chunk_rows=500)
     redact_parts(parts.parts)
@@ -108,7 +108,7 @@ def test_sampled_without_template_placement_embeds_everything(sample_parts, embe
 
 def test_parallel_redaction_equals_sequential(tmp_path: Path) -> None:
     from slmprofile.ingest import ingest_to_parquet
-    from slmprofile.pipeline import redact_parts
+    from slmprofile.redact import redact_parts
 
     a = ingest_to_parquet(DATA / "logs", tmp_path / "a", chunk_rows=1000)
     b = ingest_to_parquet(DATA / "logs", tmp_path / "b", chunk_rows=1000)
@@ -142,7 +142,7 @@ def test_run_stream_writes_the_same_files_in_bounded_memory(tmp_path: Path, embe
     assert "prompts placed by template, not embedded" in html and f"{sampled['prompts_by_template']:,}" in html
     # the written logs are the in-memory path's redacted logs
     from slmprofile.ingest import ingest
-    from slmprofile.pipeline import redact_logs
+    from slmprofile.redact import redact_logs
 
     in_memory = ingest(DATA / "logs", outcomes=DATA / "evals" / "offline_eval.csv")
     expected, counts = redact_logs(in_memory.frame)

@@ -16,6 +16,7 @@ from .forms import FormSignals
 from .model import FLAG_ASSIGNED, FLAG_CORE, FLAG_UNASSIGNED, Selection, TaskTypeClusterer
 from .reduce import REDUCERS, make_reducer
 from .views import PromptViews
+from ..rundir import RunDir
 
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
@@ -50,13 +51,13 @@ class TaskTypeResult:
 
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        self.clusters.write_parquet(out / "clusters.parquet")
-        self.task_types.write_parquet(out / "task_types.parquet")
+        self.clusters.write_parquet(RunDir(out).clusters)
+        self.task_types.write_parquet(RunDir(out).task_types)
         flat = self.task_types.with_columns(
             [pl.col(c).list.join(" | ") for c, t in self.task_types.schema.items() if isinstance(t, pl.List)])
-        flat.write_csv(out / "task_types.csv")
-        return {"clusters": str(out / "clusters.parquet"), "task_types": str(out / "task_types.parquet"),
-                "task_types_csv": str(out / "task_types.csv")}
+        flat.write_csv(RunDir(out).task_types_csv)
+        return {"clusters": str(RunDir(out).clusters), "task_types": str(RunDir(out).task_types),
+                "task_types_csv": str(RunDir(out).task_types_csv)}
 
 
 def _embedding_matrix(embeddings: pl.DataFrame) -> Any:

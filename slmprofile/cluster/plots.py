@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from .._plotting import plain_text
+from ..plotting import plain_text
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from .._deps import require
+from ..deps import require
 
 REDUCERS: dict[str, Callable[..., Any]] = {}
 

@@ -57,7 +57,7 @@ def _redact_batch(batch: Any) -> Any:
     """Ray Data UDF: redact one block of calls (pyarrow in, pyarrow out); the block's counts ride in one column."""
     import polars as pl
 
-    from ..pipeline import redact_logs
+    from ..redact import redact_logs
 
     frame, counts = redact_logs(pl.from_arrow(batch))
     marker = [json.dumps(counts)] + [None] * (frame.height - 1)
@@ -68,7 +68,7 @@ def _redact_table(table: Any) -> tuple[Any, dict[str, int]]:
     """Ray task: one redacted Parquet part (pyarrow in, pyarrow and the part's counts out)."""
     import polars as pl
 
-    from ..pipeline import redact_logs
+    from ..redact import redact_logs
 
     frame, counts = redact_logs(pl.from_arrow(table))
     return frame.to_arrow(), counts
@@ -166,11 +166,11 @@ class RayEngine:
 
     # ------------------------------------------------------------------ stages
     def redact(self, logs: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, int]]:
-        """:func:`slmprofile.pipeline.redact_logs` block by block on the cluster; same frame (row order kept)."""
+        """:func:`slmprofile.redact.redact_logs` block by block on the cluster; same frame (row order kept)."""
         import polars as pl
 
         if logs.height == 0:
-            from ..pipeline import redact_logs
+            from ..redact import redact_logs
 
             return redact_logs(logs)
         ds = self._dataset(logs.with_row_index("_row")).map_batches(_redact_batch, batch_format="pyarrow",
@@ -225,7 +225,7 @@ class RayEngine:
             pl.Series("embedding", vectors, dtype=pl.Array(pl.Float32, vectors.shape[1])))
 
     def redact_parts(self, parts: Sequence[str | Path], *, progress: bool = False) -> dict[str, int]:
-        """:func:`slmprofile.pipeline.redact_parts` on the cluster: each Parquet part travels to a task through
+        """:func:`slmprofile.redact.redact_parts` on the cluster: each Parquet part travels to a task through
         the object store (workers need not see the driver's disk) and is written back in place; at most
         ``max_in_flight`` parts are out at once, so the driver holds a bounded number of parts."""
         import os

@@ -148,7 +148,7 @@ def _detect(records: list[tuple[int, Any]], mapping: Mapping[str, str]) -> LogFo
     return None
 
 
-class _Ingestor:
+class Ingestor:
     """Mutable state of one ``ingest`` call (kept private; the public API is :func:`ingest`)."""
 
     def __init__(self, *, format: str | None, mapping: dict[str, str], strict: bool) -> None:
@@ -320,7 +320,7 @@ class _Ingestor:
     def flush(self) -> None:
         """Turn buffered rows into a (compact, columnar) frame so memory stays bounded."""
         if self.rows:
-            self.frames.append(_frame(self.rows, self.extra_targets))
+            self.frames.append(rows_frame(self.rows, self.extra_targets))
             self.rows = []
 
     def finish(self, empty_targets: Sequence[str], *, rows_out: int, started: float) -> None:
@@ -386,7 +386,7 @@ class _Ingestor:
             self.report.notes.append(f"{pending:,} Batch API input rows have no output line (kept, status 'pending')")
 
 
-def _frame(rows: list[dict[str, Any]], extra: Sequence[str]) -> pl.DataFrame:
+def rows_frame(rows: list[dict[str, Any]], extra: Sequence[str]) -> pl.DataFrame:
     import polars as pl
 
     schema = core_schema()
@@ -437,7 +437,7 @@ def resolve_files(paths: str | Path | Iterable[str | Path], format: str | None) 
     return files
 
 
-def read_all(state: _Ingestor, files: list[Path], *, progress: bool) -> None:
+def read_all(state: Ingestor, files: list[Path], *, progress: bool) -> None:
     """Read every file into ``state``, join Batch API output to input, flush the last chunk."""
     iterator: Iterable[Path] = files
     if progress and len(files) > 1:
@@ -494,10 +494,10 @@ def ingest(
 
     started = time.perf_counter()
     files = resolve_files(paths, format)
-    state = _Ingestor(format=format, mapping=parse_mapping(mapping), strict=strict)
+    state = Ingestor(format=format, mapping=parse_mapping(mapping), strict=strict)
     read_all(state, files, progress=progress)
     report = state.report
-    frame = pl.concat(state.frames) if state.frames else _frame([], state.extra_targets)
+    frame = pl.concat(state.frames) if state.frames else rows_frame([], state.extra_targets)
     state.frames = []
     frame = finalize(frame, report, estimate=estimate, templates=templates)
     if outcomes is not None:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from ..errors import IngestError
-from .core import CHUNK_ROWS, _frame, _Ingestor, finalize, parse_mapping, read_all, resolve_files
+from .core import CHUNK_ROWS, rows_frame, Ingestor, finalize, parse_mapping, read_all, resolve_files
 from .report import IngestReport
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -52,8 +52,8 @@ class StreamResult:
         return pl.scan_parquet([str(p) for p in self.parts]) if self.parts else pl.LazyFrame()
 
 
-class _StreamingIngestor(_Ingestor):
-    """An :class:`_Ingestor` whose ``flush`` writes each chunk to disk instead of keeping it."""
+class StreamingIngestor(Ingestor):
+    """An :class:`Ingestor` whose ``flush`` writes each chunk to disk instead of keeping it."""
 
     def __init__(self, *, directory: Path, estimate: bool, template_sample: int, chunk_rows: int,
                  **kwargs: Any) -> None:
@@ -76,7 +76,7 @@ class _StreamingIngestor(_Ingestor):
 
         if not self.rows:
             return
-        frame = finalize(_frame(self.rows, self.extra_targets), self.report, estimate=self.estimate,
+        frame = finalize(rows_frame(self.rows, self.extra_targets), self.report, estimate=self.estimate,
                          templates=False)
         self.rows = []
         pairs = frame.select("prompt_text", "system_prompt",
@@ -127,7 +127,7 @@ def ingest_to_parquet(
     files = resolve_files(paths, format)
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    state = _StreamingIngestor(directory=directory, estimate=estimate, template_sample=template_sample,
+    state = StreamingIngestor(directory=directory, estimate=estimate, template_sample=template_sample,
                                chunk_rows=chunk_rows, format=format, mapping=parse_mapping(mapping), strict=strict)
     read_all(state, files, progress=progress)
     report = state.report

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 
-from .._plotting import plain_text
+from ..plotting import plain_text
+from ..rundir import RunDir
 import logging
 import os
 import platform
@@ -144,9 +145,9 @@ class BenchResult:
         """``bench.json`` and ``bench.png`` under ``directory``."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        (directory / "bench.json").write_text(json.dumps(self.to_json(), indent=2), encoding="utf-8")
-        self.files["json"] = directory / "bench.json"
-        self.files["plot"] = plot_benchmark(self, directory / "bench.png")
+        (directory / RunDir.BENCH).write_text(json.dumps(self.to_json(), indent=2), encoding="utf-8")
+        self.files["json"] = directory / RunDir.BENCH
+        self.files["plot"] = plot_benchmark(self, directory / RunDir.BENCH_PLOT)
         return self.files
 
 
@@ -183,7 +184,7 @@ def _static_path(directory: Path, threshold: float) -> tuple[str, Callable[[list
     from .train import SlmRouter
 
     embedder = StaticEmbedder(directory / STATIC_DIR)
-    head_path = directory / "head.npz"
+    head_path = directory / RunDir.ROUTER_HEAD
     if not head_path.is_file():
         return "numpy static encoder only (no head.npz)", embedder.encode
     router = SlmRouter.load(head_path)
@@ -214,7 +215,7 @@ def _pytorch_path(directory: Path, threshold: float, device: str) -> tuple[str, 
         return _static_path(directory, threshold)
     encoder = directory / ENCODER_DIR if (directory / ENCODER_DIR / "config.json").is_file() else default_model_path()
     model = SentenceTransformer(str(encoder), device=device, local_files_only=True)
-    head_path = directory / "head.npz"
+    head_path = directory / RunDir.ROUTER_HEAD
     if not head_path.is_file():
         def encode_only(texts: list[str]) -> Any:
             return model.encode(texts, batch_size=len(texts), normalize_embeddings=True, convert_to_numpy=True)

@@ -7,6 +7,8 @@ from typing import Annotated, Literal, Optional
 
 import typer
 
+from ..rundir import RunDir
+
 router_app = typer.Typer(name="router", help="Train, export (ONNX fp32 + int8) and benchmark the SLM/frontier router.",
                          no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False)
 
@@ -95,9 +97,10 @@ def train(
 
     console = _console()
     try:
+        from ..runtime import ARTIFACT_FILES
+
         claimed = claim_dir(out, overwrite=overwrite, inputs=[source] + ([embeddings] if embeddings else []),
-                            reserved=("head.npz", "training.json", "evaluation.csv", "cost_quality.png", "router.json",
-                                      "router.onnx", "router.int8.onnx", "tokenizer.json", "encoder", "static"))
+                            reserved=(*RunDir.ROUTER_TRAIN_FILES, *ARTIFACT_FILES))
         data = load_run_data(source, label_column=label_column, frontier_column=frontier_column or None,
                              embeddings=embeddings, groups=None if groups == "none" else groups,
                              weak_labels=weak_labels, weak_column=weak_column, weak_weight=weak_weight)
@@ -147,9 +150,11 @@ def _export(head_dir: Path, out: Path, *, int8: bool, model: Optional[Path], che
     from ..outputs import claim_file_in, record_outputs
 
     console = _console()
-    head = head_dir / "head.npz" if head_dir.is_dir() else head_dir
+    head = head_dir / RunDir.ROUTER_HEAD if head_dir.is_dir() else head_dir
     try:
-        claim_file_in(out, ["router.onnx", "router.int8.onnx", "tokenizer.json", "router.json"])
+        from ..runtime import ARTIFACT_FILES
+
+        claim_file_in(out, list(ARTIFACT_FILES))
         result = export_router(head, out, model=model, int8=int8)
     except (SlmprofileError, ValueError) as exc:
         _fail(str(exc))
@@ -162,7 +167,8 @@ def _export(head_dir: Path, out: Path, *, int8: bool, model: Optional[Path], che
         sample = random.Random(0).sample(texts, min(check, len(texts)))
         from ..static_embed import STATIC_DIR, StaticEmbedder, is_static_folder
 
-        encoder = model or (head.parent / "encoder" if (head.parent / "encoder" / "config.json").is_file() else None)
+        tuned = head.parent / RunDir.ROUTER_ENCODER
+        encoder = model or (tuned if (tuned / "config.json").is_file() else None)
         if encoder is None and is_static_folder(head.parent / STATIC_DIR):
             encoder = head.parent / STATIC_DIR
         if is_static_folder(encoder):
@@ -224,7 +230,7 @@ def bench(
     from .bench import run_benchmark
 
     try:
-        claim_file_in(out or directory, ["bench.json", "bench.png"])
+        claim_file_in(out or directory, list(RunDir.BENCH_FILES))
     except SlmprofileError as exc:
         _fail(str(exc))
     texts = None

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import SlmprofileError
+from ..rundir import RunDir
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -71,7 +72,7 @@ def load_run_data(source: str | Path, *, label_column: str = "slm_correct",
 
     source = Path(source)
     run_dir = source if source.is_dir() else source.parent
-    logs_path = source / "logs.parquet" if source.is_dir() else source
+    logs_path = RunDir(source).logs if source.is_dir() else source
     if not logs_path.is_file():
         raise SlmprofileError(f"{logs_path}: not found (give a run directory from `slmprofile run` or a logs Parquet)")
     scan = pl.scan_parquet(logs_path)
@@ -95,7 +96,7 @@ def load_run_data(source: str | Path, *, label_column: str = "slm_correct",
     report["skipped_empty_prompt"] = report["calls"] - logs.height
 
     if groups == "task_type" and "task_type" not in logs.columns:
-        clusters = run_dir / "clusters.parquet"
+        clusters = RunDir(run_dir).clusters
         if clusters.is_file() and "id" in logs.columns:
             logs = logs.join(pl.read_parquet(clusters).select("id", "task_type"), on="id", how="left")
         else:
@@ -139,7 +140,7 @@ def load_run_data(source: str | Path, *, label_column: str = "slm_correct",
         report["weak_labelled"] = int(fill.sum())
 
     vectors = None
-    emb_path = Path(embeddings) if embeddings else run_dir / "embeddings.parquet"
+    emb_path = Path(embeddings) if embeddings else RunDir(run_dir).embeddings
     if emb_path.is_file() and "prompt_hash" in logs.columns:
         table = pl.read_parquet(emb_path).select("prompt_hash", "embedding")
         joined = logs.select("prompt_hash").join(table, on="prompt_hash", how="left", maintain_order="left")

@@ -7,7 +7,7 @@ bag-of-word-pieces terms) -> sigmoid -> score mix -> calibration (piecewise-line
 dynamo=False)``: torch 2.13 defaults to the dynamo exporter, which needs ``onnxscript``) at opset 17 and then fused
 by onnxruntime's BERT fusions (:func:`write_graphs`: one ``Attention`` node per layer etc., kept only when the
 outputs do not move), and the int8 variant stores the encoder's MatMul weights as blockwise int8 (``MatMulNBits``,
-see :func:`quantize_int8`; the word-embedding table and the small head stay fp32). Which of the two runs is chosen
+see :func:`slmprofile.encoder.quantize_int8`; the word-embedding table and the small head stay fp32). Which of the two runs is chosen
 at load time (:meth:`slmprofile.runtime.Router.load`, ``variant="auto"``).
 """
 
@@ -16,58 +16,37 @@ from __future__ import annotations
 import json
 import logging
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
+from ..encoder import (INT8_BLOCK, OPSET, default_model_path, export_onnx, load_transformer, model_identity,
+                       quantize_int8, versions)
 from ..errors import SlmprofileError
 from ..runtime import (ARTIFACT_FORMAT, ARTIFACT_VERSION, CONFIG_FILE, ONNX_FP32, ONNX_INT8, TOKENIZER_FILE,
                        configure_tokenizer)
 from .finetune import ENCODER_DIR
+from ..rundir import RunDir
 
 if TYPE_CHECKING:  # pragma: no cover
     from .train import SlmRouter
 
 logger = logging.getLogger(__name__)
-
-OPSET = 17
-#: Input features per int8 weight block (one scale each) in the int8 variant.
-INT8_BLOCK = 32
-
-
-def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {}
-    for name in ("slmprofile", "torch", "transformers", "sentence-transformers", "onnx", "onnxruntime", "tokenizers",
-                 "numpy", "scikit-learn"):
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            pass
-    return out
+__all__ = ["FUSION_TOLERANCE", "INT8_BLOCK", "OPSET", "ExportResult", "build_graph_module", "export_router",
+           "fuse_graph", "graph_max_abs_diff", "graph_outputs", "load_graph_encoder", "parity_report",
+           "quantize_int8", "torch_reference", "write_graphs"]
 
 
-def _load_encoder(model_path: Path) -> tuple[Any, int]:
-    """The transformer of a sentence-transformers model directory, checked to be mean pooling + normalize; or the
-    look-up table of a static embedding folder (:mod:`slmprofile.static_embed`), as a module of the same interface."""
+def load_graph_encoder(model_path: Path) -> tuple[Any, int]:
+    """The encoder module a router graph is built on: the transformer of a sentence-transformers model directory
+    (:func:`slmprofile.encoder.load_transformer`), or the look-up table of a static embedding folder
+    (:mod:`slmprofile.static_embed`) as a module of the same interface."""
     from ..static_embed import StaticEncoder, is_static_folder
 
     if is_static_folder(model_path):
         encoder, max_length = StaticEncoder.from_folder(model_path)
         return encoder.eval(), max_length
-    from sentence_transformers import SentenceTransformer
-
-    model = SentenceTransformer(str(model_path), device="cpu", local_files_only=True)
-    kinds = [type(m).__name__ for m in model]
-    pooling = model[1] if len(model) > 1 else None
-    mode = getattr(pooling, "pooling_mode", None) or ("mean" if getattr(pooling, "pooling_mode_mean_tokens", False)
-                                                      else None)
-    if kinds[:1] != ["Transformer"] or kinds[1:2] != ["Pooling"] or mode != "mean" or "Normalize" not in kinds:
-        raise SlmprofileError(f"{model_path}: the router graph supports Transformer + mean Pooling + Normalize "
-                              f"sentence-transformers models; this one is {kinds} (pooling {mode!r})")
-    return model[0].auto_model.eval(), int(model.max_seq_length)
+    return load_transformer(model_path)
 
 
 def build_graph_module(router: SlmRouter, encoder: Any, max_length: int) -> Any:
@@ -147,44 +126,6 @@ def graph_outputs(module: Any) -> list[str]:
     return ["p_slm", "score"] + (["novelty"] if getattr(module, "has_guard", False) else [])
 
 
-@contextmanager
-def _eager_attention(model: Any) -> Iterator[None]:
-    """Run a transformers model with its plain ("eager") attention inside the block, then restore its own.
-
-    transformers picks scaled-dot-product attention by default, which traces to a masking graph (IsNaN / Where)
-    that onnxruntime's BERT fusions do not recognise; the eager one traces to the pattern they fuse into one
-    ``Attention`` node per layer. Both compute the same function (max |diff| of ``p_slm`` ~1e-7).
-    """
-    config = getattr(model, "config", None)
-    previous = getattr(config, "_attn_implementation", None)
-    setter = getattr(model, "set_attn_implementation", None)
-    if previous in (None, "eager") or setter is None:
-        yield
-        return
-    setter("eager")
-    try:
-        yield
-    finally:
-        setter(previous)
-
-
-def _export_onnx(module: Any, path: Path, opset: int) -> None:
-    import warnings
-
-    import torch
-
-    ids = torch.tensor([[101, 7592, 2088, 102, 0], [101, 2054, 2003, 1037, 102]], dtype=torch.long)
-    mask = (ids != 0).long()
-    with warnings.catch_warnings(), _eager_attention(getattr(module, "encoder", None)):
-        warnings.simplefilter("ignore")  # tracer warnings about python-side shape checks
-        torch.onnx.export(module, (ids, mask), str(path), dynamo=False, opset_version=opset,
-                          input_names=["input_ids", "attention_mask"], output_names=graph_outputs(module),
-                          dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
-                                        "attention_mask": {0: "batch", 1: "sequence"},
-                                        **{name: {0: "batch"} for name in graph_outputs(module)}},
-                          do_constant_folding=True)
-
-
 def fuse_graph(source: Path, target: Path, *, num_heads: int, hidden_size: int,
                multi_head: bool = False) -> dict[str, int]:
     """onnxruntime's BERT fusions on an exported graph: per layer one ``Attention`` node (``multi_head``: separate
@@ -239,16 +180,13 @@ def write_graphs(module: Any, directory: Path, *, opset: int, int8: bool,
     import shutil
     import tempfile
 
-    import torch
-
     encoder = getattr(module, "encoder", None)
     config = getattr(encoder, "config", None)
     heads, hidden = getattr(config, "num_attention_heads", None), getattr(config, "hidden_size", None)
     files = {"fp32": directory / ONNX_FP32}
     with tempfile.TemporaryDirectory(prefix="slmprofile-export-") as tmp:
         raw = Path(tmp) / "exported.onnx"
-        with torch.inference_mode(False), torch.no_grad():
-            _export_onnx(module, raw, opset)
+        export_onnx(module, raw, graph_outputs(module), opset=opset)
         fp32, int8_source = raw, raw
         info: dict[str, Any] = {"fused": None}
         if not (isinstance(heads, int) and isinstance(hidden, int)):
@@ -283,47 +221,6 @@ def write_graphs(module: Any, directory: Path, *, opset: int, int8: bool,
     return files, info
 
 
-def quantize_int8(source: Path, target: Path, *, block_size: int = INT8_BLOCK) -> Path:
-    """Blockwise int8 quantisation of the encoder's weight MatMuls (onnxruntime ``MatMulNBits``, 8 bits).
-
-    Weights are stored as symmetric int8 in blocks of ``block_size`` input features, each with its own scale, and
-    ``accuracy_level=4`` lets onnxruntime quantise the activations per block too and multiply in int8. Blocks keep
-    the activation outliers of MiniLM from swamping the scale: on 600 RouteLLM prompts the largest ``p_slm`` change
-    against fp32 is about 0.03 and >= 99 % of decisions agree, where per-tensor dynamic quantisation
-    (``quantize_dynamic``) moved ``p_slm`` by up to 0.05 and flipped about 2 % of decisions at the same speed. The
-    word-embedding table and the router head stay fp32.
-    """
-    import logging as _logging
-
-    import onnx
-
-    root = _logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    # the quantizer module calls logging.basicConfig(level=INFO) on import: undo that, keep its logger quiet
-    from onnxruntime.quantization.matmul_nbits_quantizer import (DefaultWeightOnlyQuantConfig,
-                                                                 MatMulNBitsQuantizer)
-
-    for handler in root.handlers[:]:
-        if handler not in handlers:
-            root.removeHandler(handler)
-    root.setLevel(level)
-    _logging.getLogger("onnxruntime.quantization.matmul_nbits_quantizer").setLevel(_logging.WARNING)
-
-    model = onnx.load(str(source))
-    weights = {init.name for init in model.graph.initializer}
-    matmuls = [n for n in model.graph.node if n.op_type == "MatMul" and any(i in weights for i in n.input)]
-    if not any(n.name.startswith("/encoder/") for n in matmuls):
-        raise SlmprofileError(f"{source}: found no encoder MatMul nodes to quantise")
-    # the quantizer takes every MatMul unless excluded: keep the router head (and any non-encoder MatMul) fp32
-    keep = [n.name for n in model.graph.node if n.op_type == "MatMul" and not n.name.startswith("/encoder/")]
-    config = DefaultWeightOnlyQuantConfig(block_size=block_size, is_symmetric=True, accuracy_level=4, bits=8)
-    quantizer = MatMulNBitsQuantizer(model, bits=8, block_size=block_size, is_symmetric=True, accuracy_level=4,
-                                     nodes_to_exclude=keep, algo_config=config)
-    quantizer.process()
-    quantizer.model.save_model_to_file(str(target), use_external_data_format=False)
-    return target
-
-
 def export_router(router: SlmRouter | str | Path, directory: str | Path, *, model: str | Path | None = None,
                   int8: bool = True, opset: int = OPSET, training: dict[str, Any] | None = None) -> ExportResult:
     """Write ``router.onnx`` (+ ``router.int8.onnx``), ``tokenizer.json`` and ``router.json`` into ``directory``.
@@ -337,7 +234,6 @@ def export_router(router: SlmRouter | str | Path, directory: str | Path, *, mode
     """
     import datetime as dt
 
-    from ..embed import default_model_path, model_identity
     from ..static_embed import STATIC_DIR, is_static_folder, static_info
     from .train import SlmRouter
 
@@ -347,9 +243,9 @@ def export_router(router: SlmRouter | str | Path, directory: str | Path, *, mode
     if not isinstance(router, SlmRouter):
         head_path = Path(router)
         if head_path.is_dir():
-            head_path = head_path / "head.npz"
+            head_path = head_path / RunDir.ROUTER_HEAD
         router = SlmRouter.load(head_path)
-        summary = head_path.with_name("training.json")
+        summary = head_path.with_name(RunDir.ROUTER_TRAINING)
         if training is None and summary.is_file():
             training = json.loads(summary.read_text(encoding="utf-8"))
         tuned = head_path.with_name(ENCODER_DIR)
@@ -358,11 +254,11 @@ def export_router(router: SlmRouter | str | Path, directory: str | Path, *, mode
         static_dir = head_path.with_name(STATIC_DIR)
         if model is None and is_static_folder(static_dir):
             model = static_dir
-    router._check_fitted()
+    router.check_fitted()
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     model_path = Path(model) if model else default_model_path()
-    encoder, max_length = _load_encoder(model_path)
+    encoder, max_length = load_graph_encoder(model_path)
     if encoder.config.hidden_size != router.n_features_in_:
         raise SlmprofileError(f"the router was trained on {router.n_features_in_}-d embeddings but {model_path} "
                               f"gives {encoder.config.hidden_size}-d ones: export with the training encoder")
@@ -418,7 +314,8 @@ def export_router(router: SlmRouter | str | Path, directory: str | Path, *, mode
         "training_data": training.get("data", {}),
         "split": training.get("split", {}),
         "metrics": training.get("metrics", {}),
-        "versions": _versions(),
+        "versions": versions(("slmprofile", "torch", "transformers", "sentence-transformers", "onnx", "onnxruntime",
+                              "tokenizers", "numpy", "scikit-learn")),
     }
     (directory / CONFIG_FILE).write_text(json.dumps(config, indent=2, default=str), encoding="utf-8")
     files["config"] = directory / CONFIG_FILE

@@ -109,14 +109,13 @@ def finetune_encoder(texts: Sequence[str], target: Any, out_dir: str | Path, *, 
     import torch
     from sentence_transformers import SentenceTransformer
 
-    from ..embed import default_model_path
-    from .export import _load_encoder
+    from ..encoder import default_model_path, load_transformer
 
     settings = settings or FinetuneSettings()
     settings.check()
     started = time.perf_counter()
     model_path = Path(model) if model else default_model_path()
-    _load_encoder(model_path)  # the graph's constraints, checked before spending time on training
+    load_transformer(model_path)  # the graph's constraints, checked before spending time on training
     y = np.asarray(target, dtype=np.float64)
     w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     if len(y) != len(texts) or len(w) != len(texts):

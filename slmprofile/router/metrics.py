@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 
-from .._plotting import plain_text
+from ..plotting import plain_text
 
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl

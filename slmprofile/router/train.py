@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import SlmprofileError
+from ..rundir import RunDir
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -698,18 +699,18 @@ class SlmRouter:
         return out
 
     # ------------------------------------------------------------------ prediction
-    def _check_fitted(self) -> None:
+    def check_fitted(self) -> None:
         if not hasattr(self, "heads_"):
             raise SlmprofileError("this router is not fitted yet: call fit() first (or SlmRouter.load(path))")
 
     def score(self, features: RouterFeatures) -> np.ndarray:
         """Raw routing score per prompt (float32; higher = keep on the SLM)."""
-        self._check_fitted()
+        self.check_fitted()
         return self._mix(self._probs(self.heads_, features), self.heads_.names, self.frontier_weight_)
 
     def head_probabilities(self, features: RouterFeatures) -> dict[str, np.ndarray]:
         """``P(<label> correct)`` per head (``slm``, and ``frontier`` when trained with it)."""
-        self._check_fitted()
+        self.check_fitted()
         probs = self._probs(self.heads_, features)
         return {name: probs[:, i] for i, name in enumerate(self.heads_.names)}
 
@@ -720,7 +721,7 @@ class SlmRouter:
     def novelty(self, features: RouterFeatures) -> np.ndarray | None:
         """Distance of each prompt to the training traffic (see :class:`~slmprofile.router.novelty.NoveltyGuard`),
         or None when the router has no guard."""
-        self._check_fitted()
+        self.check_fitted()
         guard = getattr(self, "novelty_", None)
         return None if guard is None else guard.novelty(features.embeddings)
 
@@ -741,7 +742,7 @@ class SlmRouter:
         """Write the fitted head as ``.npz`` arrays plus JSON metadata (no pickles)."""
         import numpy as np
 
-        self._check_fitted()
+        self.check_fitted()
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         meta = {"format_version": HEAD_FORMAT_VERSION, "params": self.get_params(), "names": self.heads_.names,
@@ -870,7 +871,7 @@ class TrainResult:
         the fine-tuned encoder as ``encoder/``, or the static embedding as ``static/``, which the export reads)."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        files = {"head": self.router.save(directory / "head.npz")}
+        files = {"head": self.router.save(directory / RunDir.ROUTER_HEAD)}
         summary = {"data": self.data, "split": self.split, "metrics": self.metrics(),
                    "validation": self.router.validation_, "params": self.router.get_params(),
                    "chosen": self.selection.get("chosen"), "why": self.selection.get("why"),
@@ -902,12 +903,12 @@ class TrainResult:
                 shutil.copytree(source, target)
             files["static"] = target
             summary["encoder"]["path"] = STATIC_DIR
-        (directory / "training.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
-        files["training"] = directory / "training.json"
-        self.evaluation.write_csv(directory / "evaluation.csv")
-        files["evaluation"] = directory / "evaluation.csv"
+        (directory / RunDir.ROUTER_TRAINING).write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+        files["training"] = directory / RunDir.ROUTER_TRAINING
+        self.evaluation.write_csv(directory / RunDir.ROUTER_EVALUATION)
+        files["evaluation"] = directory / RunDir.ROUTER_EVALUATION
         if self.scores:
-            files["plot"] = self.plot(directory / "cost_quality.png")
+            files["plot"] = self.plot(directory / RunDir.ROUTER_CURVE)
         return files
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .fake_openai import FakeOpenAI, Fault, judge_rule, reference_answerer, rule_based_answer
+from ..rundir import RunDir
 
 __all__ = ["FakeOpenAI", "Fault", "judge_rule", "reference_answerer", "rule_based_answer", "truth_run_dir"]
 
@@ -27,7 +28,7 @@ def truth_run_dir(data_dir: str | Path, out_dir: str | Path, *, outcomes: bool =
     from ..cluster.archetypes import tag_archetypes
     from ..cluster.stats import task_type_stats
     from ..ingest import ingest
-    from ..pipeline import redact_logs
+    from ..redact import redact_logs
 
     data, out = Path(data_dir), Path(out_dir)
     evals = data / "evals" / "offline_eval.csv"
@@ -49,7 +50,7 @@ def truth_run_dir(data_dir: str | Path, out_dir: str | Path, *, outcomes: bool =
                                pl.Series("archetype", [t["archetype"] for t in tags]),
                                pl.Series("archetype_evidence", [t["evidence"] for t in tags]))
     out.mkdir(parents=True, exist_ok=True)
-    logs.write_parquet(out / "logs.parquet")
-    clusters.write_parquet(out / "clusters.parquet")
-    stats.write_parquet(out / "task_types.parquet")
+    logs.write_parquet(RunDir(out).logs)
+    clusters.write_parquet(RunDir(out).clusters)
+    stats.write_parquet(RunDir(out).task_types)
     return out

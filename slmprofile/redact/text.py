@@ -64,15 +64,11 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from types import ModuleType
-from typing import TYPE_CHECKING
 
-from .checksums import IBAN_LENGTHS as _IBAN_LENGTHS
-from .checksums import bsn_ok, codice_fiscale_ok, nif_pt_ok, nir_ok, pesel_ok, steuer_id_ok
-from .checksums import iban_ok as iban_ok  # re-exported: public API
-from .checksums import luhn_ok
-
-if TYPE_CHECKING:  # pragma: no cover
-    import polars as pl
+from ..checksums import IBAN_LENGTHS
+from ..checksums import bsn_ok, codice_fiscale_ok, nif_pt_ok, nir_ok, pesel_ok, steuer_id_ok
+from ..checksums import iban_ok as iban_ok  # re-exported: public API
+from ..checksums import luhn_ok
 
 #: Every kind name :func:`find_pii` can report; the placeholder of kind ``K`` is ``<K>``.
 PII_KINDS: tuple[str, ...] = ("EMAIL", "PHONE", "CARD", "IBAN", "IP", "API_KEY", "URL_TOKEN", "NATIONAL_ID")
@@ -235,7 +231,7 @@ def _ibans(text: str) -> Iterator[_Cand]:
     for m in _IBAN_SHAPE.finditer(text):
         yield m.start(), m.end(), _BLOCK_IBAN
     for m in _IBAN.finditer(text):
-        length = _IBAN_LENGTHS.get(m.group(1)[:2])
+        length = IBAN_LENGTHS.get(m.group(1)[:2])
         if length is None:
             continue
         # map the length-th alphanumeric character back to a text position
@@ -734,7 +730,7 @@ _RECOGNIZERS: tuple[Callable[[str], Iterator[_Cand]], ...] = (
 )
 
 
-def _check_kinds(kinds: Iterable[str] | None) -> frozenset[str]:
+def check_kinds(kinds: Iterable[str] | None) -> frozenset[str]:
     if kinds is None:
         return frozenset(PII_KINDS)
     if isinstance(kinds, str):
@@ -753,7 +749,7 @@ def find_pii(text: str, *, kinds: Iterable[str] | None = None) -> list[Finding]:
     findings of ``kinds`` (default: all of :data:`PII_KINDS`, case-insensitive) are returned.
     Raises ``ValueError`` for an unknown kind name.
     """
-    wanted = _check_kinds(kinds)
+    wanted = check_kinds(kinds)
     if not text:
         return []
     cands: list[_Cand] = []
@@ -802,7 +798,7 @@ def redact_many(
     texts: Iterable[str | None], *, kinds: Iterable[str] | None = None
 ) -> tuple[list[str | None], collections.Counter[str]]:
     """:func:`redact` each text (``None`` passes through); return the texts and the summed counts."""
-    wanted = _check_kinds(kinds)
+    wanted = check_kinds(kinds)
     total: collections.Counter[str] = collections.Counter()
     out: list[str | None] = []
     for text in texts:
@@ -813,55 +809,3 @@ def redact_many(
         total.update(counts)
         out.append(red)
     return out, total
-
-
-def redact_frame(
-    df: pl.DataFrame, columns: Sequence[str], *, kinds: Iterable[str] | None = None
-) -> tuple[pl.DataFrame, dict[str, int]]:
-    """Redact string ``columns`` of a polars DataFrame, and the ``content`` (and ``tool_calls`` JSON) of each
-    message in ``List(Struct)`` columns such as the log schema's ``messages``.
-
-    Returns the new frame (other columns untouched, dtypes kept) and counts per kind, every kind of
-    :data:`PII_KINDS` present (zeros included). Raises ``ValueError`` for a missing column or unknown
-    kind, ``TypeError`` for a column that is neither text nor a list of messages.
-    """
-    import polars as pl
-
-    wanted = _check_kinds(kinds)
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(f"columns not in the frame: {missing}; it has {df.columns}")
-    total: collections.Counter[str] = collections.Counter()
-    replaced: list[pl.Series] = []
-    for name in columns:
-        dtype = df.schema[name]
-        if dtype == pl.Utf8:
-            values, counts = redact_many(df.get_column(name).to_list(), kinds=wanted)
-            replaced.append(pl.Series(name, values, dtype=pl.Utf8))
-        elif (
-            isinstance(dtype, pl.List)
-            and isinstance(dtype.inner, pl.Struct)
-            and any(f.name == "content" for f in dtype.inner.fields)
-        ):
-            counts = collections.Counter()
-            rows: list[list[dict] | None] = []
-            for messages in df.get_column(name).to_list():
-                if messages is None:
-                    rows.append(None)
-                    continue
-                new_row = []
-                for msg in messages:
-                    if msg is not None:
-                        for key in ("content", "tool_calls"):  # tool-call arguments can carry PII too
-                            if isinstance(msg.get(key), str):
-                                text, c = redact(msg[key], kinds=wanted)
-                                counts.update(c)
-                                msg = {**msg, key: text}
-                    new_row.append(msg)
-                rows.append(new_row)
-            replaced.append(pl.Series(name, rows, dtype=dtype))
-        else:
-            raise TypeError(f"column {name!r} has dtype {dtype}: expected a string or List(Struct{{content}}) column")
-        total.update(counts)
-    out = df.with_columns(replaced) if replaced else df
-    return out, {k: total.get(k, 0) for k in PII_KINDS}

@@ -2,7 +2,7 @@
 
 The large-log path uses short-lived child processes for memory: what a stage allocates (a reader's chunks, the
 PyTorch model of the embedding parity probe, a Parquet writer's buffers) is returned to the system when the child
-exits instead of staying in the long-running process. :func:`call` starts ``python -m slmprofile._child`` rather
+exits instead of staying in the long-running process. :func:`call` starts ``python -m slmprofile.child`` rather
 than a ``multiprocessing`` spawn, because a spawned child re-imports the caller's ``__main__``: that fails for
 ``python -`` and re-runs a script without an ``if __name__ == "__main__"`` guard. Here the child imports only the
 function's module.
@@ -42,7 +42,7 @@ def call(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
         package_root = str(Path(__file__).resolve().parents[1])
         if package_root not in _site_dirs():  # e.g. a source checkout put on sys.path at run time
             env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), package_root) if p)
-        code = subprocess.run([sys.executable, "-m", "slmprofile._child", tmp], env=env, check=False).returncode
+        code = subprocess.run([sys.executable, "-m", "slmprofile.child", tmp], env=env, check=False).returncode
         result = Path(tmp, _RESULT)
         if not result.exists():
             raise SlmprofileError(f"the child process running {module}.{name} exited with code {code} "
