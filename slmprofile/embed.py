@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal, Sequence
 
 from .encoder import default_cache_dir, default_model_path, model_identity, resolve_device
 from .errors import SlmprofileError
+from .params import Interval, Options, check_params
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -196,13 +197,11 @@ class Embedder:
             )
         return path
 
+    _parameter_constraints = {"long_text": [Options("truncate", "chunk")], "batch_size": [Interval(int, 1, None)],
+                              "backend": [Options(*BACKENDS)]}
+
     def _check_settings(self) -> None:
-        if self.long_text not in ("truncate", "chunk"):
-            raise ValueError(f"The 'long_text' parameter must be 'truncate' or 'chunk'; got {self.long_text!r}")
-        if self.batch_size < 1:
-            raise ValueError(f"The 'batch_size' parameter must be >= 1; got {self.batch_size!r}")
-        if self.backend not in BACKENDS:
-            raise ValueError(f"The 'backend' parameter must be one of {', '.join(BACKENDS)}; got {self.backend!r}")
+        check_params(self)
         if self.backend.startswith("onnx") and not self.normalize:
             raise ValueError("The ONNX backends return unit vectors: use backend='torch' with normalize=False")
 

@@ -57,6 +57,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
+from .params import Interval, Options, Rule, check_params
+
 if TYPE_CHECKING:  # pragma: no cover
     from openai import AsyncOpenAI
 
@@ -255,11 +257,7 @@ class SpendCap:
 
     def check(self) -> None:
         """Validate the limits (raises ValueError)."""
-        for name, value in (("max_usd", self.max_usd), ("max_tokens", self.max_tokens)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0
-                                      or math.isnan(value)):
-                raise ValueError(f"The {name!r} parameter of SpendCap must be a number >= 0 or None; got {value!r} "
-                                 "instead.")
+        check_params(self, {name: [None, Interval(float, 0, None)] for name in ("max_usd", "max_tokens")})
 
     def attach(self, ledger: ResponseCache) -> bool:
         """Count what ``ledger`` (a cache) records as spent by earlier runs against this cap, once per cache file;
@@ -500,17 +498,6 @@ def resolve_price(model: str, price: tuple[float, float] | None = None) -> tuple
 
 # -- the runner ------------------------------------------------------------------------------------------------------
 
-_PARAMS: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "concurrency": (lambda v: isinstance(v, int) and v >= 1, "an int >= 1"),
-    "timeout": (lambda v: isinstance(v, (int, float)) and v > 0, "a number > 0 (seconds)"),
-    "max_retries": (lambda v: isinstance(v, int) and v >= 0, "an int >= 0"),
-    "max_tokens": (lambda v: isinstance(v, int) and v >= 1, "an int >= 1"),
-    "temperature": (lambda v: isinstance(v, (int, float)) and 0 <= v <= 2, "a number in [0, 2]"),
-    "max_tokens_param": (lambda v: v in ("max_tokens", "max_completion_tokens"),
-                         "'max_tokens' or 'max_completion_tokens'"),
-}
-
-
 class LLMRunner:
     """Send chat requests to one OpenAI-compatible model, concurrently, with retries, a spend cap and a cache.
 
@@ -567,13 +554,18 @@ class LLMRunner:
         self.max_tokens_param = max_tokens_param
 
     # -- helpers -------------------------------------------------------------------------------------------------
+    _parameter_constraints = {
+        "model": [Rule(lambda v: isinstance(v, str) and bool(v), "a non-empty str")],
+        "concurrency": [Interval(int, 1, None)],
+        "timeout": [Interval(float, 0, None, closed="neither")],
+        "max_retries": [Interval(int, 0, None)],
+        "max_tokens": [Interval(int, 1, None)],
+        "temperature": [Interval(float, 0, 2)],
+        "max_tokens_param": [Options("max_tokens", "max_completion_tokens")],
+    }
+
     def _check(self) -> None:
-        if not isinstance(self.model, str) or not self.model:
-            raise ValueError(f"The 'model' parameter of LLMRunner must be a non-empty str; got {self.model!r} instead.")
-        for name, (ok, what) in _PARAMS.items():
-            value = getattr(self, name)
-            if not ok(value):
-                raise ValueError(f"The {name!r} parameter of LLMRunner must be {what}; got {value!r} instead.")
+        check_params(self)
         if self.spend_cap is not None:
             self.spend_cap.check()
 

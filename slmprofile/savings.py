@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import json
 
+from .params import Interval, check_params
 from .plotting import plain_text
 from .rundir import RunDir
 import math
@@ -150,13 +151,10 @@ class SelfHostOption:
 
     def check(self) -> None:
         r = self.resolved()
-        if not 0 < r.utilisation <= 1:
-            raise ValueError(f"The 'utilisation' parameter of SelfHostOption must be in (0, 1]; got {r.utilisation!r} "
-                             "instead.")
-        for name in ("usd_per_hour", "tokens_per_second", "prefill_tokens_per_second", "hours_per_month"):
-            if not getattr(r, name) > 0:
-                raise ValueError(f"The {name!r} parameter of SelfHostOption must be > 0; got {getattr(r, name)!r} "
-                                 "instead.")
+        positive = [Interval(float, 0, None, closed="neither")]
+        check_params(r, {"utilisation": [Interval(float, 0, 1, closed="right")], "usd_per_hour": positive,
+                         "tokens_per_second": positive, "prefill_tokens_per_second": positive,
+                         "hours_per_month": positive})
         if r.replicas is not None and r.replicas < 1 or r.min_replicas < 0:
             raise ValueError("SelfHostOption replicas must be >= 1 and min_replicas >= 0")
 

@@ -30,6 +30,7 @@ import logging
 import math
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
+from .params import Interval, check_params
 from .suitability import DEFAULT_CONFIDENCE, DEFAULT_TARGET, decide, samples_to_decide, wilson_interval
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -103,15 +104,6 @@ def request_messages(row: Mapping[str, Any]) -> list[dict[str, str]]:
     return out
 
 
-_SETTINGS: dict[str, tuple[Any, str]] = {
-    "target": (lambda v: isinstance(v, (int, float)) and 0 < v < 1, "a number in (0, 1)"),
-    "confidence": (lambda v: isinstance(v, (int, float)) and 0 < v < 1, "a number in (0, 1)"),
-    "batch_size": (lambda v: isinstance(v, int) and v >= 1, "an int >= 1"),
-    "max_per_type": (lambda v: isinstance(v, int) and v >= 1, "an int >= 1"),
-    "min_per_type": (lambda v: isinstance(v, int) and v >= 1, "an int >= 1"),
-}
-
-
 class ShadowRun:
     """Sequential shadow evaluation of candidate models, per task type.
 
@@ -155,11 +147,16 @@ class ShadowRun:
         self.include_unassigned = include_unassigned
         self.seed = seed
 
+    _parameter_constraints = {
+        "target": [Interval(float, 0, 1, closed="neither")],
+        "confidence": [Interval(float, 0, 1, closed="neither")],
+        "batch_size": [Interval(int, 1, None)],
+        "max_per_type": [Interval(int, 1, None)],
+        "min_per_type": [Interval(int, 1, None)],
+    }
+
     def _check(self) -> list[LLMRunner]:
-        for name, (ok, what) in _SETTINGS.items():
-            value = getattr(self, name)
-            if not ok(value):
-                raise ValueError(f"The {name!r} parameter of ShadowRun must be {what}; got {value!r} instead.")
+        check_params(self)
         runners = [self.runners] if hasattr(self.runners, "arun") else list(self.runners)  # type: ignore[arg-type]
         if not runners:
             raise ValueError("ShadowRun needs at least one runner (candidate model)")

@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from statistics import NormalDist
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+from .params import Interval, Options, check_params
 from .rundir import RunDir
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -244,16 +245,6 @@ def non_english_share(texts: Iterable[str | None]) -> float:
 
 # -- the estimator ---------------------------------------------------------------------------------------------------
 
-_SETTINGS: dict[str, tuple[Any, str]] = {
-    "target": (lambda v: isinstance(v, (int, float)) and 0 < v < 1, "a number in (0, 1)"),
-    "confidence": (lambda v: isinstance(v, (int, float)) and 0 < v < 1, "a number in (0, 1)"),
-    "metric": (lambda v: v in ("success", "parity"), "'success' or 'parity'"),
-    "prior_strength": (lambda v: isinstance(v, (int, float)) and v >= 0, "a number >= 0"),
-    "calibrate": (lambda v: isinstance(v, bool), "a bool"),
-    "min_kept": (lambda v: isinstance(v, int) and v >= 1, "an int >= 1"),
-}
-
-
 @dataclass
 class _Evidence:
     n: int = 0
@@ -300,12 +291,17 @@ class SuitabilityEstimator:
         return {name: getattr(self, name) for name in ("target", "confidence", "metric", "prior_strength",
                                                         "calibrate", "score", "min_kept", "candidate")}
 
+    _parameter_constraints = {
+        "target": [Interval(float, 0, 1, closed="neither")],
+        "confidence": [Interval(float, 0, 1, closed="neither")],
+        "metric": [Options("success", "parity")],
+        "prior_strength": [Interval(float, 0, None)],
+        "calibrate": [bool],
+        "min_kept": [Interval(int, 1, None)],
+    }
+
     def _check(self) -> None:
-        for name, (ok, what) in _SETTINGS.items():
-            value = getattr(self, name)
-            if not ok(value):
-                raise ValueError(f"The {name!r} parameter of SuitabilityEstimator must be {what}; got {value!r} "
-                                 "instead.")
+        check_params(self)
 
     def fit(self, calls: pl.DataFrame, task_types: pl.DataFrame | None = None, *,
             shadow: pl.DataFrame | None = None) -> SuitabilityEstimator:

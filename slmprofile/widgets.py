@@ -391,11 +391,14 @@ def threshold_tradeoff(calls: pl.DataFrame, p_slm: Any, *, slm_model: str = "gpt
     from .cluster.stats import months_spanned
     from .savings import ApiOption
 
-    for name, value, ok, what in (("months", months, months is None or months > 0, "None or > 0"),
-                                  ("target", target, target is None or 0 < target <= 1, "None or in (0, 1]"),
-                                  ("confidence", confidence, 0 < confidence < 1, "in (0, 1)")):
-        if not ok:
-            raise ValueError(f"The {name!r} parameter of threshold_tradeoff must be {what}; got {value!r} instead.")
+    from types import SimpleNamespace
+
+    from .params import Interval, check_params
+
+    check_params(SimpleNamespace(months=months, target=target, confidence=confidence),
+                 {"months": [None, Interval(float, 0, None, closed="neither")],
+                  "target": [None, Interval(float, 0, 1, closed="right")],
+                  "confidence": [Interval(float, 0, 1, closed="neither")]}, name="threshold_tradeoff")
     scores, _ = _scores(p_slm)
     if len(scores) != calls.height:
         raise ValueError(f"p_slm has {len(scores)} values for {calls.height} calls: score every call once")

@@ -57,6 +57,27 @@ def test_clusterer_is_reproducible_and_validates_parameters() -> None:
         TaskTypeClusterer(selection_tolerance=-0.1).fit(X)
 
 
+def test_the_density_clusterer_is_swappable_by_name_or_factory() -> None:
+    """HDBSCAN is one implementation: scikit-learn's HDBSCAN by name, or any factory of fit_predict objects."""
+    from sklearn.cluster import DBSCAN
+
+    X, y = _blobs(seed=2)
+    inliers = y >= 0
+    for clusterer in ("sklearn-hdbscan",
+                      lambda *, min_cluster_size, min_samples: DBSCAN(eps=0.3, min_samples=min_cluster_size)):
+        model = TaskTypeClusterer(reducer="pca", n_components=8, clusterer=clusterer, n_bootstrap=2).fit(X)
+        assert adjusted_rand_score(y[inliers], model.labels_[inliers]) > 0.9, clusterer
+        assert np.isnan([s.relative_validity for s in model.selection_]).all()  # only the hdbscan package has it
+        assert np.isfinite(model.stability_).all()
+    default = TaskTypeClusterer(reducer="pca", n_components=8, n_bootstrap=0).fit(X)
+    assert np.isfinite([s.relative_validity for s in default.selection_]).any()
+    with pytest.raises(ValueError, match="The 'clusterer' parameter of TaskTypeClusterer must be 'hdbscan', "
+                                         "'sklearn-hdbscan' or a factory"):
+        TaskTypeClusterer(clusterer="kmeans").fit(X)
+    with pytest.raises(TypeError, match="has no fit_predict"):
+        TaskTypeClusterer(reducer="pca", clusterer=lambda **_: object()).fit(X)
+
+
 def test_size_choice_keeps_the_finest_near_tie() -> None:
     """Tolerance 0 takes the best-scoring size; a wide tolerance takes the smallest size whose score is near it."""
     X, _ = _blobs(seed=4)

@@ -75,7 +75,7 @@ def test_model_must_be_a_local_directory() -> None:
 def test_constructor_does_no_work() -> None:
     emb = Embedder("/does/not/exist", batch_size=0)
     assert emb.model == "/does/not/exist" and not hasattr(emb, "model_id_")
-    with pytest.raises(ValueError, match="'batch_size' parameter must be >= 1"):
+    with pytest.raises(ValueError, match="'batch_size' parameter of Embedder must be an int >= 1"):
         emb.model_  # noqa: B018 - loading is the test
 
 

@@ -144,3 +144,26 @@ def test_explore_overview_keeps_unpriced_cost_unknown() -> None:
     unpriced = table.filter(pl.col("model") == "northwind-ft-llama-8b")
     assert unpriced["cost_usd"].item() is None and unpriced["calls_unpriced"].item() == unpriced["calls"].item()
     assert table["cost_usd"].drop_nulls().sum() == pytest.approx(frame["cost_usd"].sum())
+
+
+def test_run_settings_are_one_checked_object(tmp_path: Path) -> None:
+    """run() takes a RunSettings or its fields as keywords; a bad or unknown setting fails before anything is
+    written, and the stages are one list in the order data flows."""
+    from slmprofile.pipeline import STAGES, RunSettings, ShadowSettings
+
+    settings = RunSettings.from_options({"outcomes": "evals.csv", "router": False, "shadow_model": "slm",
+                                         "shadow_max_usd": 1.5, "router_settings": None})
+    assert settings.shadow == ShadowSettings(model="slm", max_usd=1.5) and settings.router_settings == {}
+    assert RunSettings.from_options({"shadow_model": None}).shadow is None
+    with pytest.raises(TypeError, match=r"unknown settings \['routr'\]"):
+        run([ROOT / "data" / "logs"], tmp_path / "a", routr=False)
+    with pytest.raises(ValueError, match="The 'router' parameter of RunSettings must be a bool; got 'no'"):
+        run([ROOT / "data" / "logs"], tmp_path / "b", router="no")
+    with pytest.raises(TypeError, match="not both"):
+        run([ROOT / "data" / "logs"], tmp_path / "c", RunSettings(), router=False)
+    with pytest.raises(ValueError, match="unknown engine 'spark'"):
+        run([ROOT / "data" / "logs"], tmp_path / "d", engine="spark")
+    assert not any((tmp_path / name).exists() for name in "abcd")
+    assert [s.__name__ for s in STAGES] == ["ingest_stage", "redact_stage", "write_logs_stage", "embed_stage",
+                                            "task_types_stage", "suitability_stage", "savings_stage",
+                                            "router_stage", "run_info_stage", "report_stage"]

@@ -1,6 +1,7 @@
 """``TaskTypeClusterer``: embeddings -> task types (fine) and task families (coarse), scikit-learn style.
 
-Stages, each swappable: template blending -> reducer (UMAP by default) -> HDBSCAN with ``min_cluster_size``
+Stages, each swappable: template blending -> reducer (UMAP by default, :mod:`.reduce`) -> a density clusterer
+(HDBSCAN by default, :mod:`.density`) with ``min_cluster_size``
 chosen by an internal score -> merges (clusters sharing a template group; clusters asked and answered alike, see
 :mod:`slmprofile.cluster.views`) -> noise handling -> families (Ward linkage over cluster centroids).
 
@@ -15,6 +16,8 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
+from ..params import Interval, Options, Rule, check_params
+from .density import CLUSTERERS, make_clusterer
 from .forms import FormSignals, form_families
 from .reduce import make_reducer
 from .views import PromptViews, ViewMerge, merge_by_views
@@ -31,10 +34,6 @@ FLAG_TEMPLATE = "template"  # not embedded: took the one task type its template 
 
 #: Points used to estimate each silhouette (a seeded random subset beyond this size).
 SILHOUETTE_SAMPLE = 5000
-#: hdbscan's core-distance workers. Its default (4) starts a pool of joblib worker processes that stays alive after
-#: the fit: about 1 GB of resident memory for 50k prompts, and slower than one in-process worker on 2 cores
-#: (6.5 s against 9.4 s for 50k 10-d points, measured here).
-CORE_DIST_JOBS = 1
 #: Points each bootstrap refit uses at most.
 BOOTSTRAP_POINTS = 20_000
 
@@ -219,6 +218,8 @@ class TaskTypeClusterer:
         keep_reducer: keep the fitted reducer as ``reducer_``. Assigning new prompts never needs it (that is by
             centroid), and a fitted UMAP of 50k prompts holds about 0.5 GB (its data, graph and search index), so the
             large-log path sets this False; ``reducer_`` is then None after ``fit``.
+        clusterer: the density clusterer, by name (``"hdbscan"``, the default; ``"sklearn-hdbscan"``) or a factory
+            ``(min_cluster_size=, min_samples=) -> object with fit_predict`` (:mod:`slmprofile.cluster.density`).
         random_state: seed for sampling, UMAP and the bootstrap.
 
     Attributes (after ``fit``): ``labels_`` (n,), ``flags_`` (n,) of core/assigned/unassigned, ``distances_``
@@ -237,7 +238,7 @@ class TaskTypeClusterer:
                  merge_share: float = 0.05, view_merge: str | float = "auto", view_samples: int = 32,
                  n_families: int | str = "auto", family_features: str = "form", form_weight: float = 0.0,
                  max_fit_samples: int = 50_000, n_bootstrap: int = 5,
-                 selection_tolerance: float = 0.01, keep_reducer: bool = True,
+                 selection_tolerance: float = 0.01, keep_reducer: bool = True, clusterer: str | Any = "hdbscan",
                  random_state: int | None = 0) -> None:
         self.reducer = reducer
         self.n_components = n_components
@@ -258,33 +259,21 @@ class TaskTypeClusterer:
         self.n_bootstrap = n_bootstrap
         self.selection_tolerance = selection_tolerance
         self.keep_reducer = keep_reducer
+        self.clusterer = clusterer
         self.random_state = random_state
 
-    def _check_params(self) -> None:
-        if self.noise not in ("assign", "keep"):
-            raise ValueError(f"The 'noise' parameter of TaskTypeClusterer must be 'assign' or 'keep'; got {self.noise!r} instead.")
-        if not (self.min_cluster_size == "auto" or (isinstance(self.min_cluster_size, int) and self.min_cluster_size >= 2)):
-            raise ValueError("The 'min_cluster_size' parameter of TaskTypeClusterer must be 'auto' or an int >= 2; "
-                             f"got {self.min_cluster_size!r} instead.")
-        if not 0 <= self.merge_share <= 1:
-            raise ValueError(f"The 'merge_share' parameter of TaskTypeClusterer must be in [0, 1]; got {self.merge_share!r} instead.")
-        if not (isinstance(self.selection_tolerance, (int, float)) and self.selection_tolerance >= 0):
-            raise ValueError("The 'selection_tolerance' parameter of TaskTypeClusterer must be a float >= 0; "
-                             f"got {self.selection_tolerance!r} instead.")
-        if not (self.view_merge in ("auto", "off") or (isinstance(self.view_merge, (int, float))
-                                                        and not isinstance(self.view_merge, bool)
-                                                        and 0 < self.view_merge <= 1)):
-            raise ValueError("The 'view_merge' parameter of TaskTypeClusterer must be 'auto', 'off' or a float in "
-                             f"(0, 1]; got {self.view_merge!r} instead.")
-        if not (isinstance(self.view_samples, int) and self.view_samples >= 2):
-            raise ValueError(f"The 'view_samples' parameter of TaskTypeClusterer must be an int >= 2; got {self.view_samples!r} instead.")
-        if self.family_features not in ("form", "content"):
-            raise ValueError("The 'family_features' parameter of TaskTypeClusterer must be 'form' or 'content'; "
-                             f"got {self.family_features!r} instead.")
-        if not (isinstance(self.form_weight, (int, float)) and 0 <= self.form_weight <= 2):
-            raise ValueError(f"The 'form_weight' parameter of TaskTypeClusterer must be in [0, 2]; got {self.form_weight!r} instead.")
-        if not 0 <= self.template_weight <= 1:
-            raise ValueError(f"The 'template_weight' parameter of TaskTypeClusterer must be in [0, 1]; got {self.template_weight!r} instead.")
+    _parameter_constraints = {
+        "noise": [Options("assign", "keep")],
+        "min_cluster_size": [Options("auto"), Interval(int, 2, None)],
+        "merge_share": [Interval(float, 0, 1)],
+        "selection_tolerance": [Interval(float, 0, None)],
+        "view_merge": [Options("auto", "off"), Interval(float, 0, 1, closed="right")],
+        "view_samples": [Interval(int, 2, None)],
+        "family_features": [Options("form", "content")],
+        "form_weight": [Interval(float, 0, 2)],
+        "template_weight": [Interval(float, 0, 1)],
+        "clusterer": [Options(*CLUSTERERS), Rule(callable, "a factory (see slmprofile.cluster.density)")],
+    }
 
     # ------------------------------------------------------------------ fit
     def fit(self, X: np.ndarray, *, groups: Sequence[Any] | None = None, views: PromptViews | None = None,
@@ -295,7 +284,7 @@ class TaskTypeClusterer:
         forms apart (optional)."""
         import numpy as np
 
-        self._check_params()
+        check_params(self)
         n = len(X)
         if form is not None and len(form) != n:
             raise ValueError(f"form signals have {len(form)} rows for {n} prompts")
@@ -402,7 +391,6 @@ class TaskTypeClusterer:
         return _normalize(self.centroids_[:, :self.content_dims_]) if len(self.centroids_) else self.centroids_
 
     def _cluster(self, Z: np.ndarray, X: np.ndarray) -> np.ndarray:
-        import hdbscan
         import numpy as np
         from sklearn.metrics import silhouette_score
 
@@ -411,8 +399,7 @@ class TaskTypeClusterer:
         self.selection_: list[Selection] = []
         results = []
         for size in sizes:
-            model = hdbscan.HDBSCAN(min_cluster_size=size, min_samples=self.min_samples, gen_min_span_tree=True,
-                                    core_dist_n_jobs=CORE_DIST_JOBS)
+            model = make_clusterer(self.clusterer, min_cluster_size=size, min_samples=self.min_samples)
             labels = model.fit_predict(Z)
             k = int(labels.max()) + 1
             kept = labels >= 0
@@ -421,7 +408,7 @@ class TaskTypeClusterer:
                                                random_state=self.random_state))
                 sil_x = float(silhouette_score(X[kept], labels[kept], metric="cosine",
                                                sample_size=min(sample, int(kept.sum())), random_state=self.random_state))
-                validity = float(model.relative_validity_)
+                validity = float(getattr(model, "relative_validity_", float("nan")))
             else:
                 sil_z = sil_x = validity = -1.0
             choice = Selection(size, k, float((~kept).mean()), sil_z, sil_x, validity)
@@ -435,7 +422,6 @@ class TaskTypeClusterer:
 
     def _stability(self, Z: np.ndarray, labels: np.ndarray, k: int,
                    groups: np.ndarray | None = None) -> np.ndarray:
-        import hdbscan
         import numpy as np
 
         if self.n_bootstrap <= 0:
@@ -445,8 +431,8 @@ class TaskTypeClusterer:
         scores = np.zeros(k)
         for _ in range(self.n_bootstrap):
             idx = np.unique(rng.choice(pool, len(pool), replace=True))
-            boot = hdbscan.HDBSCAN(min_cluster_size=self.min_cluster_size_, min_samples=self.min_samples,
-                                   core_dist_n_jobs=CORE_DIST_JOBS).fit_predict(Z[idx])
+            boot = make_clusterer(self.clusterer, min_cluster_size=self.min_cluster_size_,
+                                  min_samples=self.min_samples).fit_predict(Z[idx])
             boot = merge_by_groups(boot, None if groups is None else groups[idx], self.merge_share)
             orig = labels[idx]
             kb = int(boot.max()) + 1

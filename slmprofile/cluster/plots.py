@@ -4,9 +4,10 @@ share over time. Save with ``fig.savefig(path)`` (PNG or SVG)."""
 from __future__ import annotations
 
 import json
-
-from ..plotting import plain_text
 from typing import TYPE_CHECKING
+
+from ..deps import require
+from ..plotting import plain_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from pathlib import Path
@@ -26,20 +27,15 @@ def _top_ids(task_types: pl.DataFrame, top: int, by: str = "calls") -> list[int]
 
 
 def project_2d(X: np.ndarray, *, random_state: int = 0, max_points: int = 20_000) -> tuple[np.ndarray, np.ndarray]:
-    """(indices, 2-D coordinates) of up to ``max_points`` embeddings, by UMAP (PCA when umap-learn is missing)."""
+    """(indices, 2-D coordinates) of up to ``max_points`` embeddings, by UMAP (umap-learn, a core dependency: a
+    missing one is an error naming the package, not a quietly different picture)."""
     import numpy as np
 
+    umap = require("umap", package="umap-learn", purpose="the task map")
     rng = np.random.default_rng(random_state)
     idx = np.sort(rng.choice(len(X), max_points, replace=False)) if len(X) > max_points else np.arange(len(X))
-    try:
-        import umap
-
-        xy = umap.UMAP(n_components=2, n_neighbors=30, min_dist=0.1, metric="cosine",
-                       random_state=random_state, n_jobs=1 if random_state is not None else -1).fit_transform(X[idx])
-    except ImportError:  # pragma: no cover - umap-learn is a core dependency
-        from sklearn.decomposition import PCA
-
-        xy = PCA(n_components=2, random_state=random_state).fit_transform(X[idx])
+    xy = umap.UMAP(n_components=2, n_neighbors=30, min_dist=0.1, metric="cosine",
+                   random_state=random_state, n_jobs=1 if random_state is not None else -1).fit_transform(X[idx])
     return idx, np.asarray(xy)
 
 

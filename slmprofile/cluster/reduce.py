@@ -23,7 +23,7 @@ def umap_reducer(*, n_components: int = 10, n_neighbors: int = 30, random_state:
     ``n_neighbors`` trades local detail (low) for global structure (high); 15-50 suits task types. A seed makes UMAP
     single-threaded; it is said here (``n_jobs=1``) so that UMAP does not warn about it on every fit.
     """
-    umap = require("umap", purpose="the UMAP reducer (pip install umap-learn)")
+    umap = require("umap", package="umap-learn", purpose="the UMAP reducer")
     return umap.UMAP(n_components=n_components, n_neighbors=n_neighbors, metric="cosine", min_dist=0.0,
                      random_state=random_state, low_memory=True,
                      n_jobs=1 if random_state is not None else -1)

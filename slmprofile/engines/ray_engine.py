@@ -142,6 +142,7 @@ class RayEngine:
     max_in_flight: int = 8
     min_remote_texts: int = EMBED_BATCH
     info_: dict[str, Any] = field(default_factory=dict, repr=False)
+    name: str = field(default="ray", init=False)
 
     def start(self) -> Any:
         ray = _import_ray()
@@ -223,6 +224,10 @@ class RayEngine:
         vectors = self.encode(distinct["text"].to_list(), embedder)
         return distinct.select("prompt_hash", pl.col("n_calls").cast(pl.Int64), "template_id").with_columns(
             pl.Series("embedding", vectors, dtype=pl.Array(pl.Float32, vectors.shape[1])))
+
+    def task_embedder(self, embedder: Embedder) -> RayEmbedder:
+        """The encoder the sampled task types use: large batches go to the actor pool (:class:`RayEmbedder`)."""
+        return RayEmbedder(self, embedder)
 
     def redact_parts(self, parts: Sequence[str | Path], *, progress: bool = False) -> dict[str, int]:
         """:func:`slmprofile.redact.redact_parts` on the cluster: each Parquet part travels to a task through

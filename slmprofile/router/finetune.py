@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from ..errors import SlmprofileError
+from ..params import Interval, check_params
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -60,15 +61,15 @@ class FinetuneSettings:
     logit_scale: float = 10.0
     random_state: int = 0
 
+    _parameter_constraints = {
+        **{name: [Interval(int, 1, None)] for name in ("epochs", "batch_size", "max_length")},
+        **{name: [Interval(float, 0, None, closed="neither")]
+           for name in ("learning_rate", "head_learning_rate", "logit_scale")},
+        "max_prompts": [None, Interval(int, 10, None)],
+    }
+
     def check(self) -> None:
-        for name in ("epochs", "batch_size", "max_length"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"FinetuneSettings.{name} must be >= 1; got {getattr(self, name)!r}")
-        for name in ("learning_rate", "head_learning_rate", "logit_scale"):
-            if not float(getattr(self, name)) > 0:
-                raise ValueError(f"FinetuneSettings.{name} must be > 0; got {getattr(self, name)!r}")
-        if self.max_prompts is not None and self.max_prompts < 10:
-            raise ValueError(f"FinetuneSettings.max_prompts must be >= 10 or None; got {self.max_prompts!r}")
+        check_params(self)
 
 
 @dataclass

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..params import Interval, check_params
+
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
@@ -51,14 +53,8 @@ class NoveltyGuard:
         self.cv = cv
         self.random_state = random_state
 
-    def _validate_params(self) -> None:
-        name = type(self).__name__
-        if not (isinstance(self.n_centroids, int) and self.n_centroids >= 1):
-            raise ValueError(f"The 'n_centroids' parameter of {name} must be an int >= 1; got {self.n_centroids!r}.")
-        if not (isinstance(self.quantile, (int, float)) and 0.5 <= self.quantile <= 1):
-            raise ValueError(f"The 'quantile' parameter of {name} must be a float in [0.5, 1]; got {self.quantile!r}.")
-        if not (isinstance(self.cv, int) and self.cv >= 2):
-            raise ValueError(f"The 'cv' parameter of {name} must be an int >= 2; got {self.cv!r}.")
+    _parameter_constraints = {"n_centroids": [Interval(int, 1, None)], "quantile": [Interval(float, 0.5, 1)],
+                              "cv": [Interval(int, 2, None)]}
 
     def _centroids(self, embeddings: np.ndarray) -> np.ndarray:
         from sklearn.cluster import MiniBatchKMeans
@@ -80,7 +76,7 @@ class NoveltyGuard:
         import numpy as np
         from sklearn.model_selection import GroupKFold, KFold
 
-        self._validate_params()
+        check_params(self)
         x = _unit(embeddings)
         n = len(x)
         if n < 2 * self.cv:

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import SlmprofileError
+from ..params import Interval, Options, check_params
 from ..rundir import RunDir
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -59,10 +60,6 @@ HEAD_FORMAT_VERSION = 1
 MIN_TEMPLATE_GROUPS = 10
 #: Folds whose SLM-frontier quality gap is below this are left out of per-fold APGR (PGR divides by the gap).
 MIN_FOLD_GAP = 0.02
-
-
-def _param_error(name: str, cls: str, must: str, got: Any) -> ValueError:
-    return ValueError(f"The {name!r} parameter of {cls} must be {must}; got {got!r} instead.")
 
 
 def _as_labels(values: Any, name: str, n: int) -> np.ndarray:
@@ -288,35 +285,20 @@ class SlmRouter:
         self.novelty_quantile = novelty_quantile
         self.random_state = random_state
 
-    # ------------------------------------------------------------------ checks
-    def _validate_params(self) -> None:
-        name = type(self).__name__
-        if self.C != "auto" and not (isinstance(self.C, (int, float)) and self.C > 0):
-            raise _param_error("C", name, "'auto' or a float > 0", self.C)
-        if self.bag_of_pieces not in (True, False, "auto"):
-            raise _param_error("bag_of_pieces", name, "True, False or 'auto'", self.bag_of_pieces)
-        if self.frontier_weight != "auto" and not (isinstance(self.frontier_weight, (int, float))
-                                                   and 0 <= self.frontier_weight <= 1):
-            raise _param_error("frontier_weight", name, "'auto' or a float in [0, 1]", self.frontier_weight)
-        if self.calibration not in ("isotonic", "platt", "auto"):
-            raise _param_error("calibration", name, "'isotonic', 'platt' or 'auto'", self.calibration)
-        if not (isinstance(self.fallback_margin, (int, float)) and 0 <= self.fallback_margin < 0.5):
-            raise _param_error("fallback_margin", name, "a float in [0, 0.5)", self.fallback_margin)
-        if not (isinstance(self.tolerance, (int, float)) and 0 <= self.tolerance < 0.5):
-            raise _param_error("tolerance", name, "a float in [0, 0.5)", self.tolerance)
-        if not (isinstance(self.cv, int) and self.cv >= 2):
-            raise _param_error("cv", name, "an int >= 2", self.cv)
-        if self.target not in ("quality", "share"):
-            raise _param_error("target", name, "'quality' or 'share'", self.target)
-        if not (isinstance(self.target_value, (int, float)) and 0 < self.target_value <= 1):
-            raise _param_error("target_value", name, "a float in (0, 1]", self.target_value)
-        if not (isinstance(self.bag_scale, (int, float)) and self.bag_scale > 0):
-            raise _param_error("bag_scale", name, "a float > 0", self.bag_scale)
-        if not (isinstance(self.min_piece_count, int) and self.min_piece_count >= 1):
-            raise _param_error("min_piece_count", name, "an int >= 1", self.min_piece_count)
-        if self.novelty_quantile is not None and not (isinstance(self.novelty_quantile, (int, float))
-                                                      and 0.5 <= self.novelty_quantile <= 1):
-            raise _param_error("novelty_quantile", name, "None or a float in [0.5, 1]", self.novelty_quantile)
+    _parameter_constraints = {
+        "C": [Options("auto"), Interval(float, 0, None, closed="neither")],
+        "bag_of_pieces": [Options(True, False, "auto")],
+        "frontier_weight": [Options("auto"), Interval(float, 0, 1)],
+        "calibration": [Options("isotonic", "platt", "auto")],
+        "fallback_margin": [Interval(float, 0, 0.5, closed="left")],
+        "tolerance": [Interval(float, 0, 0.5, closed="left")],
+        "cv": [Interval(int, 2, None)],
+        "target": [Options("quality", "share")],
+        "target_value": [Interval(float, 0, 1, closed="right")],
+        "bag_scale": [Interval(float, 0, None, closed="neither")],
+        "min_piece_count": [Interval(int, 1, None)],
+        "novelty_quantile": [None, Interval(float, 0.5, 1)],
+    }
 
     # ------------------------------------------------------------------ fitting
     def _design(self, features: RouterFeatures, columns: np.ndarray | None, length: bool = True) -> Any:
@@ -451,7 +433,7 @@ class SlmRouter:
         """
         import numpy as np
 
-        self._validate_params()
+        check_params(self)
         n = len(features)
         s = _as_labels(slm_correct, "slm_correct", n)
         f = _as_labels(frontier_correct, "frontier_correct", n)
