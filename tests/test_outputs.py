@@ -286,12 +286,12 @@ def test_plots_draw_dollar_signs_in_names_as_written(tmp_path: Path) -> None:
     """A model called ``$\\frac$-llm`` (mathtext that cannot be parsed) must not end the report."""
     from datetime import date
 
-    from slmprofile.report import _png, plot_daily
+    from slmprofile.report import plot_daily, png
 
     daily = pl.DataFrame({"day": [date(2026, 10, 1), date(2026, 10, 2)] * 2,
                           "model": [r"$\frac$-llm", r"$\frac$-llm", "gpt-$4o$", "gpt-$4o$"],
                           "calls": [3, 4, 5, 6], "cost_usd": [0.1, 0.2, 0.3, 0.4]})
-    assert len(_png(plot_daily(daily))) > 1000
+    assert len(png(plot_daily(daily))) > 1000
 
 
 def test_check_output_file_and_claim_dir_contracts(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -86,3 +87,32 @@ def test_cli_errors_are_one_clear_line(tmp_path: Path) -> None:
                            str(tmp_path / "x.parquet")], capture_output=True, text=True)
     assert proc.returncode == 2
     assert "error:" in proc.stderr and "odd.jsonl" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_the_wheel_carries_the_report_templates_and_renders_from_them(tmp_path: Path) -> None:
+    """Templates are package data: a report written by the installed wheel (not this source tree) works."""
+    import zipfile
+
+    import pytest
+
+    pytest.importorskip("setuptools", reason="building the wheel without isolation needs setuptools in the venv")
+
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation",
+                            "-q", "-w", str(tmp_path / "dist")], capture_output=True, text=True, timeout=600)
+    assert build.returncode == 0, build.stderr[-2000:]
+    wheel = next((tmp_path / "dist").glob("slmprofile-*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    templates = sorted((ROOT / "slmprofile" / "report" / "templates").iterdir())
+    assert templates and {f"slmprofile/report/templates/{t.name}" for t in templates} <= names
+    zipfile.ZipFile(wheel).extractall(tmp_path / "site")
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "run.json").write_text("{}", encoding="utf-8")
+    code = ("import slmprofile, sys; from slmprofile.report import write_report; "
+            "print(slmprofile.__file__); print(write_report(sys.argv[1]))")
+    proc = subprocess.run([sys.executable, "-c", code, str(run_dir)], capture_output=True, text=True, timeout=300,
+                          cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(tmp_path / "site")})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.splitlines()[0].startswith(str(tmp_path / "site"))  # the wheel's copy, not the source tree
+    html = (run_dir / "report.html").read_text(encoding="utf-8")
+    assert "Task types were not run" in html and "<style>" in html and html.rstrip().endswith("</html>")
