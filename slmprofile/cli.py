@@ -10,6 +10,7 @@ from typing import Annotated, Literal, Optional
 import typer
 
 from .rundir import RunDir
+from .terminal import fail, make_console
 
 app = typer.Typer(
     name="slmprofile",
@@ -44,20 +45,11 @@ GpuOpt = Annotated[Optional[list[str]], typer.Option("--gpu", help="Self-host GP
 BackendOpt = Annotated[Literal["torch", "onnx", "onnx-int8", "auto"], typer.Option("--embed-backend", help="torch (sentence-transformers), onnx, onnx-int8, or auto (int8 ONNX on a CPU when its vectors agree with PyTorch to cosine >= 0.99; about 1.5x faster).")]
 
 
-def _console(*, stderr: bool = False):
-    """Results and summaries go to stdout (``slmprofile run ... > out.txt`` keeps them); errors and stage progress
-    to stderr, next to the progress bars."""
-    from rich.console import Console
-
-    # markup off: paths, model names and values from users' files are printed as written ("[/x]" is not markup)
-    return Console(stderr=stderr, soft_wrap=True, markup=False, highlight=False)
-
-
 def _print_report(report, *, redacted: bool = True) -> None:
     """The ingest report; with ``redacted`` the quoted examples of skipped lines are redacted like the outputs."""
     from .redact import redact
 
-    console = _console()
+    console = make_console()
     for i, line in enumerate(report.lines()):
         console.print(redact(line)[0] if redacted else line, style="bold" if i == 0 else None, highlight=False,
                       markup=False)
@@ -90,7 +82,7 @@ def _prices(spec: str | None, flag: str) -> tuple[float, float] | None:
     except ValueError:
         values = ()
     if len(values) != 2 or any(not (v >= 0) or v == float("inf") for v in values):
-        _fail(f"{flag} must be IN,OUT: two non-negative USD prices per million tokens, e.g. 0.15,0.60; got {spec!r}")
+        fail(f"{flag} must be IN,OUT: two non-negative USD prices per million tokens, e.g. 0.15,0.60; got {spec!r}")
     return values  # type: ignore[return-value]
 
 
@@ -102,21 +94,7 @@ def _write_atomic(frame, out: Path) -> None:
         tmp.replace(out)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        _fail(f"{out}: cannot write ({exc.strerror or exc})")
-
-
-def _fail(message: str, *, redacted: bool = False) -> None:
-    """End the command with one ``error:`` line and exit code 2; ``redacted``: PII in the message (an error quoting
-    a line of the user's logs) is redacted as the outputs are."""
-    from rich.text import Text
-
-    if redacted:
-        from .redact import redact
-
-        message = redact(message)[0]
-
-    _console(stderr=True).print(Text.assemble(("error:", "red"), f" {message}"))
-    raise typer.Exit(code=2)
+        fail(f"{out}: cannot write ({exc.strerror or exc})")
 
 
 @app.command()
@@ -149,12 +127,12 @@ def ingest(
                                           progress=True, outcomes=outcomes or None, outcomes_key=outcomes_key)
                 if redact:
                     counts = redact_parts(parts.parts, progress=True, workers=os.cpu_count() or 1)
-                    _console().print("redacted: " + (", ".join(f"{k} {v:,}" for k, v in counts.items() if v)
+                    make_console().print("redacted: " + (", ".join(f"{k} {v:,}" for k, v in counts.items() if v)
                                                      or "nothing"))
         except (SlmprofileError, ValueError) as exc:
-            _fail(str(exc), redacted=redact)
+            fail(str(exc), redacted=redact)
         _print_report(parts.report, redacted=redact)
-        _console().print(f"wrote {parts.report.rows_out:,} calls in {len(parts.parts)} parts to {out}/")
+        make_console().print(f"wrote {parts.report.rows_out:,} calls in {len(parts.parts)} parts to {out}/")
         return
     try:
         check_output_file(out, overwrite=overwrite)
@@ -163,11 +141,11 @@ def ingest(
         frame, counts = redact_logs(result.frame) if redact else (result.frame, None)
         _write_atomic(frame, out)
     except (SlmprofileError, ValueError) as exc:
-        _fail(str(exc), redacted=redact)
+        fail(str(exc), redacted=redact)
     if counts is not None:
-        _console().print("redacted: " + (", ".join(f"{k} {v:,}" for k, v in counts.items() if v) or "nothing"))
+        make_console().print("redacted: " + (", ".join(f"{k} {v:,}" for k, v in counts.items() if v) or "nothing"))
     _print_report(result.report, redacted=redact)
-    _console().print(f"wrote {frame.height:,} calls to {out}")
+    make_console().print(f"wrote {frame.height:,} calls to {out}")
 
 
 @app.command()
@@ -196,10 +174,10 @@ def embed(
         check_output_file(out, overwrite=overwrite)
         frame = embed_prompts(_read_logs(logs), embedder=embedder)
     except (SlmprofileError, ValueError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     _write_atomic(frame, out)
     s = embedder.stats_
-    _console().print(f"embedded {s.distinct:,} distinct prompts ({s.cache_hits:,} from cache, {s.encoded:,} encoded "
+    make_console().print(f"embedded {s.distinct:,} distinct prompts ({s.cache_hits:,} from cache, {s.encoded:,} encoded "
                      f"in {s.seconds:.1f} s) with {embedder.model_id_} on {embedder.device_} "
                      f"({embedder.info()['backend']}) -> {out}")
 
@@ -236,23 +214,23 @@ def cluster(
     try:
         size = min_cluster_size if min_cluster_size == "auto" else int(min_cluster_size)
     except ValueError:
-        _fail(f"--min-cluster-size must be 'auto' or an integer; got {min_cluster_size!r}")
+        fail(f"--min-cluster-size must be 'auto' or an integer; got {min_cluster_size!r}")
     try:
         views: str | float = view_merge if view_merge in ("auto", "off") else float(view_merge)
     except ValueError:
-        _fail(f"--view-merge must be 'auto', 'off' or a number in (0, 1]; got {view_merge!r}")
+        fail(f"--view-merge must be 'auto', 'off' or a number in (0, 1]; got {view_merge!r}")
     try:
         claim_file_in(out, [*RunDir.TASK_TYPE_FILES, RunDir.NAMING_CACHE])
         logs_frame, embeddings_frame = _read_parquet(logs), _read_parquet(embeddings, "embeddings")
     except SlmprofileError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     clusterer = TaskTypeClusterer(reducer=reducer, min_cluster_size=size, noise=noise, view_merge=views,
                                   random_state=seed)
     embedder = Embedder(model, cache_dir=cache_dir, backend=backend)  # type: ignore[arg-type]
     try:
         result = discover_task_types(logs_frame, embeddings_frame, clusterer=clusterer, embedder=embedder)
     except ValueError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if llm_model:
         from .cluster.llm_naming import name_with_llm
         from .llm import LLMRunner, SpendCap
@@ -263,22 +241,22 @@ def cluster(
         try:
             result.task_types = name_with_llm(result.task_types, runner)
         except ValueError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         st = runner.stats_
-        _console().print(f"LLM names: {st.answered:,} answered, {st.cached:,} cached, {st.failed:,} failed, "
+        make_console().print(f"LLM names: {st.answered:,} answered, {st.cached:,} cached, {st.failed:,} failed, "
                          f"{st.over_budget:,} over budget; spent ${st.spent_usd:.4f}")
     files = result.write(out)
     record_outputs(out, files.values())
     _print_task_types(result)
     for name, path in files.items():
-        _console().print(f"wrote {name}: {path}")
+        make_console().print(f"wrote {name}: {path}")
 
 
 def _print_task_types(result) -> None:
     from rich.table import Table
 
     s = result.summary
-    console = _console()
+    console = make_console()
     console.print(f"{s['task_types']} task types in {s['families']} families over {s['prompts']:,} distinct prompts "
                   f"(min_cluster_size {s['min_cluster_size']}); prompts: {s['prompts_core']:,} core, "
                   f"{s['prompts_assigned']:,} noise assigned, {s['prompts_unassigned']:,} unassigned; "
@@ -335,7 +313,7 @@ def run(
     from .errors import SlmprofileError
     from .pipeline import run as run_pipeline
 
-    console, progress = _console(), _console(stderr=True)
+    console, progress = make_console(), make_console(stderr=True)
     try:
         result = run_pipeline(
             logs, out, format=format, mapping=map, strict=strict, redact=redact,
@@ -350,7 +328,7 @@ def run(
             on_stage=lambda stage: progress.print(f"== {stage}", style="bold cyan"),
         )
     except (SlmprofileError, ValueError) as exc:
-        _fail(str(exc), redacted=redact)
+        fail(str(exc), redacted=redact)
     _print_report(result.report, redacted=redact)
     if result.redactions:
         console.print("redacted: " + (", ".join(f"{k} {v:,}" for k, v in result.redactions.items() if v) or "nothing"))
@@ -383,14 +361,14 @@ def sample(
         for name in [*LOG_FILES.values(), EVAL_FILE, "truth.csv", "README.md"]:
             check_output_file(out / name, overwrite=overwrite)
     except SlmprofileError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     try:
         summary = generate_sample(out, n_calls=n_calls, seed=seed)
     except ValueError as exc:
-        _fail(f"--n-calls: {exc}")
-    _console().print(f"wrote {summary.n_calls:,} calls to {out}")
+        fail(f"--n-calls: {exc}")
+    make_console().print(f"wrote {summary.n_calls:,} calls to {out}")
     for path, count in summary.files.items():
-        _console().print(f"  {path}: {count:,} lines")
+        make_console().print(f"  {path}: {count:,} lines")
 
 
 @app.command()
@@ -427,9 +405,9 @@ def report(
         if out is None:
             record_outputs(run_dir, [path])
     except SlmprofileError as exc:
-        _fail(str(exc))
-    _console().print(headline(load_run(run_dir)).text, highlight=False, markup=False)
-    _console().print(f"wrote report: {path}")
+        fail(str(exc))
+    make_console().print(headline(load_run(run_dir)).text, highlight=False, markup=False)
+    make_console().print(f"wrote report: {path}")
 
 
 notebooks_app = typer.Typer(help="Execute the bundled notebooks and render them to HTML.", no_args_is_help=True)
@@ -455,9 +433,9 @@ def notebooks_render(
     try:
         paths = render_notebooks(out, notebook or None, parse_params(param or []), execute=execute)
     except SlmprofileError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     for path in paths:
-        _console().print(f"wrote {path}")
+        make_console().print(f"wrote {path}")
 
 
 @app.command()
@@ -535,22 +513,22 @@ def suitability(
             run.results_.write_parquet(RunDir(out_dir).shadow_results)
             write_table(run.summary_, out_dir, "shadow_summary")
             shadow = run.results_
-            _console().print(f"shadow run: {run.results_.height:,} answers; spent ${cap.spent_usd:.4f} in all: "
+            make_console().print(f"shadow run: {run.results_.height:,} answers; spent ${cap.spent_usd:.4f} in all: "
                              f"{cap.describe()} (worst case counted for unknown outcomes)")
         table = assess_suitability(run_dir, outcomes=outcomes, shadow=shadow, out_dir=out_dir, target=target,
                                    metric=metric, prior_strength=prior_strength, calibrate=calibrate)
     except (SlmprofileError, ValueError, FileNotFoundError, LookupError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     record_outputs(out_dir, [out_dir / name for name in written])
     _print_suitability(table)
-    _console().print(f"wrote {out_dir / 'suitability.csv'} and suitability.parquet")
+    make_console().print(f"wrote {RunDir(out_dir).suitability_csv} and {RunDir.SUITABILITY}")
 
 
 def _print_suitability(table) -> None:
     from rich.table import Table
 
     counts = dict(table["verdict"].value_counts().iter_rows())
-    console = _console()
+    console = make_console()
     console.print("verdicts: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     view = Table("task type", "calls", "$/month", "rate [95% CI]", "verdict", "more n", "SLM share")
     for row in table.head(20).iter_rows(named=True):
@@ -574,7 +552,7 @@ def _savings_options(api_model: list[str] | None, gpu: list[str] | None, *, gpu_
     for spec in api_model or ["gpt-4o-mini"]:
         name, sep, prices = spec.partition("=")
         if sep and not prices:
-            _fail(f"--api-model must be MODEL or MODEL=IN,OUT; got {spec!r}")
+            fail(f"--api-model must be MODEL or MODEL=IN,OUT; got {spec!r}")
         options.append(ApiOption(name, price=_prices(prices, f"--api-model {name}=")))
     for g in gpu or ["L4"]:
         options.append(SelfHostOption(g, usd_per_hour=gpu_price, tokens_per_second=tokens_per_second,
@@ -614,10 +592,10 @@ def savings(
         result = savings_from_run(run_dir, options=options, cascade=cascade, out_dir=out, plots=plots)
         record_outputs(out or run_dir, result.files.values())
     except (SlmprofileError, ValueError, FileNotFoundError, LookupError, KeyError) as exc:
-        _fail(str(exc).strip("'\""))
+        fail(str(exc).strip("'\""))
     from rich.table import Table
 
-    console = _console()
+    console = make_console()
     view = Table("option", "now $/month", "plan $/month", "savings $/month [interval]", "replicas")
     for row in result.options.iter_rows(named=True):
         view.add_row(row["option"], f"{row['cost_now_per_month']:,.2f}", f"{row['plan_cost_per_month']:,.2f}",

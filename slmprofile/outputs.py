@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import OutputError
+from .rundir import RunDir
 
 MANIFEST = ".slmprofile-manifest.json"
 #: Files slmprofile writes but keeps on ``overwrite``: resumable caches and the spend ledger beside them.
@@ -231,7 +232,7 @@ def check_output_file(path: str | Path, *, overwrite: bool = False) -> Path:
     """
     target = Path(path)
     if target.is_dir():
-        raise OutputError(f"{target}: is a directory; give a file name, e.g. {target / 'logs.parquet'}")
+        raise OutputError(f"{target}: is a directory; give a file name, e.g. {target / RunDir.LOGS}")
     if target.exists() and not overwrite:
         raise OutputError(f"{target}: exists; pass --overwrite to replace it, or choose another --out")
     _check_parent(target)

@@ -176,6 +176,13 @@ class RunState:
         finally:
             self.timings[key or name.replace(" ", "_")] = time.perf_counter() - started
 
+    def wants(self, stage: str, enabled: bool, missing: str | None = None) -> bool:
+        """Whether ``stage`` runs: it is switched on and nothing it needs is ``missing`` (else that reason is
+        recorded in ``run.json``'s ``skipped``)."""
+        if enabled and missing:
+            self.skipped[stage] = missing
+        return enabled and not missing
+
     def engine_info(self) -> dict[str, Any]:
         name = self.engine.name + ("-stream" if self.settings.stream else "")
         return {"name": name, **self.engine.info_}
@@ -323,10 +330,8 @@ def _write_task_types(state: RunState, save_plots: Callable[..., dict[str, str]]
 def suitability_stage(state: RunState) -> None:
     """Per task type: can the SLM take it (from logged outcomes, and a shadow run of a candidate if asked)."""
     s = state.settings
-    if not s.suitability:
-        return
-    if state.task_types is None:
-        state.skipped["suitability"] = "no task types (clustering off or too few prompts)"
+    if not state.wants("suitability", s.suitability, None if state.task_types is not None
+                       else "no task types (clustering off or too few prompts)"):
         return
     from .suitability import assess_suitability
 
@@ -356,10 +361,7 @@ def _shadow_run(run: RunDir, shadow: ShadowSettings, settings: dict[str, Any]) -
 def savings_stage(state: RunState) -> None:
     """What routing the SLM's task types saves per month, with intervals, for each price option."""
     s = state.settings
-    if not s.savings:
-        return
-    if state.suitability is None:
-        state.skipped["savings"] = "no suitability table"
+    if not state.wants("savings", s.savings, None if state.suitability is not None else "no suitability table"):
         return
     from .savings import savings_from_run
 
@@ -380,16 +382,14 @@ def router_stage(state: RunState) -> None:
     import polars as pl
 
     s = state.settings
-    if not s.router:
-        return
-    if state.embeddings is None:
-        state.skipped["router"] = "no embeddings"
+    if not state.wants("router", s.router, None if state.embeddings is not None else "no embeddings"):
         return
     settings = {**({"max_calls": ROUTER_MAX_CALLS} if s.stream else {}), **dict(s.router_settings)}
     lazy = state.logs.lazy()
-    if "slm_correct" not in lazy.collect_schema().names() or \
-            lazy.select(pl.col("slm_correct").drop_nulls().len()).collect().item() < 50:
-        state.skipped["router"] = "needs per-call outcomes (slm_correct) on at least 50 calls: pass --outcomes or --map"
+    labelled = "slm_correct" in lazy.collect_schema().names() and \
+        lazy.select(pl.col("slm_correct").drop_nulls().len()).collect().item() >= 50
+    if not state.wants("router", True, None if labelled else
+                       "needs per-call outcomes (slm_correct) on at least 50 calls: pass --outcomes or --map"):
         return
     from .router.data import load_run_data
     from .router.export import export_router

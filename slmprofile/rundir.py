@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar, Iterable
 
 
 @dataclass(frozen=True)
@@ -170,3 +170,27 @@ class RunDir:
     @property
     def llm_cache(self) -> Path:
         return self.root / self.LLM_CACHE
+
+    def read_table(self, name: str, *, skip: Iterable[str] = ()) -> Any:
+        """The Parquet file ``name`` of this run as a polars frame (without the columns in ``skip``); a missing
+        file is a ``FileNotFoundError`` that says which command writes it."""
+        import polars as pl
+
+        path = self.root / name
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} not found: {_WRITTEN_BY.get(name, 'written by slmprofile run')}")
+        skip = set(skip)
+        if skip:
+            return pl.read_parquet(path, columns=[c for c in pl.read_parquet_schema(path) if c not in skip])
+        return pl.read_parquet(path)
+
+
+#: Which command writes each table, for the message when one is missing.
+_WRITTEN_BY = {
+    RunDir.LOGS: "the logs of a run (`slmprofile run LOGS --out DIR` or `slmprofile ingest`)",
+    RunDir.EMBEDDINGS: "the embeddings of a run (`slmprofile run LOGS --out DIR` or `slmprofile embed`)",
+    RunDir.CLUSTERS: "the clusters of a run (`slmprofile run LOGS --out DIR` or `slmprofile cluster`)",
+    RunDir.TASK_TYPES: "the task types of a run (`slmprofile run LOGS --out DIR` or `slmprofile cluster`)",
+    RunDir.SUITABILITY: "the verdicts of a run (`slmprofile suitability DIR`)",
+    RunDir.SAVINGS: "the savings of a run (`slmprofile savings DIR`)",
+}

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Literal, Sequence
 
 from .errors import RouterFileError, SlmprofileError
+from .rundir import RunDir
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -35,7 +36,7 @@ ARTIFACT_VERSION = 1
 ONNX_FP32 = "router.onnx"
 ONNX_INT8 = "router.int8.onnx"
 TOKENIZER_FILE = "tokenizer.json"
-CONFIG_FILE = "router.json"
+CONFIG_FILE = RunDir.ROUTER_CONFIG
 #: The files of a router artifact folder.
 ARTIFACT_FILES = (ONNX_FP32, ONNX_INT8, TOKENIZER_FILE, CONFIG_FILE)
 SLM = "slm"

@@ -679,11 +679,11 @@ def load_calls(run_dir: str | Path | None = None, *, logs: pl.DataFrame | None =
     if logs is None:
         if run is None:
             raise ValueError("give run_dir or logs")
-        logs = _read(RunDir(run).logs, "logs", skip=skip_columns)
+        logs = RunDir(run).read_table(RunDir.LOGS, skip=skip_columns)
     if clusters is None and "cluster_id" not in logs.columns:
         if run is None:
             raise ValueError("give clusters (or run_dir holding clusters.parquet)")
-        clusters = _read(RunDir(run).clusters, "clusters")
+        clusters = RunDir(run).read_table(RunDir.CLUSTERS)
     if outcomes is not None:
         from .ingest.outcomes import attach_outcomes
 
@@ -695,16 +695,6 @@ def load_calls(run_dir: str | Path | None = None, *, logs: pl.DataFrame | None =
             clusters.select(keep), on="id", how="left")
         logs = logs.with_columns(pl.col("cluster_id").fill_null(-1))
     return logs
-
-
-def _read(path: Path, what: str, *, skip: Sequence[str] = ()) -> pl.DataFrame:
-    import polars as pl
-
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: the {what} of a run (`slmprofile run LOGS --out DIR`)")
-    if skip:
-        return pl.read_parquet(path, columns=[c for c in pl.read_parquet_schema(path) if c not in skip])
-    return pl.read_parquet(path)
 
 
 def assess_suitability(run_dir: str | Path | None = None, *, logs: pl.DataFrame | None = None,

@@ -167,3 +167,15 @@ def test_run_settings_are_one_checked_object(tmp_path: Path) -> None:
     assert [s.__name__ for s in STAGES] == ["ingest_stage", "redact_stage", "write_logs_stage", "embed_stage",
                                             "task_types_stage", "suitability_stage", "savings_stage",
                                             "router_stage", "run_info_stage", "report_stage"]
+
+
+def test_stages_without_their_input_are_skipped_with_the_reason(tmp_path: Path) -> None:
+    generate_sample(tmp_path / "s", n_calls=120, seed=1)
+    result = run([tmp_path / "s" / "logs"], tmp_path / "out", embed=False, html_report=False)
+    assert result.skipped == {"suitability": "no task types (clustering off or too few prompts)",
+                              "savings": "no suitability table", "router": "no embeddings"}
+    assert json.loads((tmp_path / "out" / "run.json").read_text())["skipped"] == result.skipped
+    assert set(result.timings) == {"ingest", "redact"} and not (tmp_path / "out" / "embeddings.parquet").exists()
+    off = run([tmp_path / "s" / "logs"], tmp_path / "off", embed=False, suitability=False, savings=False,
+              router=False, html_report=False)
+    assert off.skipped == {}  # switched off is not "skipped"

@@ -8,24 +8,10 @@ from typing import Annotated, Literal, Optional
 import typer
 
 from ..rundir import RunDir
+from ..terminal import fail, make_console
 
 router_app = typer.Typer(name="router", help="Train, export (ONNX fp32 + int8) and benchmark the SLM/frontier router.",
                          no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False)
-
-
-def _console(*, stderr: bool = False):
-    """Results and summaries go to stdout (``> out.txt`` keeps them); errors to stderr."""
-    from rich.console import Console
-
-    return Console(stderr=stderr, soft_wrap=True, markup=False, highlight=False)  # paths and values as written
-
-
-def _fail(message: str) -> None:
-    """Print ``error: message`` (one line; the message is not read as rich markup) and exit with code 2."""
-    from rich.text import Text
-
-    _console(stderr=True).print(Text.assemble(("error:", "red"), f" {message}"))
-    raise typer.Exit(code=2)
 
 
 def _print_evaluation(result) -> None:
@@ -44,7 +30,7 @@ def _print_evaluation(result) -> None:
             continue
         table.add_row(row["router"], fmt(row["apgr"]), fmt(row.get("cpt50")), fmt(row.get("cpt80")),
                       fmt(row.get("hull_auc")), fmt(row.get("quality_at_50")))
-    _console().print(table)
+    make_console().print(table)
 
 
 @router_app.command()
@@ -95,7 +81,7 @@ def train(
     from .finetune import ENCODER_DIR, FinetuneSettings
     from .train import SlmRouter, train_router
 
-    console = _console()
+    console = make_console()
     try:
         from ..runtime import ARTIFACT_FILES
 
@@ -122,7 +108,7 @@ def train(
                                                         random_state=seed) if finetune else None,
                               finetune_dir=out / ENCODER_DIR if finetune else None)
     except (SlmprofileError, ValueError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     _print_evaluation(result)
     v = result.router.validation_
     share = v.get("slm_share")
@@ -149,7 +135,7 @@ def _export(head_dir: Path, out: Path, *, int8: bool, model: Optional[Path], che
 
     from ..outputs import claim_file_in, record_outputs
 
-    console = _console()
+    console = make_console()
     head = head_dir / RunDir.ROUTER_HEAD if head_dir.is_dir() else head_dir
     try:
         from ..runtime import ARTIFACT_FILES
@@ -157,7 +143,7 @@ def _export(head_dir: Path, out: Path, *, int8: bool, model: Optional[Path], che
         claim_file_in(out, list(ARTIFACT_FILES))
         result = export_router(head, out, model=model, int8=int8)
     except (SlmprofileError, ValueError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     record_outputs(out, result.files.values())
     for name, path in result.files.items():
         console.print(f"wrote {name}: {path}")
@@ -178,7 +164,7 @@ def _export(head_dir: Path, out: Path, *, int8: bool, model: Optional[Path], che
         try:
             report = parity_report(SlmRouter.load(head), out, sample, embedder=embedder)
         except SlmprofileError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         console.print("parity: " + ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
                                              for k, v in report.items()), highlight=False)
 
@@ -232,7 +218,7 @@ def bench(
     try:
         claim_file_in(out or directory, list(RunDir.BENCH_FILES))
     except SlmprofileError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     texts = None
     if prompts is not None:
         if prompts.suffix == ".parquet":
@@ -248,8 +234,8 @@ def bench(
                                pytorch=pytorch, max_seconds=max_seconds, n_prompts=n,
                                prompt_source=prompt_set)
     except (SlmprofileError, ValueError, FileNotFoundError) as exc:
-        _fail(str(exc))
-    console = _console()
+        fail(str(exc))
+    console = make_console()
     console.print(result.table())
     for line in result.auto_lines() + result.skipped:
         console.print(line, highlight=False)
