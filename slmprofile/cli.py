@@ -416,6 +416,10 @@ app.add_typer(notebooks_app, name="notebooks")
 from .router.cli import router_app  # noqa: E402 - cheap: the sub-app imports typer only
 app.add_typer(router_app, name="router")
 
+from .gateway.cli import serve_cmd, serve_report_cmd  # noqa: E402 - cheap: imports typer only
+app.command("serve")(serve_cmd)
+app.command("serve-report")(serve_report_cmd)
+
 
 @notebooks_app.command("render")
 def notebooks_render(

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 from test_router import build_sample_artifact, sample_calls
+from slmprofile.testing.tiny_router import TINY_WEIGHTS, build_tiny_router
 
 
 @pytest.fixture(scope="module")
@@ -81,47 +82,10 @@ def test_threshold_override_and_bad_artifacts_give_clear_errors(artifact, tmp_pa
 
 
 # ------------------------------------------------------------------------------ router.json checks (no training)
-#: Word -> weight of the tiny router below: its score is the sum of the weights of a text's word pieces.
-TINY_WEIGHTS = {"[PAD]": 0.0, "[UNK]": 0.0, "classify": 2.0, "ticket": 0.5, "summarise": 1.0, "prove": -3.0,
-                "strategy": -1.5, "the": 0.0, "this": 0.0}
-
-
 def _tiny_router(directory):
-    """A valid router directory in milliseconds: a word-level tokenizer and a hand-built ONNX graph with the
-    exported graph's interface (input_ids, attention_mask -> p_slm, score), where score is the sum of
-    :data:`TINY_WEIGHTS` over the text's word pieces and p_slm its sigmoid."""
-    import onnx
-    from onnx import TensorProto, helper
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
-
-    directory.mkdir(parents=True)
-    vocab = {word: i for i, word in enumerate(TINY_WEIGHTS)}
-    tokenizer = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
-    tokenizer.normalizer = normalizers.Lowercase()
-    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
-    tokenizer.save(str(directory / "tokenizer.json"))
-    weights = helper.make_tensor("weights", TensorProto.FLOAT, [len(vocab)], list(TINY_WEIGHTS.values()))
-    axes = helper.make_tensor("axes", TensorProto.INT64, [1], [1])
-    graph = helper.make_graph(
-        [helper.make_node("Gather", ["weights", "input_ids"], ["w"]),
-         helper.make_node("Cast", ["attention_mask"], ["m"], to=TensorProto.FLOAT),
-         helper.make_node("Mul", ["w", "m"], ["wm"]),
-         helper.make_node("ReduceSum", ["wm", "axes"], ["score"], keepdims=0),
-         helper.make_node("Sigmoid", ["score"], ["p_slm"])],
-        "tiny_router",
-        [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "seq"]),
-         helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "seq"])],
-        [helper.make_tensor_value_info("p_slm", TensorProto.FLOAT, ["batch"]),
-         helper.make_tensor_value_info("score", TensorProto.FLOAT, ["batch"])],
-        initializer=[weights, axes])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    onnx.checker.check_model(model)
-    onnx.save(model, str(directory / "router.onnx"))
-    onnx.save(model, str(directory / "router.int8.onnx"))
-    config = {"format": "slmprofile-router", "format_version": 1, "threshold": 0.5, "max_length": 16, "pad_id": 0,
-              "files": {"fp32": "router.onnx", "int8": "router.int8.onnx", "tokenizer": "tokenizer.json"}}
-    (directory / "router.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
-    return directory
+    """The package's tiny router (a word-level tokenizer and a hand-built ONNX graph with the exported graph's
+    interface, score = sum of TINY_WEIGHTS over the words)."""
+    return build_tiny_router(directory)
 
 
 @pytest.fixture(scope="module")

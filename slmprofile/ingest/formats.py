@@ -195,8 +195,12 @@ class OpenAIChat(LogFormat):
         meta.update(drop_none([("finish_reason", comp.get("finish_reason")),
                                ("cached_tokens", comp.get("cached_tokens")),
                                ("requested_model", request.get("model"))]))
+        # what the routing gateway (slmprofile serve) adds to each line: its decision and the client's task type
+        meta.update(drop_none([("routing", record.get("routing") if isinstance(record.get("routing"), dict)
+                                 else None),
+                               ("task_type", as_str(record.get("task_type")))]))
         return new_row(
-            id=as_str(first_of(record, "response.id", "id", "request_id")),
+            id=as_str(first_of(record, "id", "response.id", "request_id")),
             timestamp=timestamp,
             model=model,
             provider=infer_provider(model, record.get("provider")),

@@ -105,6 +105,8 @@ class FakeOpenAI:
             earlier requests with the same messages (0 for the first), e.g. fail each prompt's first attempt.
         latency_s: delay before every answer.
         models: model ids listed by ``GET /v1/models`` (any model name is answered).
+        stream_delay_s: pause between the events of a streamed answer (``"stream": true`` requests are answered
+            as server-sent events, see :func:`stream_events`).
 
     Use as a context manager, or call :meth:`start` / :meth:`stop`. ``requests`` holds every
     :class:`RecordedRequest` received.
@@ -112,8 +114,9 @@ class FakeOpenAI:
 
     def __init__(self, *, answer: Answerer | None = None, script: Iterable[Fault | str | None] = (),
                  rule: Callable[[dict, int], Fault | str | None] | None = None, latency_s: float = 0.0,
-                 models: Iterable[str] = ("fake-slm",)) -> None:
+                 models: Iterable[str] = ("fake-slm",), stream_delay_s: float = 0.0) -> None:
         self.answer = answer or rule_based_answer
+        self.stream_delay_s = stream_delay_s
         self.script = [_as_fault(x) for x in script]
         self.rule = rule
         self.latency_s = latency_s
@@ -136,7 +139,7 @@ class FakeOpenAI:
             server_owner = owner
 
         self._stopping.clear()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-openai", daemon=True)
         self._thread.start()
@@ -220,9 +223,42 @@ class FakeOpenAI:
                           "total_tokens": prompt_tokens + len(words)}}
 
 
+def stream_events(completion: Mapping[str, Any], *, include_usage: bool = False) -> list[bytes]:
+    """A chat completion as the ``data: ...`` events of a streamed answer (``chat.completion.chunk`` objects: the
+    role, then one chunk per word, then the finish reason, the usage when asked for, and ``[DONE]``)."""
+    choice = completion["choices"][0]
+    base = {"id": completion["id"], "object": "chat.completion.chunk", "created": completion["created"],
+            "model": completion["model"]}
+
+    def chunk(delta: dict, finish: str | None = None, **extra: Any) -> bytes:
+        data = {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
+        return b"data: " + json.dumps(data).encode() + b"\n\n"
+
+    words = re.findall(r"\S+\s*|\s+", choice["message"]["content"] or "")
+    events = [chunk({"role": "assistant", "content": ""})]
+    events += [chunk({"content": w}) for w in words]
+    events.append(chunk({}, choice["finish_reason"]))
+    if include_usage:
+        events.append(b"data: " + json.dumps({**base, "choices": [], "usage": completion["usage"]}).encode()
+                      + b"\n\n")
+    events.append(b"data: [DONE]\n\n")
+    return events
+
+
+class _Server(ThreadingHTTPServer):
+    """The stdlib threading server with a listen backlog fit for load tests: its default of 5 drops bursts of new
+    connections, which the clients then retry after a one-second SYN timeout."""
+
+    request_queue_size = 1024
+    daemon_threads = True
+
+
 class _Handler(BaseHTTPRequestHandler):
     server_owner: FakeOpenAI
     protocol_version = "HTTP/1.1"
+    # headers and body go out in two writes: without TCP_NODELAY, Nagle's algorithm and the client's delayed ACK
+    # hold the body back ~40 ms on keep-alive connections, which would swamp any latency measured against the fake
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence the stdlib access log
         return
@@ -239,6 +275,24 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError, OSError):
             pass  # the client gave up (its timeout): that is the point of a timeout fault
+
+    def _stream(self, completion: dict, body: dict, delay_s: float) -> None:
+        """Send ``completion`` as server-sent events, one chunk per word, with chunked transfer encoding."""
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for event in stream_events(completion, include_usage=bool((body.get("stream_options") or {})
+                                                                     .get("include_usage"))):
+                self.wfile.write(f"{len(event):x}\r\n".encode() + event + b"\r\n")
+                self.wfile.flush()
+                if delay_s:
+                    time.sleep(delay_s)
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            pass
 
     def _error(self, status: int, message: str, headers: Mapping[str, str] | None = None) -> None:
         err = {"error": {"message": message, "type": "fake_error", "code": status}}
@@ -272,7 +326,9 @@ class _Handler(BaseHTTPRequestHandler):
         owner._record(n, self.path, body, kind)  # recorded on arrival: a request the client gave up on still counts
         if owner.latency_s:
             time.sleep(owner.latency_s)
-        if fault is None:
+        if fault is None and body.get("stream"):
+            self._stream(owner._completion(n, body), body, owner.stream_delay_s)
+        elif fault is None:
             self._send(200, json.dumps(owner._completion(n, body)).encode())
         elif kind in ("429", "503"):
             headers = {} if fault.retry_after is None else {"Retry-After": f"{fault.retry_after:g}"}
@@ -389,8 +445,6 @@ def reference_answerer(reference: Mapping[str, str], *, agree: float | Callable[
 def main(argv: list[str] | None = None) -> None:  # pragma: no cover - manual demo entry point
     """Serve the rule-based fake model until interrupted: ``python -m slmprofile.testing.fake_openai``."""
     import argparse
-    from http.server import ThreadingHTTPServer as Server
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args(argv)
@@ -399,9 +453,9 @@ def main(argv: list[str] | None = None) -> None:  # pragma: no cover - manual de
     class Handler(_Handler):
         server_owner = owner
 
-    server = Server(("127.0.0.1", args.port), Handler)
+    server = _Server(("127.0.0.1", args.port), Handler)
     server.daemon_threads = True
-    print(f"fake OpenAI-compatible server on http://127.0.0.1:{args.port}/v1 (Ctrl-C stops it)")
+    print(f"fake OpenAI-compatible server on http://127.0.0.1:{args.port}/v1 (Ctrl-C stops it)", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
