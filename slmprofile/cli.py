@@ -420,6 +420,9 @@ from .gateway.cli import serve_cmd, serve_report_cmd  # noqa: E402 - cheap: impo
 app.command("serve")(serve_cmd)
 app.command("serve-report")(serve_report_cmd)
 
+from .loop.cli import export_app  # noqa: E402 - cheap: imports typer only
+app.add_typer(export_app, name="export")
+
 
 @notebooks_app.command("render")
 def notebooks_render(

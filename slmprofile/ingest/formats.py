@@ -580,6 +580,45 @@ TABLE_FIELDS = {
 
 
 @register
+class ChatTranscript(LogFormat):
+    """Chat transcripts in the OpenAI fine-tuning format, one ``{"messages": [...]}`` a line: the last message, when
+    it is the assistant's, is the answer (``slmprofile export finetune`` writes these; so do many eval sets)."""
+
+    name = "chat_transcript"
+    title = "Chat transcripts in the OpenAI fine-tuning format (the last assistant turn is the answer)"
+    example = {"messages": [{"role": "system", "content": "Sort support tickets into billing or technical."},
+                            {"role": "user", "content": "Classify: my card was charged twice"},
+                            {"role": "assistant", "content": "billing"}]}
+
+    def detect(self, record: Mapping[str, Any]) -> bool:
+        return isinstance(record.get("messages"), list) and "request" not in record and "custom_id" not in record
+
+    def parse(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        messages = record.get("messages")
+        if not isinstance(messages, list):
+            raise Skip(WRONG_TYPE, "messages", "messages is not a list")
+        answer, n_tools = None, 0
+        if messages and isinstance(messages[-1], dict) and messages[-1].get("role") == "assistant":
+            answer, n_tools = response_text(messages[-1])
+            messages = messages[:-1]
+        model = as_str(record.get("model"))
+        return new_row(
+            id=as_str(first_of(record, "id", "custom_id")),
+            timestamp=parse_timestamp(first_of(record, "timestamp", "created_at"), "timestamp"),
+            model=model,
+            provider=infer_provider(model, record.get("provider")),
+            **_conversation_row(messages, "messages"),
+            response_text=answer,
+            n_tool_calls=n_tools,
+            status="ok" if answer else "pending",
+            error=None,
+            metadata=compact_json(drop_none([("tools", [get_path(t, "function.name") for t in record["tools"]
+                                                        if isinstance(t, dict)]
+                                              if isinstance(record.get("tools"), list) else None)])),
+        )
+
+
+@register
 class Table(LogFormat):
     """Any CSV / Parquet / JSONL table with a prompt column, mapped with ``--map prompt=COL,...``.
 
@@ -666,4 +705,4 @@ class Table(LogFormat):
 
 #: Formats tried, in order, when auto-detecting (the generic table comes last).
 DETECTION_ORDER = ("openai_batch_input", "openai_batch_output", "openai_chat", "langfuse", "helicone", "litellm",
-                   "langsmith", "posthog", "table")
+                   "langsmith", "posthog", "chat_transcript", "table")

@@ -1,0 +1,405 @@
+"""Fine-tuning data per task type, from the frontier model's own logged answers (``slmprofile export finetune``).
+
+For each chosen task type (default: the types whose verdict is ``slm`` or ``undecided``) the successful frontier
+calls become chat examples in the OpenAI fine-tuning format, one JSON object a line::
+
+    {"messages": [{"role": "system", ...}, {"role": "user", ...}, {"role": "assistant", "content": "..."}]}
+
+(an answer that was a tool call keeps it: ``{"role": "assistant", "tool_calls": [...]}``). Steps, in order:
+
+1. **Keep** calls with status ``ok`` and an answer; drop those an outcome column marks as wrong
+   (``frontier_correct`` false), and, when asked, those under a feedback or eval-score floor.
+2. **Redact** every message and answer (the run's logs are redacted already; this holds for a logs file too).
+3. **Deduplicate**: exact duplicates (same conversation and answer) and near duplicates (the same conversation once
+   case, punctuation and spacing are set aside) keep their first call.
+4. **Split** by template and time: the calls of one template (one system prompt or prompt skeleton) stay in one
+   split, and the latest templates are held out for test, then validation; with fewer than
+   :data:`MIN_GROUPS_FOR_TEMPLATE_SPLIT` templates the split is by time alone. Either way a prompt of the test split
+   never appears (up to near duplicates) in train or validation, so the test split is a held-out evaluation set
+   with the frontier model's answer as the reference.
+
+Per type it counts the examples against the usual thresholds (:data:`MIN_EXAMPLES` to start,
+:data:`RECOMMENDED_EXAMPLES` recommended), the training tokens, and a training-cost estimate under a stated price
+assumption, and writes them to ``manifest.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from ..params import Interval, check_params
+from ..rundir import RunDir
+
+#: Examples below which fine-tuning is not worth starting.
+MIN_EXAMPLES = 50
+#: Examples from which fine-tuning usually pays off.
+RECOMMENDED_EXAMPLES = 500
+#: Fewer templates than this in a task type: split by time only (a template split would put most calls in one split).
+MIN_GROUPS_FOR_TEMPLATE_SPLIT = 5
+SPLITS = ("train", "validation", "test")
+MANIFEST_FILE = "manifest.json"
+
+_SLUG = re.compile(r"[^a-z0-9]+")
+_NEAR = re.compile(r"[\W_]+")
+
+
+@dataclass
+class FinetuneDataSettings:
+    """What ``export finetune`` keeps and how it splits.
+
+    Attributes:
+        task_types: task type names or cluster ids to export (None: verdict ``slm`` or ``undecided``).
+        min_feedback: keep calls whose ``feedback`` is at least this (None: no floor; calls without one are kept).
+        min_eval_score: the same for ``eval_score``.
+        validation_share, test_share: the shares of each type's examples held out (by template and time).
+        epochs: training epochs assumed for the cost estimate.
+        usd_per_million_training_tokens: the training price assumed for the cost estimate (stated in the manifest).
+        redact: redact messages and answers again (the run's logs are redacted already).
+    """
+
+    task_types: Sequence[str] | None = None
+    min_feedback: float | None = None
+    min_eval_score: float | None = None
+    validation_share: float = 0.1
+    test_share: float = 0.15
+    epochs: int = 3
+    usd_per_million_training_tokens: float = 3.0
+    redact: bool = True
+
+    _parameter_constraints = {
+        "task_types": [None, list, tuple],
+        "min_feedback": [None, Interval(float, None, None)],
+        "min_eval_score": [None, Interval(float, None, None)],
+        "validation_share": [Interval(float, 0, 0.5)],
+        "test_share": [Interval(float, 0, 0.5, closed="right")],
+        "epochs": [Interval(int, 1, 100)],
+        "usd_per_million_training_tokens": [Interval(float, 0, None)],
+        "redact": [bool],
+    }
+
+    def check(self) -> FinetuneDataSettings:
+        check_params(self, self._parameter_constraints)
+        if self.validation_share + self.test_share >= 0.8:
+            raise ValueError("The 'validation_share' and 'test_share' parameters must leave at least 20 % for "
+                             f"training; got {self.validation_share} + {self.test_share}.")
+        return self
+
+
+@dataclass
+class TypeExport:
+    """One task type's export: counts per split, what was dropped, tokens, cost, readiness, files."""
+
+    task_type: str
+    cluster_id: int | None
+    verdict: str | None
+    calls: int
+    kept: int
+    dropped: dict[str, int]
+    split_by: str
+    counts: dict[str, int]
+    train_tokens: int
+    estimated_training_usd: float
+    readiness: str
+    files: dict[str, str] = field(default_factory=dict)
+    tool_call_examples: int = 0
+
+
+@dataclass
+class FinetuneExport:
+    """What ``export finetune`` wrote (``manifest.json`` holds the same)."""
+
+    out_dir: Path
+    settings: dict[str, Any]
+    task_types: list[TypeExport]
+    assumptions: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"out_dir": str(self.out_dir), "settings": self.settings, "assumptions": self.assumptions,
+                "task_types": [asdict(t) for t in self.task_types]}
+
+
+# -- building examples ------------------------------------------------------------------------------------------
+def readiness(n_train: int) -> str:
+    """``too few`` / ``enough to start`` / ``recommended`` for ``n_train`` training examples."""
+    if n_train >= RECOMMENDED_EXAMPLES:
+        return "recommended"
+    return "enough to start" if n_train >= MIN_EXAMPLES else "too few"
+
+
+def slug(name: str) -> str:
+    """A folder name for a task type."""
+    return _SLUG.sub("-", name.lower()).strip("-")[:80] or "task-type"
+
+
+def assistant_message(response_text: str | None, n_tool_calls: int | None) -> dict | None:
+    """The logged answer as an assistant message: its text, or its tool calls (ingestion keeps a tool-call answer
+    as the JSON list of the calls); None when there is no answer."""
+    if not response_text or not response_text.strip():
+        return None
+    if n_tool_calls:
+        try:
+            calls = json.loads(response_text)
+        except ValueError:
+            calls = None
+        if isinstance(calls, list) and calls and all(isinstance(c, dict) and "function" in c for c in calls):
+            return {"role": "assistant", "tool_calls": [
+                {"id": c.get("id") or f"call_{i}", "type": c.get("type") or "function",
+                 "function": {"name": (c.get("function") or {}).get("name", ""),
+                              "arguments": _arguments((c.get("function") or {}).get("arguments"))}}
+                for i, c in enumerate(calls)]}
+    return {"role": "assistant", "content": response_text}
+
+
+def _arguments(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value if value is not None else {}, ensure_ascii=False)
+
+
+def conversation(messages: Iterable[dict] | None, system_prompt: str | None) -> list[dict]:
+    """The logged request as fine-tuning messages: roles and contents (tool calls and tool results kept), the
+    system prompt first when the messages do not carry it."""
+    out: list[dict] = []
+    for message in messages or []:
+        role = message.get("role")
+        if role not in ("system", "developer", "user", "assistant", "tool"):
+            continue
+        entry: dict[str, Any] = {"role": "system" if role == "developer" else role}
+        content = message.get("content")
+        if message.get("tool_calls"):
+            try:
+                entry["tool_calls"] = json.loads(message["tool_calls"])
+            except (TypeError, ValueError):
+                pass
+        if content is not None or "tool_calls" not in entry:
+            entry["content"] = content or ""
+        if role == "tool" and message.get("tool_call_id"):
+            entry["tool_call_id"] = message["tool_call_id"]
+        if message.get("name") and role in ("user", "assistant"):
+            entry["name"] = message["name"]
+        out.append(entry)
+    if system_prompt and not any(m["role"] == "system" for m in out):
+        out.insert(0, {"role": "system", "content": system_prompt})
+    return out
+
+
+def near_key(messages: list[dict], roles: tuple[str, ...] = ("system", "user", "assistant", "tool")) -> str:
+    """The request (the messages before the answer, of ``roles``) with case, punctuation and spacing set
+    aside: equal keys are near duplicates."""
+    text = " ".join(str(m.get("content") or "") for m in messages[:-1] if m["role"] in roles)
+    return hashlib.sha256(" ".join(_NEAR.sub(" ", text.lower()).split()).encode()).hexdigest()
+
+
+def check_example(example: dict) -> str | None:
+    """Why a line breaks the OpenAI chat fine-tuning format (None: it does not): a ``messages`` list of known roles,
+    at least one user turn before the last message, the last message an assistant turn with content or tool calls,
+    and no empty assistant turn anywhere."""
+    messages = example.get("messages")
+    if not isinstance(messages, list) or len(messages) < 2:
+        return "no messages"
+    roles = [m.get("role") for m in messages]
+    if any(r not in ("system", "user", "assistant", "tool") for r in roles):
+        return "unknown role"
+    if "system" in roles[1:] and roles.index("system") != 0:
+        return "system message not first"
+    if "user" not in roles[:-1]:
+        return "no user turn"
+    if roles[-1] != "assistant":
+        return "last message is not the assistant's"
+    for m in messages:
+        if m["role"] == "assistant" and not (str(m.get("content") or "").strip() or m.get("tool_calls")):
+            return "empty assistant turn"
+    return None
+
+
+# -- the export ---------------------------------------------------------------------------------------------------
+def export_finetune(run_dir: str | Path, out_dir: str | Path, settings: FinetuneDataSettings | None = None, *,
+                    progress: bool = False) -> FinetuneExport:
+    """Write ``OUT/<task-type>/{train,validation,test}.jsonl`` and ``OUT/manifest.json`` from a run directory
+    (``logs.parquet``, ``clusters.parquet``, ``suitability.parquet``). ``out_dir`` must exist (claimed by the
+    caller). Returns what was written."""
+    import polars as pl
+
+    settings = (settings or FinetuneDataSettings()).check()
+    run = RunDir(run_dir)
+    out = Path(out_dir)
+    logs = run.read_table(RunDir.LOGS, skip=("embedding",))
+    clusters = run.read_table(RunDir.CLUSTERS).select("id", "cluster_id", "task_type")
+    verdicts = _verdicts(run)
+    frame = logs.join(clusters, on="id", how="inner")
+    chosen = _chosen_types(frame, verdicts, settings.task_types)
+    exports = []
+    for name in _progress(chosen, progress):
+        part = frame.filter(pl.col("task_type") == name)
+        cluster_id = part["cluster_id"][0] if part.height else None
+        exports.append(_export_type(part, name, None if cluster_id is None else int(cluster_id),
+                                    verdicts.get(name), out, settings))
+    assumptions = {
+        "usd_per_million_training_tokens": settings.usd_per_million_training_tokens, "epochs": settings.epochs,
+        "price_note": "an assumed list price of hosted fine-tuning of a small model; set "
+                      "--usd-per-mtok to your provider's",
+        "min_examples": MIN_EXAMPLES, "recommended_examples": RECOMMENDED_EXAMPLES,
+        "tokens": "prompt + completion tokens of the training examples as logged (or estimated at ingest)"}
+    result = FinetuneExport(out, {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(settings).items()},
+                            exports, assumptions)
+    (out / MANIFEST_FILE).write_text(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n",
+                                     encoding="utf-8")
+    return result
+
+
+def _progress(items: list[str], show: bool) -> Iterable[str]:
+    if not show:
+        return items
+    from tqdm.auto import tqdm
+
+    return tqdm(items, desc="export finetune", unit="type")
+
+
+def _verdicts(run: RunDir) -> dict[str, str]:
+    path = run.suitability
+    if not Path(path).is_file():
+        return {}
+    import polars as pl
+
+    table = pl.read_parquet(path, columns=["task_type", "verdict"])
+    return dict(zip(table["task_type"].to_list(), table["verdict"].to_list()))
+
+
+def _chosen_types(frame: Any, verdicts: dict[str, str], wanted: Sequence[str] | None) -> list[str]:
+    present = sorted(set(frame["task_type"].drop_nulls().to_list()))
+    if wanted is None:
+        if not verdicts:
+            raise FileNotFoundError("no verdicts in this run (suitability.parquet): name the task types with "
+                                    "--task-type, or run `slmprofile suitability DIR` first")
+        return [t for t in present if verdicts.get(t) in ("slm", "undecided")]
+    by_id = {}
+    for name, cid in frame.select("task_type", "cluster_id").unique().iter_rows():
+        by_id[str(cid)] = name
+    chosen = []
+    for item in wanted:
+        name = item if item in present else by_id.get(str(item))
+        if name is None:
+            close = [t for t in present if str(item).lower() in t.lower()]
+            hint = f"; did you mean {close[0]!r}?" if close else f"; the run has {len(present)} task types"
+            raise ValueError(f"no task type {item!r} in this run{hint}")
+        if name not in chosen:
+            chosen.append(name)
+    return chosen
+
+
+def _export_type(part: Any, name: str, cluster_id: int | None, verdict: str | None, out: Path,
+                 settings: FinetuneDataSettings) -> TypeExport:
+    import polars as pl
+
+    dropped = {"not_ok": 0, "no_answer": 0, "frontier_wrong": 0, "low_feedback": 0, "low_eval_score": 0,
+               "invalid": 0, "exact_duplicate": 0, "near_duplicate": 0, "test_overlap": 0}
+    calls = part.height
+    ok = part.filter(pl.col("status") == "ok")
+    dropped["not_ok"] = calls - ok.height
+    if "frontier_correct" in ok.columns:
+        wrong = ok["frontier_correct"].fill_null(True).not_()
+        dropped["frontier_wrong"] = int(wrong.sum())
+        ok = ok.filter(~wrong)
+    for column, floor, reason in (("feedback", settings.min_feedback, "low_feedback"),
+                                  ("eval_score", settings.min_eval_score, "low_eval_score")):
+        if floor is not None and column in ok.columns:
+            low = ok[column].fill_null(float("inf")) < floor
+            dropped[reason] = int(low.sum())
+            ok = ok.filter(~low)
+    ok = ok.sort(["timestamp", "id"], nulls_last=True)
+    rows = []
+    seen_exact: set[str] = set()
+    seen_near: set[str] = set()
+    for row in ok.iter_rows(named=True):
+        answer = assistant_message(row.get("response_text"), row.get("n_tool_calls"))
+        if answer is None:
+            dropped["no_answer"] += 1
+            continue
+        messages = conversation(row.get("messages"), row.get("system_prompt")) + [answer]
+        if settings.redact:
+            from ..redact import redact_json
+
+            messages = redact_json(messages)
+        example = {"messages": messages}
+        if check_example(example) is not None:
+            dropped["invalid"] += 1
+            continue
+        exact = hashlib.sha256(json.dumps(messages, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+        near = near_key(messages)
+        if exact in seen_exact:
+            dropped["exact_duplicate"] += 1
+            continue
+        if near in seen_near:
+            dropped["near_duplicate"] += 1
+            continue
+        seen_exact.add(exact)
+        seen_near.add(near)
+        tokens = int((row.get("prompt_tokens") or 0) + (row.get("completion_tokens") or 0))
+        rows.append({"example": example, "prompt": near_key(messages, ("user",)), "group": row.get("template_id") or row.get("prompt_hash"),
+                     "time": row.get("timestamp"), "tokens": tokens, "tools": "tool_calls" in answer})
+    split_by, assignment = _split(rows, settings.validation_share, settings.test_share)
+    test_prompts = {r["prompt"] for r, s in zip(rows, assignment) if s == "test"}
+    folder = out / slug(name)
+    folder.mkdir(parents=True, exist_ok=True)
+    counts = dict.fromkeys(SPLITS, 0)
+    train_tokens = 0
+    handles = {s: (folder / f"{s}.jsonl").open("w", encoding="utf-8") for s in SPLITS}
+    try:
+        for row, split in zip(rows, assignment):
+            if split != "test" and row["prompt"] in test_prompts:  # the same user prompt under another system one
+                dropped["test_overlap"] += 1
+                continue
+            handles[split].write(json.dumps(row["example"], ensure_ascii=False) + "\n")
+            counts[split] += 1
+            if split == "train":
+                train_tokens += row["tokens"]
+    finally:
+        for handle in handles.values():
+            handle.close()
+    usd = train_tokens * settings.epochs * settings.usd_per_million_training_tokens / 1e6
+    return TypeExport(task_type=name, cluster_id=cluster_id, verdict=verdict, calls=calls, kept=sum(counts.values()),
+                      dropped={k: v for k, v in dropped.items() if v}, split_by=split_by, counts=counts,
+                      train_tokens=train_tokens, estimated_training_usd=round(usd, 4),
+                      readiness=readiness(counts["train"]),
+                      files={s: str((folder / f"{s}.jsonl").relative_to(out)) for s in SPLITS},
+                      tool_call_examples=sum(1 for r in rows if r["tools"]))
+
+
+def _split(rows: list[dict], validation_share: float, test_share: float) -> tuple[str, list[str]]:
+    """``(how, split per row)``: whole templates, latest first to test then validation, when there are enough of
+    them; else by time (rows are in time order)."""
+    n = len(rows)
+    if n == 0:
+        return "none", []
+    groups: dict[Any, list[int]] = {}
+    for i, row in enumerate(rows):
+        groups.setdefault(row["group"], []).append(i)
+    assignment = ["train"] * n
+    if len(groups) >= MIN_GROUPS_FOR_TEMPLATE_SPLIT:
+        # latest templates (by their first call) are held out; a template never straddles two splits
+        order = sorted(groups, key=lambda g: (min(str(rows[i]["time"]) for i in groups[g]), str(g)), reverse=True)
+        held = 0
+        for split, share in (("test", test_share), ("validation", validation_share)):
+            goal = held + share * n
+            for g in list(order):
+                if held >= goal:
+                    break
+                if held + len(groups[g]) > goal + 0.5 * share * n:
+                    continue  # a template too big for what is left of this split's share stays in training
+                for i in groups[g]:
+                    assignment[i] = split
+                held += len(groups[g])
+                order.remove(g)
+        if any(a == "test" for a in assignment) and any(a == "train" for a in assignment):
+            return "template and time", assignment
+        assignment = ["train"] * n
+    n_test = int(round(test_share * n))
+    n_val = int(round(validation_share * n))
+    for i in range(n - n_test, n):
+        assignment[i] = "test"
+    for i in range(n - n_test - n_val, n - n_test):
+        assignment[i] = "validation"
+    return "time", assignment
