@@ -68,6 +68,7 @@ def test_report_of_a_fresh_run_is_self_contained_and_says_what_was_not_run(run_d
     assert all(u.startswith(("#", "data:image/png;base64,")) for u in _urls(page)), _urls(page)
     images = _images(page)
     assert len(images) == 4 and all(i[:8] == b"\x89PNG\r\n\x1a\n" and len(i) > 5000 for i in images)
+    assert "No verdicts yet, so no task types to fine-tune for" in page
     # the headline falls back to volume and cost facts
     cost = types["cost_per_month"].fill_null(0).sum()
     text = headline(load_run(path.parent)).text
@@ -161,6 +162,14 @@ def test_report_renders_suitability_savings_and_router_when_present(run_dir: Pat
     assert "CPUExecutionProvider" in page and "p99_ms" in page
     assert "Router not trained" not in page and "No benchmark" not in page and "Savings not run" not in page
     assert "api:gpt-4o-mini" in page  # the chosen option per task type (the larger saving)
+    # ready to fine-tune: one row per slm / undecided type, with what `export finetune` would write for it
+    assert 'id="finetune"' in page and "slmprofile export finetune run --out DIR" in page
+    wanted = {name for name, v in zip(pl.read_parquet(run / "suitability.parquet")["task_type"],
+                                      pl.read_parquet(run / "suitability.parquet")["verdict"])
+              if v in ("slm", "undecided")}
+    assert [t["task_type"] for t in data.finetune] == sorted(wanted)
+    assert all(sum(t["counts"].values()) == t["kept"] and t["kept"] <= t["calls"] for t in data.finetune)
+    assert sum(t["kept"] for t in data.finetune) > 0
     assert all(u.startswith(("#", "data:image/png;base64,")) for u in _urls(page))
 
 

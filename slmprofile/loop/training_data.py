@@ -28,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -290,8 +290,31 @@ def _chosen_types(frame: Any, verdicts: dict[str, str], wanted: Sequence[str] | 
     return chosen
 
 
-def _export_type(part: Any, name: str, cluster_id: int | None, verdict: str | None, out: Path,
-                 settings: FinetuneDataSettings) -> TypeExport:
+@dataclass
+class _Prepared:
+    """One task type's examples before writing: rows in time order, their split, what was dropped."""
+
+    calls: int
+    rows: list[dict]
+    assignment: list[str]
+    split_by: str
+    dropped: dict[str, int]
+
+    def kept(self) -> list[tuple[dict, str]]:
+        """``(row, split)`` pairs that are written: a training or validation example whose user prompt is in the
+        test split (the same prompt under another system prompt) is dropped and counted as ``test_overlap``."""
+        test_prompts = {r["prompt"] for r, s in zip(self.rows, self.assignment) if s == "test"}
+        out = []
+        self.dropped["test_overlap"] = 0
+        for row, split in zip(self.rows, self.assignment):
+            if split != "test" and row["prompt"] in test_prompts:
+                self.dropped["test_overlap"] += 1
+                continue
+            out.append((row, split))
+        return out
+
+
+def _prepare_type(part: Any, settings: FinetuneDataSettings) -> _Prepared:
     import polars as pl
 
     dropped = {"not_ok": 0, "no_answer": 0, "frontier_wrong": 0, "low_feedback": 0, "low_eval_score": 0,
@@ -338,34 +361,61 @@ def _export_type(part: Any, name: str, cluster_id: int | None, verdict: str | No
         seen_exact.add(exact)
         seen_near.add(near)
         tokens = int((row.get("prompt_tokens") or 0) + (row.get("completion_tokens") or 0))
-        rows.append({"example": example, "prompt": near_key(messages, ("user",)), "group": row.get("template_id") or row.get("prompt_hash"),
+        rows.append({"example": example, "prompt": near_key(messages, ("user",)),
+                     "group": row.get("template_id") or row.get("prompt_hash"),
                      "time": row.get("timestamp"), "tokens": tokens, "tools": "tool_calls" in answer})
     split_by, assignment = _split(rows, settings.validation_share, settings.test_share)
-    test_prompts = {r["prompt"] for r, s in zip(rows, assignment) if s == "test"}
+    return _Prepared(calls, rows, assignment, split_by, dropped)
+
+
+def _summary(name: str, cluster_id: int | None, verdict: str | None, prepared: _Prepared,
+             kept: list[tuple[dict, str]], settings: FinetuneDataSettings, files: dict[str, str]) -> TypeExport:
+    counts = dict.fromkeys(SPLITS, 0)
+    for _, split in kept:
+        counts[split] += 1
+    train_tokens = sum(row["tokens"] for row, split in kept if split == "train")
+    usd = train_tokens * settings.epochs * settings.usd_per_million_training_tokens / 1e6
+    return TypeExport(task_type=name, cluster_id=cluster_id, verdict=verdict, calls=prepared.calls,
+                      kept=len(kept), dropped={k: v for k, v in prepared.dropped.items() if v},
+                      split_by=prepared.split_by, counts=counts, train_tokens=train_tokens,
+                      estimated_training_usd=round(usd, 4), readiness=readiness(counts["train"]), files=files,
+                      tool_call_examples=sum(1 for row, _ in kept if row["tools"]))
+
+
+def _export_type(part: Any, name: str, cluster_id: int | None, verdict: str | None, out: Path,
+                 settings: FinetuneDataSettings) -> TypeExport:
+    prepared = _prepare_type(part, settings)
+    kept = prepared.kept()
     folder = out / slug(name)
     folder.mkdir(parents=True, exist_ok=True)
-    counts = dict.fromkeys(SPLITS, 0)
-    train_tokens = 0
     handles = {s: (folder / f"{s}.jsonl").open("w", encoding="utf-8") for s in SPLITS}
     try:
-        for row, split in zip(rows, assignment):
-            if split != "test" and row["prompt"] in test_prompts:  # the same user prompt under another system one
-                dropped["test_overlap"] += 1
-                continue
+        for row, split in kept:
             handles[split].write(json.dumps(row["example"], ensure_ascii=False) + "\n")
-            counts[split] += 1
-            if split == "train":
-                train_tokens += row["tokens"]
     finally:
         for handle in handles.values():
             handle.close()
-    usd = train_tokens * settings.epochs * settings.usd_per_million_training_tokens / 1e6
-    return TypeExport(task_type=name, cluster_id=cluster_id, verdict=verdict, calls=calls, kept=sum(counts.values()),
-                      dropped={k: v for k, v in dropped.items() if v}, split_by=split_by, counts=counts,
-                      train_tokens=train_tokens, estimated_training_usd=round(usd, 4),
-                      readiness=readiness(counts["train"]),
-                      files={s: str((folder / f"{s}.jsonl").relative_to(out)) for s in SPLITS},
-                      tool_call_examples=sum(1 for r in rows if r["tools"]))
+    files = {s: str((folder / f"{s}.jsonl").relative_to(out)) for s in SPLITS}
+    return _summary(name, cluster_id, verdict, prepared, kept, settings, files)
+
+
+def readiness_table(run_dir: str | Path, settings: FinetuneDataSettings | None = None) -> list[TypeExport]:
+    """What :func:`export_finetune` would export per task type, counted without writing (and without redacting
+    again: counts do not depend on it). For the report's "ready to fine-tune" section."""
+    import polars as pl
+
+    settings = replace(settings or FinetuneDataSettings(), redact=False).check()
+    run = RunDir(run_dir)
+    frame = run.read_table(RunDir.LOGS, skip=("embedding",)).join(
+        run.read_table(RunDir.CLUSTERS).select("id", "cluster_id", "task_type"), on="id", how="inner")
+    verdicts = _verdicts(run)
+    out = []
+    for name in _chosen_types(frame, verdicts, settings.task_types):
+        part = frame.filter(pl.col("task_type") == name)
+        prepared = _prepare_type(part, settings)
+        out.append(_summary(name, int(part["cluster_id"][0]) if part.height else None, verdicts.get(name), prepared,
+                            prepared.kept(), settings, {}))
+    return out
 
 
 def _split(rows: list[dict], validation_share: float, test_share: float) -> tuple[str, list[str]]:

@@ -103,6 +103,8 @@ class RunData:
     extra_plots: dict[str, Path] = field(default_factory=dict)
     extra_assumptions: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: per task type a small model should take: the fine-tuning examples its logs hold (None: no verdicts yet)
+    finetune: list[dict[str, Any]] | None = None
 
 
 def _pick(columns: Iterable[str], names: Iterable[str]) -> str | None:
@@ -464,7 +466,35 @@ def load_run(run_dir: str | Path) -> RunData:
                             for k, v in flatten_scalars(info[stage], skip=("curve", "files", "timing"), limit=20)]
     return RunData(run_dir=run_dir, info=info, task_types=task_types, suitability=suitability, savings=savings,
                    router=read_router(run_dir), bench=read_bench(run_dir), daily=daily,
-                   span_days=span, plots=plots, extra_plots=extra_plots, extra_assumptions=assumptions, notes=notes)
+                   span_days=span, plots=plots, extra_plots=extra_plots, extra_assumptions=assumptions, notes=notes,
+                   finetune=_finetune(run_dir, suitability, notes))
+
+
+#: The report counts fine-tuning examples itself up to this many calls (about 1 s per 10,000 on 2 cores).
+FINETUNE_COUNT_MAX_CALLS = 200_000
+
+
+def _finetune(run_dir: Path, suitability: pl.DataFrame | None, notes: list[str]) -> list[dict[str, Any]] | None:
+    """The "ready to fine-tune" rows: what ``slmprofile export finetune`` would write per slm / undecided type."""
+    from dataclasses import asdict
+
+    from ..loop.training_data import readiness_table
+
+    import polars as pl
+
+    run = RunDir(run_dir)
+    if suitability is None or not run.logs.is_file() or not run.clusters.is_file():
+        return None
+    try:
+        calls = pl.scan_parquet(run.logs).select(pl.len()).collect().item()
+        if calls > FINETUNE_COUNT_MAX_CALLS:  # each call is read in Python: leave large logs to the command
+            notes.append(f"ready to fine-tune: not counted for {calls:,} calls (over {FINETUNE_COUNT_MAX_CALLS:,}); "
+                         f"`slmprofile export finetune {run_dir} --out DIR` counts and writes them")
+            return None
+        return [asdict(t) for t in readiness_table(run_dir)]
+    except (OSError, ValueError, KeyError) as exc:  # a damaged or foreign table: the section says so
+        notes.append(f"ready to fine-tune: not computed ({exc})")
+        return None
 
 
 def named_task_types(task_types: pl.DataFrame) -> pl.DataFrame:
