@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from slmprofile.loop import FinetuneDataSettings, check_example, export_finetune
-from slmprofile.loop.training_data import MIN_GROUPS_FOR_TEMPLATE_SPLIT, _split, near_key
+from slmprofile.loop.training_data import (MIN_GROUPS_FOR_TEMPLATE_SPLIT, _split, assistant_message,
+                                          conversation, prompt_key, redact_messages)
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
@@ -126,7 +127,7 @@ def test_no_pii_of_the_raw_logs_reaches_the_export(run_dir, exported):
 def test_no_prompt_is_in_both_train_and_test_and_duplicates_are_dropped(exported):
     result, out = exported
     for t in result.task_types:
-        keys = {s: [near_key(e["messages"], ("user",)) for e in lines(out / t.files[s])]
+        keys = {s: [prompt_key(e["messages"]) for e in lines(out / t.files[s])]
                 for s in ("train", "validation", "test")}
         assert not set(keys["train"]) & set(keys["test"]), t.task_type
         assert not set(keys["validation"]) & set(keys["test"]), t.task_type
@@ -150,6 +151,45 @@ def test_split_keeps_templates_whole_and_holds_out_the_latest():
     few = [{"group": f"t{i % (MIN_GROUPS_FOR_TEMPLATE_SPLIT - 1)}", "time": f"{i:04d}"} for i in range(40)]
     how, assignment = _split(few, 0.1, 0.2)
     assert how == "time" and assignment[-8:] == ["test"] * 8 and assignment[:28] == ["train"] * 28
+    # one huge template and a few small ones: whole templates cannot give the shares asked for, so by time
+    lopsided = [{"group": "big" if i < 96 else f"s{i}", "time": f"{i:04d}"} for i in range(100)]
+    how, assignment = _split(lopsided, 0.1, 0.15)
+    assert how == "time" and assignment.count("test") == 15 and assignment.count("validation") == 10
+
+
+def test_data_in_the_system_prompt_under_a_fixed_instruction_still_trains():
+    """The same short user instruction under 40 different system prompts is 40 prompts, not one."""
+    import polars as pl
+
+    from slmprofile.loop.training_data import FinetuneDataSettings, _prepare_type
+
+    part = pl.DataFrame({
+        "id": [f"c{i}" for i in range(40)], "timestamp": [f"2026-10-{1 + i % 28:02d}T0{i % 10}:00:00Z" for i in range(40)],
+        "status": ["ok"] * 40, "system_prompt": [f"Ticket from customer {i}: my order {1000 + i} never arrived"
+                                                 for i in range(40)],
+        "messages": [[{"role": "user", "content": "Classify the ticket above.", "name": None, "tool_calls": None,
+                       "tool_call_id": None}] for _ in range(40)],
+        "response_text": ["shipping"] * 40, "n_tool_calls": [0] * 40, "n_non_text_parts": [0] * 40,
+        "template_id": ["t1"] * 40, "prompt_hash": [f"h{i}" for i in range(40)],
+        "prompt_tokens": [30] * 40, "completion_tokens": [1] * 40})
+    prepared = _prepare_type(part, FinetuneDataSettings(redact=False))
+    kept = prepared.kept()
+    assert prepared.dropped["test_overlap"] == 0 and len(kept) == 40
+    assert {split for _, split in kept} == {"train", "validation", "test"}
+
+
+def test_tool_calls_are_normalised_and_their_arguments_redacted_as_json():
+    answer = assistant_message(json.dumps([{"name": "refund", "args": {"card": 4111111111111111, "amount": 12},
+                                            "id": "c1"}]), 1)
+    assert answer["tool_calls"][0]["function"]["name"] == "refund"  # the LangChain shape, made OpenAI's
+    (redacted,) = redact_messages([answer])
+    arguments = json.loads(redacted["tool_calls"][0]["function"]["arguments"])  # still JSON
+    assert arguments["amount"] == 12 and "4111111111111111" not in json.dumps(arguments)
+    turns = conversation([{"role": "developer", "content": "Be brief."}, {"role": "user", "content": "hi"},
+                          {"role": "function", "name": "lookup", "content": "{}"}], None)
+    assert [m["role"] for m in turns] == ["system", "user", "tool"] and turns[2]["tool_call_id"] == "lookup"
+    assert check_example({"messages": [{"role": "system", "content": "a"}, {"role": "user", "content": "b"},
+                                       {"role": "system", "content": "c"}, {"role": "assistant", "content": "d"}]})
 
 
 def test_settings_and_names_are_checked(run_dir, tmp_path):

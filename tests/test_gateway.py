@@ -439,7 +439,7 @@ def test_calls_needed_is_the_smallest_sample_that_settles_it():
 
 def test_concurrent_routing_is_batched_without_waiting():
     """The first prompt is routed alone and at once; those that arrive while the router runs share the next call;
-    each request gets its own row; a router error reaches every request of its batch."""
+    each request gets its own row; a prompt the router fails on is kept on the frontier, alone."""
     import asyncio
     from types import SimpleNamespace
 
@@ -464,7 +464,7 @@ def test_concurrent_routing_is_batched_without_waiting():
         await asyncio.sleep(0.01)  # the router is busy with "a"; the next 20 queue up meanwhile
         texts = ["x" * (i + 1) for i in range(20)]
         rest = await asyncio.gather(*(batcher.route(t) for t in texts))
-        failed = await asyncio.gather(batcher.route("boom"), batcher.route("fine"), return_exceptions=True)
+        failed = await asyncio.gather(batcher.route("boom"), batcher.route("fine"))
         return await first, rest, failed, batcher
 
     router = SlowRouter()
@@ -473,5 +473,7 @@ def test_concurrent_routing_is_batched_without_waiting():
     assert [r.p_slm for r in rest] == [(i + 1) / 100 for i in range(20)]
     assert [r.decision for r in rest] == ["frontier"] * 4 + ["slm"] * 16
     assert [len(c) for c in router.calls[1:4]] == [8, 8, 4]  # 20 waiting prompts in 3 calls, not 20
-    assert all(isinstance(f, RuntimeError) for f in failed) and router.calls[-1] == ["boom", "fine"]
-    assert batcher.routed == 21 and batcher.batches == 4
+    # a batch the router fails on is routed prompt by prompt: only the prompt that breaks it goes to the frontier
+    assert router.calls[-3:] == [["boom", "fine"], ["boom"], ["fine"]]
+    assert (failed[0].decision, failed[0].reason) == ("frontier", "router_error") and failed[1].p_slm == 0.04
+    assert batcher.routed == 23 and batcher.batches == 5 and batcher.errors == 1

@@ -309,10 +309,12 @@ class Gateway:
                 error = "client disconnected"
                 raise
             finally:
-                if source is not None:
-                    await source.aclose()
-                self._finish(call, served_by=served_by, status=200, completion=reader.completion(), error=error,
-                             escalation=escalation)
+                try:
+                    if source is not None:
+                        await source.aclose()
+                finally:  # the call's log line is written even when closing the upstream stream fails
+                    self._finish(call, served_by=served_by, status=200, completion=reader.completion(), error=error,
+                                 escalation=escalation)
 
         media_type = reply.headers.get("content-type", "text/event-stream")
         return StreamingResponse(relay(), status_code=200, media_type=media_type,

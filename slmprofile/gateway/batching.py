@@ -16,10 +16,13 @@ times the router once at start and picks.
 from __future__ import annotations
 
 import asyncio
+import logging
 import statistics
 import time
 from dataclasses import dataclass
 from typing import Any
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,8 @@ class RouteBatcher:
         self.inline = False
         self.call_s: float | None = None
         self.batches = 0
+        #: prompts the router failed on alone (sent to the frontier model with reason ``router_error``)
+        self.errors = 0
         self.routed = 0
         self._queue: list[tuple[str, asyncio.Future]] = []
         self._worker: asyncio.Task | None = None
@@ -78,21 +83,34 @@ class RouteBatcher:
         return await future
 
     async def _drain(self) -> None:
-        from starlette.concurrency import run_in_threadpool
-
         while self._queue:
             batch, self._queue = self._queue[:self.max_batch], self._queue[self.max_batch:]
-            texts = [text for text, _ in batch]
             try:
-                result = self.router.route(texts) if self.inline else await run_in_threadpool(self.router.route, texts)
-            except Exception as exc:  # noqa: BLE001 - every waiting request gets the router's error
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
+                rows = await self._route([text for text, _ in batch])
+            except Exception as exc:  # noqa: BLE001 - the batch failed: find the prompt that breaks the router
+                logger.warning("router call failed on a batch of %d (%s: %s); routing them one by one",
+                               len(batch), type(exc).__name__, exc)
+                rows = []
+                for text, _ in batch:
+                    try:
+                        rows += await self._route([text])
+                    except Exception as one:  # noqa: BLE001 - this prompt alone breaks it: keep it on the frontier
+                        self.errors += 1
+                        logger.warning("router failed on one prompt (%s: %s): sent to the frontier model",
+                                       type(one).__name__, one)
+                        rows.append(Routed(0.0, "frontier", "router_error"))
             self.batches += 1
             self.routed += len(batch)
-            for i, (_, future) in enumerate(batch):
+            for (_, future), row in zip(batch, rows):
                 if not future.done():  # the request may have been cancelled (client gone) meanwhile
-                    future.set_result(Routed(float(result.p_slm[i]), str(result.decisions[i]),
-                                             str(result.reasons[i])))
+                    future.set_result(row)
+
+    async def _route(self, texts: list[str]) -> list[Routed]:
+        from starlette.concurrency import run_in_threadpool
+
+        # a lone surrogate (valid in JSON, not in UTF-8) would make the tokenizer raise for the whole batch
+        texts = [t.encode("utf-8", "replace").decode("utf-8") for t in texts]
+        result = self.router.route(texts) if self.inline else await run_in_threadpool(self.router.route, texts)
+        rows = [Routed(float(result.p_slm[i]), str(result.decisions[i]), str(result.reasons[i]))
+                for i in range(len(texts))]
+        return rows

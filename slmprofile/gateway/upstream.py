@@ -70,8 +70,16 @@ def parse_completion(content: bytes) -> dict | None:
     return value
 
 
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+
+
 def fast_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport | None:
-    """aiohttp's pool behind the httpx API when ``httpx-aiohttp`` is installed, else None (httpx's own)."""
+    """aiohttp's pool behind the httpx API when ``httpx-aiohttp`` is installed, else None (httpx's own). Also None
+    when a proxy is set in the environment: httpx honours those variables only with its own transport."""
+    import os
+
+    if any(os.environ.get(name) for name in PROXY_VARIABLES):
+        return None
     try:
         from httpx_aiohttp import AiohttpTransport
     except ImportError:

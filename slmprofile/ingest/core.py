@@ -142,6 +142,8 @@ def _count_unread(file: FileReport, items: Iterable[tuple[int, Any]]) -> None:
 def _detect(records: list[tuple[int, Any]], mapping: Mapping[str, str]) -> LogFormat | None:
     objects = [r for _, r in records if isinstance(r, dict)]
     for name in DETECTION_ORDER:
+        if name == "chat_transcript" and "prompt" in mapping:
+            continue  # a table with a messages column, mapped by its user: read as a table
         reader = Table(mapping) if name == "table" else FORMATS[name]()
         if any(reader.detect(obj) for obj in objects[:DETECT_SAMPLE]):
             return reader

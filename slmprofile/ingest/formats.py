@@ -591,10 +591,16 @@ class ChatTranscript(LogFormat):
                             {"role": "assistant", "content": "billing"}]}
 
     def detect(self, record: Mapping[str, Any]) -> bool:
-        return isinstance(record.get("messages"), list) and "request" not in record and "custom_id" not in record
+        # a transcript ends with the assistant's turn and carries no answer elsewhere (a record with ``choices`` or
+        # ``response`` beside its messages is some other log, and must not lose its answer here)
+        messages = maybe_json(record.get("messages"))
+        return (isinstance(messages, list) and bool(messages) and isinstance(messages[-1], dict)
+                and messages[-1].get("role") == "assistant"
+                and not any(k in record for k in ("request", "custom_id", "choices", "response", "output",
+                                                   "completion")))
 
     def parse(self, record: Mapping[str, Any]) -> dict[str, Any]:
-        messages = record.get("messages")
+        messages = maybe_json(record.get("messages"))
         if not isinstance(messages, list):
             raise Skip(WRONG_TYPE, "messages", "messages is not a list")
         answer, n_tools = None, 0

@@ -45,7 +45,6 @@ SPLITS = ("train", "validation", "test")
 MANIFEST_FILE = "manifest.json"
 
 _SLUG = re.compile(r"[^a-z0-9]+")
-_NEAR = re.compile(r"[\W_]+")
 
 
 @dataclass
@@ -136,22 +135,37 @@ def slug(name: str) -> str:
     return _SLUG.sub("-", name.lower()).strip("-")[:80] or "task-type"
 
 
+def tool_call(raw: Any, i: int) -> dict | None:
+    """One tool call in the OpenAI shape ``{id, type, function: {name, arguments (a JSON string)}}``, from the
+    OpenAI or the LangChain shape (``{name, args, id}``); None when it is neither."""
+    if not isinstance(raw, dict):
+        return None
+    function = raw.get("function") if isinstance(raw.get("function"), dict) else None
+    name = (function or {}).get("name") if function is not None else raw.get("name")
+    if not isinstance(name, str) or not name:
+        return None
+    arguments = (function or {}).get("arguments") if function is not None else raw.get("args", raw.get("arguments"))
+    return {"id": str(raw.get("id") or f"call_{i}"), "type": "function",
+            "function": {"name": name, "arguments": _arguments(arguments)}}
+
+
+def _tool_calls(raw: Any) -> list[dict] | None:
+    calls = [tool_call(c, i) for i, c in enumerate(raw)] if isinstance(raw, list) and raw else []
+    return calls if calls and all(c is not None for c in calls) else None  # type: ignore[return-value]
+
+
 def assistant_message(response_text: str | None, n_tool_calls: int | None) -> dict | None:
-    """The logged answer as an assistant message: its text, or its tool calls (ingestion keeps a tool-call answer
-    as the JSON list of the calls); None when there is no answer."""
+    """The logged answer as an assistant message: its text, or its tool calls (ingestion keeps an answer that is
+    only tool calls as their JSON list); None when there is no answer."""
     if not response_text or not response_text.strip():
         return None
     if n_tool_calls:
         try:
-            calls = json.loads(response_text)
+            calls = _tool_calls(json.loads(response_text))
         except ValueError:
             calls = None
-        if isinstance(calls, list) and calls and all(isinstance(c, dict) and "function" in c for c in calls):
-            return {"role": "assistant", "tool_calls": [
-                {"id": c.get("id") or f"call_{i}", "type": c.get("type") or "function",
-                 "function": {"name": (c.get("function") or {}).get("name", ""),
-                              "arguments": _arguments((c.get("function") or {}).get("arguments"))}}
-                for i, c in enumerate(calls)]}
+        if calls:
+            return {"role": "assistant", "tool_calls": calls}
     return {"role": "assistant", "content": response_text}
 
 
@@ -160,24 +174,27 @@ def _arguments(value: Any) -> str:
 
 
 def conversation(messages: Iterable[dict] | None, system_prompt: str | None) -> list[dict]:
-    """The logged request as fine-tuning messages: roles and contents (tool calls and tool results kept), the
-    system prompt first when the messages do not carry it."""
+    """The logged request as fine-tuning messages: roles and contents, tool calls (in the OpenAI shape) and tool
+    results kept (a legacy ``function`` result becomes a ``tool`` one), the system prompt first when the messages
+    do not carry it."""
     out: list[dict] = []
     for message in messages or []:
         role = message.get("role")
-        if role not in ("system", "developer", "user", "assistant", "tool"):
+        if role not in ("system", "developer", "user", "assistant", "tool", "function"):
             continue
-        entry: dict[str, Any] = {"role": "system" if role == "developer" else role}
+        entry: dict[str, Any] = {"role": {"developer": "system", "function": "tool"}.get(role, role)}
         content = message.get("content")
         if message.get("tool_calls"):
             try:
-                entry["tool_calls"] = json.loads(message["tool_calls"])
+                calls = _tool_calls(json.loads(message["tool_calls"]))
             except (TypeError, ValueError):
-                pass
+                calls = None
+            if calls:
+                entry["tool_calls"] = calls
         if content is not None or "tool_calls" not in entry:
             entry["content"] = content or ""
-        if role == "tool" and message.get("tool_call_id"):
-            entry["tool_call_id"] = message["tool_call_id"]
+        if entry["role"] == "tool":
+            entry["tool_call_id"] = message.get("tool_call_id") or message.get("name") or ""
         if message.get("name") and role in ("user", "assistant"):
             entry["name"] = message["name"]
         out.append(entry)
@@ -186,25 +203,82 @@ def conversation(messages: Iterable[dict] | None, system_prompt: str | None) -> 
     return out
 
 
+def redact_messages(messages: list[dict]) -> list[dict]:
+    """``messages`` with PII redacted in every content and in tool-call arguments, redacted as parsed JSON values
+    (redacting the JSON text would turn ``{"card": 4111...}`` into invalid JSON)."""
+    from ..redact import redact_json
+
+    out = []
+    for message in messages:
+        entry = dict(message)
+        if isinstance(entry.get("content"), str):
+            entry["content"] = redact_json(entry["content"])
+        if entry.get("tool_calls"):
+            calls = []
+            for call in entry["tool_calls"]:
+                arguments = call["function"]["arguments"]
+                try:
+                    arguments = json.dumps(_redact_value(json.loads(arguments)), ensure_ascii=False)
+                except ValueError:
+                    arguments = redact_json(arguments)
+                calls.append({**call, "function": {**call["function"], "arguments": arguments}})
+            entry["tool_calls"] = calls
+        out.append(entry)
+    return out
+
+
+def _redact_value(value: Any) -> Any:
+    """A parsed JSON value with PII redacted in its strings and in numbers that read as PII (a card number sent as
+    a JSON number becomes the placeholder string)."""
+    from ..redact import redact_json
+
+    if isinstance(value, dict):
+        return {k: _redact_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact_value(v) for v in value]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        text = str(value)
+        redacted = redact_json(text)
+        return value if redacted == text else redacted
+    return redact_json(value)
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
 def near_key(messages: list[dict], roles: tuple[str, ...] = ("system", "user", "assistant", "tool")) -> str:
-    """The request (the messages before the answer, of ``roles``) with case, punctuation and spacing set
-    aside: equal keys are near duplicates."""
+    """The request (the messages before the answer, of ``roles``) with case and spacing set aside: equal keys
+    are near duplicates. (Punctuation is kept: ``2+3`` and ``2*3`` are different requests.)"""
     text = " ".join(str(m.get("content") or "") for m in messages[:-1] if m["role"] in roles)
-    return hashlib.sha256(" ".join(_NEAR.sub(" ", text.lower()).split()).encode()).hexdigest()
+    return hashlib.sha256(_normal(text).encode()).hexdigest()
+
+
+#: A user message of at least this many words is distinctive enough to stand for the request: the same one under
+#: another system prompt counts as the same prompt between splits. A shorter one ("Classify the ticket above.")
+#: does not, and the whole request is compared instead.
+DISTINCTIVE_WORDS = 8
+
+
+def prompt_key(messages: list[dict]) -> str:
+    """What "the same prompt" means between splits: the user messages when they are distinctive, else the whole
+    request (see :data:`DISTINCTIVE_WORDS`)."""
+    user = " ".join(str(m.get("content") or "") for m in messages[:-1] if m["role"] == "user")
+    return near_key(messages, ("user",)) if len(user.split()) >= DISTINCTIVE_WORDS else near_key(messages)
 
 
 def check_example(example: dict) -> str | None:
     """Why a line breaks the OpenAI chat fine-tuning format (None: it does not): a ``messages`` list of known roles,
-    at least one user turn before the last message, the last message an assistant turn with content or tool calls,
-    and no empty assistant turn anywhere."""
+    at most one system message and first, a user turn before the last message, the last message an assistant turn
+    with content or tool calls, no empty assistant turn, tool calls in the OpenAI shape with JSON arguments."""
     messages = example.get("messages")
     if not isinstance(messages, list) or len(messages) < 2:
         return "no messages"
     roles = [m.get("role") for m in messages]
     if any(r not in ("system", "user", "assistant", "tool") for r in roles):
         return "unknown role"
-    if "system" in roles[1:] and roles.index("system") != 0:
-        return "system message not first"
+    if roles.count("system") > 1 or ("system" in roles and roles.index("system") != 0):
+        return "system message not first, or more than one"
     if "user" not in roles[:-1]:
         return "no user turn"
     if roles[-1] != "assistant":
@@ -212,6 +286,13 @@ def check_example(example: dict) -> str | None:
     for m in messages:
         if m["role"] == "assistant" and not (str(m.get("content") or "").strip() or m.get("tool_calls")):
             return "empty assistant turn"
+        for call in m.get("tool_calls") or []:
+            try:
+                json.loads(call["function"]["arguments"])
+            except (KeyError, TypeError, ValueError):
+                return "tool call without JSON arguments"
+            if not call.get("id") or not call["function"].get("name"):
+                return "tool call without an id or a name"
     return None
 
 
@@ -232,11 +313,16 @@ def export_finetune(run_dir: str | Path, out_dir: str | Path, settings: Finetune
     frame = logs.join(clusters, on="id", how="inner")
     chosen = _chosen_types(frame, verdicts, settings.task_types)
     exports = []
+    folders: set[str] = set()
     for name in _progress(chosen, progress):
         part = frame.filter(pl.col("task_type") == name)
         cluster_id = part["cluster_id"][0] if part.height else None
+        folder = slug(name)
+        if folder in folders:  # two names that differ only in punctuation or after 80 characters
+            folder = f"{folder}-{cluster_id}"
+        folders.add(folder)
         exports.append(_export_type(part, name, None if cluster_id is None else int(cluster_id),
-                                    verdicts.get(name), out, settings))
+                                    verdicts.get(name), out, settings, folder))
     assumptions = {
         "usd_per_million_training_tokens": settings.usd_per_million_training_tokens, "epochs": settings.epochs,
         "price_note": "an assumed list price of hosted fine-tuning of a small model; set "
@@ -301,8 +387,9 @@ class _Prepared:
     dropped: dict[str, int]
 
     def kept(self) -> list[tuple[dict, str]]:
-        """``(row, split)`` pairs that are written: a training or validation example whose user prompt is in the
-        test split (the same prompt under another system prompt) is dropped and counted as ``test_overlap``."""
+        """``(row, split)`` pairs that are written: a training or validation example whose prompt (:func:`prompt_key`)
+        is in the test split (a distinctive user prompt under another system prompt) is dropped and counted as
+        ``test_overlap``."""
         test_prompts = {r["prompt"] for r, s in zip(self.rows, self.assignment) if s == "test"}
         out = []
         self.dropped["test_overlap"] = 0
@@ -318,7 +405,7 @@ def _prepare_type(part: Any, settings: FinetuneDataSettings) -> _Prepared:
     import polars as pl
 
     dropped = {"not_ok": 0, "no_answer": 0, "frontier_wrong": 0, "low_feedback": 0, "low_eval_score": 0,
-               "invalid": 0, "exact_duplicate": 0, "near_duplicate": 0, "test_overlap": 0}
+               "non_text_input": 0, "invalid": 0, "exact_duplicate": 0, "near_duplicate": 0, "test_overlap": 0}
     calls = part.height
     ok = part.filter(pl.col("status") == "ok")
     dropped["not_ok"] = calls - ok.height
@@ -341,11 +428,12 @@ def _prepare_type(part: Any, settings: FinetuneDataSettings) -> _Prepared:
         if answer is None:
             dropped["no_answer"] += 1
             continue
+        if row.get("n_non_text_parts"):
+            dropped["non_text_input"] += 1  # an image or a file the model would be trained to answer unseen
+            continue
         messages = conversation(row.get("messages"), row.get("system_prompt")) + [answer]
         if settings.redact:
-            from ..redact import redact_json
-
-            messages = redact_json(messages)
+            messages = redact_messages(messages)
         example = {"messages": messages}
         if check_example(example) is not None:
             dropped["invalid"] += 1
@@ -361,7 +449,7 @@ def _prepare_type(part: Any, settings: FinetuneDataSettings) -> _Prepared:
         seen_exact.add(exact)
         seen_near.add(near)
         tokens = int((row.get("prompt_tokens") or 0) + (row.get("completion_tokens") or 0))
-        rows.append({"example": example, "prompt": near_key(messages, ("user",)),
+        rows.append({"example": example, "prompt": prompt_key(messages),
                      "group": row.get("template_id") or row.get("prompt_hash"),
                      "time": row.get("timestamp"), "tokens": tokens, "tools": "tool_calls" in answer})
     split_by, assignment = _split(rows, settings.validation_share, settings.test_share)
@@ -383,10 +471,10 @@ def _summary(name: str, cluster_id: int | None, verdict: str | None, prepared: _
 
 
 def _export_type(part: Any, name: str, cluster_id: int | None, verdict: str | None, out: Path,
-                 settings: FinetuneDataSettings) -> TypeExport:
+                 settings: FinetuneDataSettings, folder_name: str) -> TypeExport:
     prepared = _prepare_type(part, settings)
     kept = prepared.kept()
-    folder = out / slug(name)
+    folder = out / folder_name
     folder.mkdir(parents=True, exist_ok=True)
     handles = {s: (folder / f"{s}.jsonl").open("w", encoding="utf-8") for s in SPLITS}
     try:
@@ -400,8 +488,10 @@ def _export_type(part: Any, name: str, cluster_id: int | None, verdict: str | No
 
 
 def readiness_table(run_dir: str | Path, settings: FinetuneDataSettings | None = None) -> list[TypeExport]:
-    """What :func:`export_finetune` would export per task type, counted without writing (and without redacting
-    again: counts do not depend on it). For the report's "ready to fine-tune" section."""
+    """What :func:`export_finetune` would export per task type, counted without writing and without redacting again
+    (the run's logs are redacted; for a run made with redaction off, export's counts can be a little lower, as
+    requests that differed only in personal data become duplicates). For the report's "ready to fine-tune"
+    section."""
     import polars as pl
 
     settings = replace(settings or FinetuneDataSettings(), redact=False).check()
@@ -443,7 +533,9 @@ def _split(rows: list[dict], validation_share: float, test_share: float) -> tupl
                     assignment[i] = split
                 held += len(groups[g])
                 order.remove(g)
-        if any(a == "test" for a in assignment) and any(a == "train" for a in assignment):
+        # whole templates must come close to the shares asked for; else (a few huge templates) split by time
+        if (assignment.count("test") >= 0.5 * test_share * n and assignment.count("validation")
+                >= 0.5 * validation_share * n and assignment.count("train") >= 0.5 * n):
             return "template and time", assignment
         assignment = ["train"] * n
     n_test = int(round(test_share * n))
