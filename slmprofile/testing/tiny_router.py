@@ -11,6 +11,8 @@ import json
 from pathlib import Path
 from typing import Mapping
 
+from ..rundir import RunDir
+
 #: Word -> weight: a text's score is the sum of the weights of its words (unknown words weigh 0).
 TINY_WEIGHTS: dict[str, float] = {"[PAD]": 0.0, "[UNK]": 0.0, "classify": 2.0, "ticket": 0.5, "summarise": 1.0,
                                   "prove": -3.0, "strategy": -1.5, "the": 0.0, "this": 0.0}
@@ -51,5 +53,5 @@ def build_tiny_router(directory: str | Path, *, weights: Mapping[str, float] | N
     onnx.save(model, str(directory / "router.int8.onnx"))
     config = {"format": "slmprofile-router", "format_version": 1, "threshold": threshold, "max_length": 16,
               "pad_id": 0, "files": {"fp32": "router.onnx", "int8": "router.int8.onnx", "tokenizer": "tokenizer.json"}}
-    (directory / "router.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+    (directory / RunDir.ROUTER_CONFIG).write_text(json.dumps(config, indent=2), encoding="utf-8")
     return directory
