@@ -350,25 +350,35 @@ def sample(
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory to write the sample into.")] = Path("data"),
     n_calls: Annotated[int, typer.Option("--n-calls")] = 3600,
     seed: Annotated[int, typer.Option("--seed")] = 7,
+    drift: Annotated[bool, typer.Option("--drift", help="Also write a second month (OUT/month2/) where the task mix "
+                                        "shifts, invoice extraction gets harder for the small model and a new task "
+                                        "(résumé screening) appears, with ground truth in month2/drift_truth.json.")] = False,
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Write the reproducible sample log of a fictional company (several formats + ground truth)."""
     from .errors import SlmprofileError
     from .outputs import check_output_file
-    from .sample import EVAL_FILE, LOG_FILES, generate_sample
+    from .sample import DRIFT_DIR, DRIFT_TRUTH, EVAL_FILE, LOG_FILES, generate_sample
 
+    names = [*LOG_FILES.values(), EVAL_FILE, "truth.csv", "README.md"]
+    if drift:
+        names += [f"{DRIFT_DIR}/{name}" for name in [*names, DRIFT_TRUTH]]
     try:  # the sample's own file names: anything else in --out is left alone
-        for name in [*LOG_FILES.values(), EVAL_FILE, "truth.csv", "README.md"]:
+        for name in names:
             check_output_file(out / name, overwrite=overwrite)
     except SlmprofileError as exc:
         fail(str(exc))
     try:
-        summary = generate_sample(out, n_calls=n_calls, seed=seed)
+        summary = generate_sample(out, n_calls=n_calls, seed=seed, drift=drift)
     except ValueError as exc:
         fail(f"--n-calls: {exc}")
     make_console().print(f"wrote {summary.n_calls:,} calls to {out}")
     for path, count in summary.files.items():
         make_console().print(f"  {path}: {count:,} lines")
+    if summary.drift is not None:
+        make_console().print(f"wrote month 2 (drift): {summary.drift.n_calls:,} calls to {out / DRIFT_DIR}")
+        for path, count in summary.drift.files.items():
+            make_console().print(f"  {DRIFT_DIR}/{path}: {count:,} lines")
 
 
 @app.command()
@@ -420,8 +430,9 @@ from .gateway.cli import serve_cmd, serve_report_cmd  # noqa: E402 - cheap: impo
 app.command("serve")(serve_cmd)
 app.command("serve-report")(serve_report_cmd)
 
-from .loop.cli import export_app  # noqa: E402 - cheap: imports typer only
+from .loop.cli import drift_cmd, export_app  # noqa: E402 - cheap: imports typer only
 app.add_typer(export_app, name="export")
+app.command("drift")(drift_cmd)
 
 
 @notebooks_app.command("render")

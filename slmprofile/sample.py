@@ -14,7 +14,9 @@ month of LLM use: each internal service logs through a different tool, so the ca
 
 plus ``truth.csv`` (the task type, template and planted PII of every real call, keyed by the id a reader assigns)
 and ``README.md``. Everything is pure stdlib and depends only on the arguments: the same seed gives byte-identical
-files.
+files. ``generate_sample(out_dir, drift=True)`` also writes the month after under ``month2/`` (same layout), where the
+task mix shifts, invoice extraction gets harder for the small model and a new task (résumé screening, built in
+:mod:`slmprofile.sample_drift`) appears, with the ground truth of those changes in ``month2/drift_truth.json``.
 """
 
 from __future__ import annotations
@@ -28,18 +30,24 @@ import json
 import math
 import os
 import random
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from slmprofile import sample_content as content
 from slmprofile.sample_content import Ctx, Draft
+from slmprofile.sample_drift import build_resume_screening
 
-__all__ = ["SampleSummary", "generate_sample", "TASK_FAMILIES", "LOG_FILES"]
+__all__ = ["SampleSummary", "generate_sample", "TASK_FAMILIES", "LOG_FILES", "DRIFT_DIR", "DRIFT_TRUTH"]
 
+#: the task that only the drifted second month (``generate_sample(..., drift=True)``) has
+NEW_TASK = "resume_screening"
 #: task type -> family, for every task the sample contains (plus the marker for calls without stored messages)
-TASK_FAMILIES: dict[str, str] = {**dict(content.TASKS), "unknown_no_messages": "unknown"}
+TASK_FAMILIES: dict[str, str] = {**dict(content.TASKS), NEW_TASK: "extraction", "unknown_no_messages": "unknown"}
+DRIFT_DIR = "month2"  # where ``drift=True`` writes the second month, under the output folder
+DRIFT_TRUTH = "drift_truth.json"  # what changed between the months, in DRIFT_DIR
 
 LOG_FILES = {
     "batch": "logs/openai_chat.jsonl",
@@ -117,6 +125,11 @@ SLM_DIFFICULTY: dict[str, tuple[float, float]] = {
 }
 EVAL_FILE = "evals/offline_eval.csv"
 EVAL_SLM = "llama-3.1-8b-instruct"
+# month 2 (``drift=True``): these task weights change, invoice extraction gets harder for the small model, a
+# recruiting tool starts screening résumés through the LiteLLM proxy and prompt storage is on all month
+_DRIFT_WEIGHTS = {"ticket_triage": 7, "chit_chat": 11, "sql_generation": 13, "release_notes": 2, "translation": 5,
+                  NEW_TASK: 7}
+_DRIFT_DIFFICULTY = {"invoice_extraction": (0.65, 0.99), NEW_TASK: (0.80, 0.96)}
 _OFFICE_HOURS = (1, .5, .3, .3, .3, .5, 1.5, 4, 7, 9, 9, 8, 7, 8, 10, 11, 11, 10, 9, 7, 6, 4, 3, 2)
 _SUPPORT_HOURS = (2, 1.5, 1, 1, 1, 1.5, 3, 5, 7, 8, 8, 8, 8, 9, 9, 9, 9, 8, 7, 6, 5, 4, 3, 2.5)
 
@@ -130,6 +143,35 @@ class SampleSummary:
     seed: int
     files: dict[str, int]  # path relative to out_dir -> lines (JSONL, README) or data rows (CSV)
     task_counts: dict[str, int]  # task type -> calls in truth.csv
+    drift: SampleSummary | None = None  # the second month (under month2/), with ``drift=True``
+
+
+@dataclass(frozen=True)
+class _Mix:
+    """What one month of traffic is made of: its task mix and everything that is looked up by task."""
+
+    weights: dict[str, int]
+    services: dict[str, tuple[tuple[str, float], ...]]
+    models: dict[tuple[str, str], tuple[tuple[str, float], ...]]
+    difficulty: dict[str, tuple[float, float]]
+    builders: dict[str, Callable[[random.Random, Ctx], Draft]]
+    litellm_keys: dict[str, tuple[str, str, tuple[str, ...]]]
+    hidden_share: float = 0.03  # share of LiteLLM rows written before prompt storage was switched on
+    continued: bool = False  # a later month: month 1's rollouts (triage on gpt-4.1, support app 2.4.0) are done
+
+
+_BASE_MIX = _Mix(weights=_TASK_WEIGHTS, services=_TASK_SERVICES, models=_TASK_MODELS, difficulty=SLM_DIFFICULTY,
+                 builders=content.BUILDERS, litellm_keys=_LITELLM_KEYS)
+
+
+def _drifted(mix: _Mix) -> _Mix:
+    """Month 2: the task mix shifts, invoice extraction gets harder for the SLM, résumé screening appears."""
+    return replace(
+        mix, weights={**mix.weights, **_DRIFT_WEIGHTS}, services={**mix.services, NEW_TASK: (("internal", 1.0),)},
+        models={**mix.models, (NEW_TASK, "internal"): (("gpt-4.1", 0.7), ("claude-sonnet-4", 0.3))},
+        difficulty={**mix.difficulty, **_DRIFT_DIFFICULTY}, builders={**mix.builders, NEW_TASK: build_resume_screening},
+        litellm_keys={**mix.litellm_keys, "talent-screen": ("talent-screen", "people", ("ats",))},
+        hidden_share=0.0, continued=True)
 
 
 @dataclass
@@ -416,15 +458,65 @@ def _litellm_record(c: _Call) -> dict[str, Any]:
 
 # ------------------------------------------------------------------------------------------------------ main
 def generate_sample(out_dir: str | os.PathLike, *, n_calls: int = 3600, seed: int = 7, days: int = 30,
-                    start: datetime = datetime(2026, 10, 1, tzinfo=timezone.utc)) -> SampleSummary:
-    """Write the sample logs, ``truth.csv`` and ``README.md`` under ``out_dir`` and say what was written."""
+                    start: datetime = datetime(2026, 10, 1, tzinfo=timezone.utc), drift: bool = False) -> SampleSummary:
+    """Write the sample logs, ``truth.csv`` and ``README.md`` under ``out_dir`` and say what was written.
+
+    ``drift=True`` also writes a second month (the next ``days`` days, same layout) under ``out_dir/month2/``: the
+    task mix shifts, invoice extraction gets harder for the small model, résumé screening appears and prompt storage
+    is on all month; ``month2/drift_truth.json`` holds what changed. Month 1 is the same with or without it.
+    """
     if n_calls < 50:
         raise ValueError("n_calls must be at least 50")
     if days < 3:
         raise ValueError("days must be at least 3")
     start = start.replace(tzinfo=timezone.utc) if start.tzinfo is None else start.astimezone(timezone.utc)
-    rng = random.Random(seed)
     out = Path(out_dir)
+    summary, ids = _generate_month(out, _BASE_MIX, n_calls=n_calls, seed=seed, days=days, start=start, stream=seed)
+    if not drift:
+        return summary
+    later = _drifted(_BASE_MIX)
+    start2 = start + timedelta(days=days)
+    month2, _ = _generate_month(out / DRIFT_DIR, later, n_calls=n_calls, seed=seed, days=days, start=start2,
+                                stream=f"{seed}-{DRIFT_DIR}", taken=ids, previous=(_BASE_MIX, summary, start))
+    truth = _drift_truth(_BASE_MIX, later, summary, month2, start, start2, days)
+    text = json.dumps(truth, indent=2, ensure_ascii=False) + "\n"
+    _write(out / DRIFT_DIR / DRIFT_TRUTH, text)
+    month2 = replace(month2, files=dict(sorted({**month2.files, DRIFT_TRUTH: text.count("\n")}.items())))
+    return replace(summary, drift=month2)
+
+
+def _shares(counts: dict[str, int]) -> dict[str, float]:
+    total = sum(counts.values())
+    return {t: round(n / total, 6) for t, n in counts.items()}
+
+
+def _drift_truth(before: _Mix, after: _Mix, month1: SampleSummary, month2: SampleSummary, start1: datetime,
+                 start2: datetime, days: int) -> dict[str, Any]:
+    """What changed from month 1 to month 2: the content of ``month2/drift_truth.json``."""
+    return {
+        "window": {"start": start2.isoformat(), "days": days},
+        "previous": {"start": start1.isoformat(), "days": days},
+        "new_tasks": [t for t in after.weights if t not in before.weights],
+        "difficulty_changed": {t: {"before": list(before.difficulty[t]), "after": list(after.difficulty[t])}
+                               for t in before.difficulty if after.difficulty[t] != before.difficulty[t]},
+        "new_task_difficulty": {t: list(p) for t, p in after.difficulty.items() if t not in before.difficulty},
+        "weights_before": dict(before.weights),
+        "weights_after": dict(after.weights),
+        "share_before": _shares(month1.task_counts),
+        "share_after": _shares(month2.task_counts),
+    }
+
+
+def _generate_month(out: Path, mix: _Mix, *, n_calls: int, seed: int, days: int, start: datetime, stream: int | str,
+                    taken: set[str] | None = None,
+                    previous: tuple[_Mix, SampleSummary, datetime] | None = None) -> tuple[SampleSummary, set[str]]:
+    """Write one month under ``out``; return its summary and every id it used.
+
+    ``stream`` seeds the random draws (``seed`` itself only names keys, workspaces and sessions, which stay the same
+    from month to month); ``taken``: ids another month used, never reused here; ``previous``: the month before
+    (its mix, summary and start), for the "what changed" section of the README.
+    """
+    rng = random.Random(stream)
     (out / "logs").mkdir(parents=True, exist_ok=True)
 
     n_fail = round(n_calls * 0.03)
@@ -441,7 +533,7 @@ def generate_sample(out_dir: str | os.PathLike, *, n_calls: int = 3600, seed: in
 
     # ---- base calls
     tasks: list[str] = []
-    for t, q in _quotas(n_base, _TASK_WEIGHTS).items():
+    for t, q in _quotas(n_base, mix.weights).items():
         tasks += [t] * q
     rng.shuffle(tasks)
     day_cache: dict[tuple[str, str], list[float]] = {}
@@ -450,11 +542,11 @@ def generate_sample(out_dir: str | os.PathLike, *, n_calls: int = 3600, seed: in
 
     def new_call(task: str, service: str, when: datetime) -> _Call:
         if task == "ticket_triage":  # the support app moved triage to gpt-4.1 mid-month (after a canary)
-            later = (when - start).days >= migration_day
+            later = mix.continued or (when - start).days >= migration_day
             model = "gpt-4.1" if later or rng.random() < 0.08 else "gpt-4o"
         else:
-            model = _pick(rng, _TASK_MODELS[(task, service)])
-        draft = content.BUILDERS[task](rng, Ctx(when=when, service=service))
+            model = _pick(rng, mix.models[(task, service)])
+        draft = mix.builders[task](rng, Ctx(when=when, service=service))
         if service == "batch":
             user = _BATCH_USERS.get(draft.feature) or rng.choices(employees[:60], weights=zipf(60))[0]
         else:
@@ -466,7 +558,7 @@ def generate_sample(out_dir: str | os.PathLike, *, n_calls: int = 3600, seed: in
         return c
 
     for task in tasks:
-        service = _pick(rng, _TASK_SERVICES[task])
+        service = _pick(rng, mix.services[task])
         new_call(task, service, _sample_time(rng, task, service, start, days, day_cache))
 
     # ---- a fine-tuned self-hosted model, shadow-tested on review sentiment one afternoon
@@ -518,7 +610,7 @@ def generate_sample(out_dir: str | os.PathLike, *, n_calls: int = 3600, seed: in
         c.truth = False
 
     # ---- ids and per-format fields
-    used: set[str] = set()
+    used: set[str] = set(taken or ())
 
     def unique(make) -> str:  # type: ignore[no-untyped-def]
         while True:
@@ -538,7 +630,7 @@ def generate_sample(out_dir: str | os.PathLike, *, n_calls: int = 3600, seed: in
             c.trace_id = traces[root]
             c.extra["obs_name"] = ("sql-writer" if c.draft.prompt_name else
                                    "OpenAI-generation" if c.model.startswith("gpt") else "anthropic-generation")
-            release = "copilot@1.8." + ("2" if (c.when - start).days < days // 2 else "3")
+            release = f"copilot@1.8.{(3 if mix.continued else 2) + ((c.when - start).days >= days // 2)}"
             c.extra["metadata"] = {"app": "insights-copilot", "release": release,
                                    "workspace_id": "ws_" + hashlib.sha256(f"{seed}:{c.user}".encode()).hexdigest()[:10]}
             block = c.when.replace(hour=c.when.hour // 2 * 2, minute=0, second=0, microsecond=0)
@@ -546,7 +638,7 @@ def generate_sample(out_dir: str | os.PathLike, *, n_calls: int = 3600, seed: in
         elif c.service == "support":
             c.id = unique(lambda: _uuid(rng))
             c.resp_id = "chatcmpl-" + _alnum(rng, 29)
-            version = "2.3.4" if (c.when - start).days < max(1, days // 5) else "2.4.0"
+            version = "2.3.4" if not mix.continued and (c.when - start).days < max(1, days // 5) else "2.4.0"
             props = {"Helicone-Property-Environment": "production", "Helicone-Property-App-Version": version}
             if version == "2.4.0" and c.draft.feature in ("ticket-triage", "reply-assist"):
                 props["Helicone-Property-Feature"] = c.draft.feature
@@ -555,7 +647,7 @@ def generate_sample(out_dir: str | os.PathLike, *, n_calls: int = 3600, seed: in
             c.extra["properties"] = props
         else:
             c.id = unique(lambda: "chatcmpl-" + (_uuid(rng) if c.model.startswith("claude") else _alnum(rng, 29)))  # noqa: B023 - called at once
-            alias, team, tags = _LITELLM_KEYS[c.draft.feature]
+            alias, team, tags = mix.litellm_keys[c.draft.feature]
             c.extra["key"] = (alias, team, tags)
             c.extra["api_key"] = hashlib.sha256(f"sk-nw-{alias}-{seed}".encode()).hexdigest()
             c.extra["team_id"] = hashlib.sha256(f"team-{team}-{seed}".encode()).hexdigest()[:8] + "-" + team
@@ -568,7 +660,7 @@ def generate_sample(out_dir: str | os.PathLike, *, n_calls: int = 3600, seed: in
 
     # ---- LiteLLM prompt storage was only switched on a little into the month
     internal = sorted((c for c in calls if c.service == "internal"), key=lambda c: (c.when, c.seq))
-    for c in internal[: math.ceil(len(internal) * 0.03)]:
+    for c in internal[: math.ceil(len(internal) * mix.hidden_share)]:
         c.hidden = True
 
     # ---- identical prompts: point every later call at the earliest one
@@ -651,29 +743,31 @@ def generate_sample(out_dir: str | os.PathLike, *, n_calls: int = 3600, seed: in
                                "true" if kinds else "false", ";".join(kinds), c.duplicate_of])
     _write(out / "truth.csv", "".join(_csv_line(r) for r in truth_rows))
     files["truth.csv"] = len(truth_rows) - 1
-    eval_rates = _write_evals(out, [c for s in _FILE_ORDER for c in order[s]], seed=seed, start=start, days=days)
+    eval_rates = _write_evals(out, [c for s in _FILE_ORDER for c in order[s]], difficulty=mix.difficulty,
+                              stream=stream, start=start, days=days)
     files[EVAL_FILE] = sum(n for n, _, _ in eval_rates.values())
     task_counts = dict(sorted(task_counts.items()))
 
     readme = _readme(n_calls=n_calls, seed=seed, days=days, start=start, files=files, task_counts=task_counts,
                      calls=[c for c in calls if c.truth], n_fail=n_fail, n_doubled=len(doubled), n_ft=n_ft,
-                     eval_rates=eval_rates)
+                     eval_rates=eval_rates, mix=mix,
+                     changes=None if previous is None else _changes(*previous, mix, task_counts, start))
     _write(out / "README.md", readme)
     files["README.md"] = readme.count("\n")
     return SampleSummary(out_dir=str(out), n_calls=len(truth_rows) - 1, seed=seed, files=dict(sorted(files.items())),
-                         task_counts=task_counts)
+                         task_counts=task_counts), used
 
 
-def _write_evals(out: Path, calls: list[_Call], *, seed: int, start: datetime,
-                 days: int) -> dict[str, tuple[int, float, float]]:
+def _write_evals(out: Path, calls: list[_Call], *, difficulty: dict[str, tuple[float, float]], stream: int | str,
+                 start: datetime, days: int) -> dict[str, tuple[int, float, float]]:
     """Write the offline eval: every answered call replayed through a candidate SLM, both answers graded.
 
-    A call's chance of SLM success is its task's rate (:data:`SLM_DIFFICULTY`) shifted on the logit scale by how long
-    its prompt is relative to the task's typical prompt (longer is harder), so a router has something to learn
-    within a task. Drawn from its own random stream: the logs do not change when this does.
+    A call's chance of SLM success is its task's rate in ``difficulty`` (month 1: :data:`SLM_DIFFICULTY`) shifted on
+    the logit scale by how long its prompt is relative to the task's typical prompt (longer is harder), so a router
+    has something to learn within a task. Drawn from its own random stream: the logs do not change when this does.
     Returns ``task -> (graded calls, realized SLM success rate, realized frontier success rate)``.
     """
-    rng = random.Random(f"{seed}-offline-eval")
+    rng = random.Random(f"{stream}-offline-eval")
     graded = [c for c in calls if c.truth and not c.hidden and not c.error and c.draft.response is not None]
     lengths: dict[str, list[float]] = {}
     for c in graded:
@@ -686,7 +780,7 @@ def _write_evals(out: Path, calls: list[_Call], *, seed: int, start: datetime,
     tally: dict[str, list[int]] = {}
     graded_at = (start + timedelta(days=days, hours=9)).strftime("%Y-%m-%dT%H:%M:%SZ")
     for c in graded:
-        p_slm, p_frontier = SLM_DIFFICULTY[c.task]
+        p_slm, p_frontier = difficulty[c.task]
         mean, sd = stats[c.task]
         z = (math.log(c.prompt_tokens) - mean) / sd
         logit = math.log(p_slm / (1 - p_slm)) - 0.9 * z
@@ -749,7 +843,8 @@ def _write(path: Path, text: str) -> None:
 
 def _readme(*, n_calls: int, seed: int, days: int, start: datetime, files: dict[str, int], task_counts: dict[str, int],
             calls: list[_Call], n_fail: int, n_doubled: int, n_ft: int,
-            eval_rates: dict[str, tuple[int, float, float]]) -> str:
+            eval_rates: dict[str, tuple[int, float, float]], mix: _Mix, changes: list[str] | None = None) -> str:
+    data = "data/" if changes is None else f"data/{DRIFT_DIR}/"
     by_file: dict[str, dict[str, int]] = {}
     for c in calls:
         t = "unknown_no_messages" if c.hidden else c.task
@@ -763,16 +858,18 @@ def _readme(*, n_calls: int, seed: int, days: int, start: datetime, files: dict[
     for c in calls:
         models[_MODELS[c.model][0]] = models.get(_MODELS[c.model][0], 0) + 1
     lines = [
-        "# Sample LLM logs: Northwind Analytics",
+        "# Sample LLM logs: Northwind Analytics" + ("" if changes is None else ", month 2 (drift)"),
         "",
-        "A month of LLM traffic from a fictional B2B analytics SaaS company, \"Northwind Analytics\", exported from the",
+        ("A month" if changes is None else "The second month") + " of LLM traffic from a fictional B2B analytics SaaS company, \"Northwind Analytics\", exported from the",
         "four logging tools its services use. Everything in it (company, customers, people, numbers, personal data) is",
         "synthetic. It exists to try `slmprofile` end to end and to check it against a known answer (`truth.csv`).",
         "",
-        "Generated by `slmprofile sample --out data/` (that is `slmprofile.sample.generate_sample`) with",
+        "Generated by `slmprofile sample " + ("" if changes is None else "--drift ") + "--out data/` (that is "
+        "`slmprofile.sample.generate_sample`) with",
         f"`n_calls={n_calls}`, `seed={seed}`, `days={days}`, `start={start.strftime('%Y-%m-%d')}`. The generator is pure Python",
         "and seeded: the same arguments reproduce these files byte for byte (a test checks it).",
         "",
+        *(changes or []),
         "## Files",
         "",
         "| file | lines / rows | written by | task types |",
@@ -810,7 +907,8 @@ def _readme(*, n_calls: int, seed: int, days: int, start: datetime, files: dict[
         "",
         "- Timestamps follow weekdays and office hours (UTC, teams in Europe and the US); batch jobs run at night.",
         "  Trends: SQL generation grows over the month, translation spikes in the launch week, strategy questions",
-        "  before the board meeting, release notes on Tuesdays; ticket triage moves from gpt-4o to gpt-4.1 mid-month.",
+        "  before the board meeting, release notes on Tuesdays; ticket triage "
+        + ("runs on gpt-4.1 (moved last month)." if mix.continued else "moves from gpt-4o to gpt-4.1 mid-month."),
         f"- {n_fail} failed calls (HTTP 429 or 500), each followed a few seconds later by a successful retry of the same",
         "  prompt with a new id. Failed calls are real calls and are in `truth.csv`.",
         f"- {n_doubled} log lines are written twice (same record, same id): `truth.csv` lists them once.",
@@ -818,8 +916,9 @@ def _readme(*, n_calls: int, seed: int, days: int, start: datetime, files: dict[
         "  calls and not in `truth.csv`. Every other line of every JSONL file parses.",
         "- `logs/langfuse_observations.jsonl` also holds SPAN and EVENT observations (about 5%), which are not LLM",
         "  calls and not in `truth.csv`.",
-        f"- {n_hidden} LiteLLM rows from before prompt storage was switched on have `messages: []` and `response: {{}}`:",
-        "  real calls that cannot be embedded, listed with task type `unknown_no_messages`.",
+        *([f"- {n_hidden} LiteLLM rows from before prompt storage was switched on have `messages: []` and `response: {{}}`:",
+           "  real calls that cannot be embedded, listed with task type `unknown_no_messages`."] if n_hidden else
+          ["- LiteLLM prompt storage was on all month: every row has its messages (no `unknown_no_messages`)."]),
         f"- {n_dup} calls repeat a prompt seen earlier (users re-asking FAQ and small-talk questions, retries after",
         f"  failures); `duplicate_of` names the earliest call with the identical prompt. {n_cache} of the LiteLLM re-asks",
         "  are cache hits (`cache_hit: true`, spend 0).",
@@ -834,13 +933,13 @@ def _readme(*, n_calls: int, seed: int, days: int, start: datetime, files: dict[
         "",
         f"`{EVAL_FILE}`: before the month closed, Northwind's eval harness replayed every answered call through a",
         f"candidate small model (`{EVAL_SLM}`) and graded both answers: `id,slm_model,slm_correct,frontier_correct,graded_at`.",
-        "Join it to the logs with `--outcomes data/evals/offline_eval.csv` (ingest and run). Failed calls and calls",
+        f"Join it to the logs with `--outcomes {data}evals/offline_eval.csv` (ingest and run). Failed calls and calls",
         "without stored messages are not graded. The known difficulty it is drawn from (the truth for suitability",
         "checks; within a task, longer prompts are harder for the small model):",
         "",
         "| task type | graded | SLM success, typical prompt | SLM realized | frontier success | frontier realized |",
         "|---|---:|---:|---:|---:|---:|",
-        *[f"| {t} | {n} | {SLM_DIFFICULTY[t][0]:.3f} | {a:.3f} | {SLM_DIFFICULTY[t][1]:.3f} | {b:.3f} |"
+        *[f"| {t} | {n} | {mix.difficulty[t][0]:.3f} | {a:.3f} | {mix.difficulty[t][1]:.3f} | {b:.3f} |"
           for t, (n, a, b) in eval_rates.items()],
         "",
         "## truth.csv",
@@ -853,3 +952,37 @@ def _readme(*, n_calls: int, seed: int, days: int, start: datetime, files: dict[
         "",
     ]
     return "\n".join(lines)
+
+
+def _changes(before: _Mix, month1: SampleSummary, start1: datetime, after: _Mix, task_counts: dict[str, int],
+             start: datetime) -> list[str]:
+    """The README section of a later month: what changed since the month before (also in ``drift_truth.json``)."""
+    share1, share2 = _shares(month1.task_counts), _shares(task_counts)
+    lines = [
+        "## What changed since month 1",
+        "",
+        f"This month starts on {start.strftime('%Y-%m-%d')}, right after month 1 ({start1.strftime('%Y-%m-%d')}, the",
+        f"folder above). The ground truth of the changes is in `{DRIFT_TRUTH}`.",
+        "",
+        "| task type | weight before | weight after | share of calls before | share after |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for t in dict.fromkeys([*before.weights, *after.weights, *month1.task_counts]):
+        wb, wa = before.weights.get(t, "-"), after.weights.get(t, "-")
+        lines.append(f"| {t} | {wb} | {wa} | {share1.get(t, 0.0):.3f} | {share2.get(t, 0.0):.3f} |")
+    lines.append("")
+    for t in before.difficulty:
+        if after.difficulty[t] != before.difficulty[t]:
+            lines.append(f"- `{t}` got harder for the small model: SLM success {before.difficulty[t][0]:.2f} -> "
+                         f"{after.difficulty[t][0]:.2f} (frontier {after.difficulty[t][1]:.2f}, unchanged) in the offline eval.")
+    for t in after.weights:
+        if t not in before.weights:
+            p_slm, p_frontier = after.difficulty[t]
+            lines.append(f"- New task `{t}` ({TASK_FAMILIES[t]}): a recruiting tool (LiteLLM key `talent-screen`) scores "
+                         "résumés against a job's")
+            lines.append(f"  requirements and answers in JSON; about 40% of the résumés carry an email or phone number. "
+                         f"SLM success {p_slm:.2f}, frontier {p_frontier:.2f}.")
+    lines += ["- Prompt storage in the LiteLLM proxy is on all month, and month 1's rollouts are done (ticket triage",
+              "  on gpt-4.1, support app 2.4.0, copilot 1.8.3 then 1.8.4). Failures, retries, re-asks, doubled and",
+              "  truncated lines, the fine-tune's shadow afternoon and the Langfuse spans are as in month 1.", ""]
+    return lines

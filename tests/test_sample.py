@@ -8,6 +8,7 @@ import hashlib
 import json
 import re
 from collections import Counter, defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -292,3 +293,129 @@ def test_litellm_rows(truth: list[dict[str, str]]) -> None:
 def test_readme_names_seed_and_command() -> None:
     text = (DATA / "README.md").read_text(encoding="utf-8")
     assert "seed=7" in text and "slmprofile sample --out data/" in text
+
+
+# ------------------------------------------------------------------------------------------- drift (month 2)
+DRIFT_ARGS = {"n_calls": 1200, "seed": 11}
+
+
+def _truth_rows(path: Path) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture(scope="module")
+def drifted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, SampleSummary]:
+    root = tmp_path_factory.mktemp("drift")
+    return root, generate_sample(root, drift=True, **DRIFT_ARGS)
+
+
+def test_drift_leaves_month1_alone_and_is_deterministic(drifted: tuple[Path, SampleSummary], tmp_path: Path) -> None:
+    root, summary = drifted
+    plain = generate_sample(tmp_path / "plain", **DRIFT_ARGS)
+    assert plain.drift is None
+    assert _tree(root) == _tree(tmp_path / "plain")
+    assert summary.files == plain.files and summary.task_counts == plain.task_counts
+    assert summary.drift is not None and summary.drift.n_calls == DRIFT_ARGS["n_calls"]
+    assert set(summary.drift.files) == {*WRITTEN, "drift_truth.json"}
+    again = generate_sample(tmp_path / "again", drift=True, **DRIFT_ARGS)
+    assert _tree(root / "month2") == _tree(tmp_path / "again" / "month2")
+    assert (root / "month2" / "drift_truth.json").read_bytes() == (tmp_path / "again" / "month2" / "drift_truth.json").read_bytes()
+    assert again.drift == replace(summary.drift, out_dir=again.drift.out_dir)
+    ids1 = {i for rows in _reader_ids(root).values() for i, _ in rows}
+    ids2 = {i for rows in _reader_ids(root / "month2").values() for i, _ in rows}
+    assert ids1 and ids2 and not ids1 & ids2
+    assert _tree(root / "month2") != _tree(root)
+
+
+def test_drift_truth_matches_month2(drifted: tuple[Path, SampleSummary]) -> None:
+    root, summary = drifted
+    info = json.loads((root / "month2" / "drift_truth.json").read_text(encoding="utf-8"))
+    t1, t2 = _truth_rows(root / "truth.csv"), _truth_rows(root / "month2" / "truth.csv")
+    assert list(t2[0]) == list(t1[0])
+    assert info["new_tasks"] == ["resume_screening"]
+    assert info["difficulty_changed"] == {"invoice_extraction": {"before": [0.93, 0.99], "after": [0.65, 0.99]}}
+    assert info["window"]["days"] == info["previous"]["days"] == 30
+    assert info["window"]["start"].startswith("2026-10-31") and info["previous"]["start"].startswith("2026-10-01")
+    for key, rows in (("share_before", t1), ("share_after", t2)):
+        counts = Counter(r["task_type"] for r in rows)
+        assert info[key] == {t: round(n / len(rows), 6) for t, n in sorted(counts.items())}, key
+    before, after = info["share_before"], info["share_after"]
+    assert "unknown_no_messages" in before and "unknown_no_messages" not in after
+    assert "resume_screening" not in before
+    expected = 7 / sum(info["weights_after"].values())
+    assert abs(after["resume_screening"] - expected) < 0.015, (after["resume_screening"], expected)
+    assert after["ticket_triage"] < 0.7 * before["ticket_triage"]
+    assert after["chit_chat"] > 1.4 * before["chit_chat"]
+    assert after["sql_generation"] > before["sql_generation"] and after["release_notes"] < before["release_notes"]
+    assert info["weights_after"]["ticket_triage"] == 7 and info["weights_before"]["ticket_triage"] == 14
+    assert summary.drift is not None and summary.drift.task_counts == dict(sorted(Counter(r["task_type"] for r in t2).items()))
+    for r in t2:
+        assert r["family"] == TASK_FAMILIES[r["task_type"]]
+    assert TASK_FAMILIES["resume_screening"] == "extraction"
+    text = (root / "month2" / "README.md").read_text(encoding="utf-8")
+    assert "resume_screening" in text and "0.93 -> 0.65" in text and "--drift" in text
+
+
+def test_month2_logs_ingest_like_month1(drifted: tuple[Path, SampleSummary]) -> None:
+    from slmprofile.ingest import ingest
+
+    root, _ = drifted
+    res1, res2 = ingest([root / "logs"]), ingest([root / "month2" / "logs"])
+    t2 = _truth_rows(root / "month2" / "truth.csv")
+    assert {f.format for f in res2.report.files} == {"openai_chat", "langfuse", "helicone", "litellm"}
+    assert res2.frame.height == len(t2)
+    assert set(res2.frame["id"]) == {r["id"] for r in t2}
+    skipped1, skipped2 = res1.report.skipped, res2.report.skipped
+    assert skipped2["invalid_json"] == skipped1["invalid_json"] == 2
+    assert skipped2["not_an_llm_call"] > 0 and skipped2["duplicate_id"] > 0
+    assert skipped1["no_stored_messages"] > 0 and skipped2["no_stored_messages"] == 0
+    assert set(skipped2) == set(skipped1) - {"no_stored_messages"}
+
+
+def test_resume_screening_pii_and_harder_invoices(drifted: tuple[Path, SampleSummary]) -> None:
+    root, _ = drifted
+    m2 = root / "month2"
+    t2 = _truth_rows(m2 / "truth.csv")
+    resumes = [r for r in t2 if r["task_type"] == "resume_screening"]
+    assert resumes and all(r["file"] == LITELLM for r in resumes)
+    assert len({r["template"] for r in resumes}) == 3
+    with_pii = [r for r in resumes if r["pii_kinds"]]
+    assert 0.25 < len(with_pii) / len(resumes) < 0.55
+    assert all(set(r["pii_kinds"].split(";")) <= {"EMAIL", "PHONE"} for r in with_pii)
+    prompts = dict(_reader_ids(m2)[LITELLM])
+    for r in resumes:
+        text = prompts[r["id"]]
+        has_email = bool(re.search(r"[\w.+-]+@[\w-]+(\.[\w-]+)+", text))
+        assert has_email == ("EMAIL" in r["pii_kinds"]), r["id"]
+    distinct = {prompts[r["id"]] for r in resumes if not r["duplicate_of"]}
+    assert len(distinct) == len([r for r in resumes if not r["duplicate_of"]])
+    litellm, _ = _jsonl(m2 / LITELLM)
+    rows = [o for o in litellm if o["request_id"] in {r["id"] for r in resumes} and o["status"] == "success"]
+    assert rows and all(o["metadata"]["user_api_key_alias"] == "talent-screen" for o in rows)
+    answer = rows[0]["response"]["choices"][0]["message"]["content"]
+    verdict = json.loads(answer.removeprefix("```json").removesuffix("```"))
+    assert 1 <= verdict["fit_score"] <= 5 and verdict["recommendation"] in ("advance", "hold", "reject")
+
+    def slm_rate(folder: Path, task: str) -> float:
+        tasks = {r["id"]: r["task_type"] for r in _truth_rows(folder / "truth.csv")}
+        graded = [r for r in _truth_rows(folder / "evals" / "offline_eval.csv") if tasks[r["id"]] == task]
+        return sum(r["slm_correct"] == "true" for r in graded) / len(graded)
+
+    assert slm_rate(m2, "invoice_extraction") < slm_rate(root, "invoice_extraction") - 0.08
+    assert slm_rate(m2, "resume_screening") < 0.9
+
+
+def test_cli_sample_drift(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from slmprofile.cli import app
+
+    result = CliRunner().invoke(app, ["sample", "--drift", "--out", str(tmp_path / "s"), "--n-calls", "300", "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    info = json.loads((tmp_path / "s" / "month2" / "drift_truth.json").read_text(encoding="utf-8"))
+    assert info["new_tasks"] == ["resume_screening"]
+    assert (tmp_path / "s" / "truth.csv").is_file() and (tmp_path / "s" / "month2" / LITELLM).is_file()
+    assert "month2" in result.output
+    again = CliRunner().invoke(app, ["sample", "--drift", "--out", str(tmp_path / "s"), "--n-calls", "300"])
+    assert again.exit_code != 0
