@@ -609,6 +609,12 @@ def savings(
                                        f"{RunDir.PLOTS}/cost_vs_quality.png"])
         result = savings_from_run(run_dir, options=options, cascade=cascade, out_dir=out, plots=plots)
         record_outputs(out or run_dir, result.files.values())
+        from .candidates import plan_candidates_from_run
+
+        self_host = next((o for o in options if o.kind == "self_host"), None)
+        plan = plan_candidates_from_run(run_dir, out_dir=out, self_host=self_host, cascade=cascade)
+        if plan is not None:
+            record_outputs(out or run_dir, [RunDir(out or run_dir).root / RunDir.CANDIDATES])
     except (SlmprofileError, ValueError, FileNotFoundError, LookupError, KeyError) as exc:
         fail(str(exc).strip("'\""))
     from rich.table import Table
@@ -625,6 +631,13 @@ def savings(
         console.print(f"{row['option']} beats {row['against']} above "
                       + ("never (costs more per token at capacity)" if day is None else f"{day:,.0f} tokens/day")
                       + f" (routed now: {row['current_routed_tokens_per_day']:,.0f} tokens/day)")
+    if plan is not None:
+        picks = Table("task type", "cheapest candidate meeting the target", "plan $/month", "savings $/month")
+        for row in plan.filter(plan["chosen"]).head(20).iter_rows(named=True):
+            picks.add_row(str(row["task_type"]), f"{row['candidate']} ({row['priced_as']})",
+                          f"{row['plan_cost_per_month']:,.2f}", f"{row['savings_per_month']:,.2f}")
+        console.print(picks)
+        console.print(f"wrote candidates: {RunDir(out or run_dir).root / RunDir.CANDIDATES}")
     for name, path in result.files.items():
         console.print(f"wrote {name}: {path}")
 

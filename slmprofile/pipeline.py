@@ -287,6 +287,10 @@ def savings_stage(state: RunState) -> None:
         kwargs = {} if s.savings_options is None else {"options": s.savings_options}
         state.savings = savings_from_run(state.run.root, **kwargs)
         state.files["savings"] = str(state.run.savings_csv)
+        from .candidates import plan_candidates_from_run
+
+        if plan_candidates_from_run(state.run.root) is not None:  # two or more candidate models
+            state.files["candidates"] = str(state.run / RunDir.CANDIDATES)
 
 
 def router_stage(state: RunState) -> None:

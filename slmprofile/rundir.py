@@ -45,6 +45,7 @@ class RunDir:
     SAVINGS_OPTIONS: ClassVar[str] = "savings_options.csv"
     SAVINGS_BREAK_EVEN: ClassVar[str] = "savings_break_even.csv"
     SAVINGS_SENSITIVITY: ClassVar[str] = "savings_sensitivity.csv"
+    CANDIDATES: ClassVar[str] = "candidates.csv"
     ROUTER: ClassVar[str] = "router"
     BENCH: ClassVar[str] = "bench.json"
     BENCH_PLOT: ClassVar[str] = "bench.png"
@@ -68,11 +69,12 @@ class RunDir:
     #: nothing else, and a file of the user's at one of these names stops a run before anything is removed.
     RUN_FILES: ClassVar[tuple[str, ...]] = (
         LOGS, EMBEDDINGS, CLUSTERS, TASK_TYPES_CSV, TASK_TYPES, PLOTS, SUITABILITY_CSV, SUITABILITY_INFO, SUITABILITY,
-        SHADOW_RESULTS, SAVINGS_CSV, SAVINGS, SAVINGS_OPTIONS, SAVINGS_BREAK_EVEN, SAVINGS_SENSITIVITY, ROUTER, BENCH,
+        SHADOW_RESULTS, SAVINGS_CSV, SAVINGS, SAVINGS_OPTIONS, SAVINGS_BREAK_EVEN, SAVINGS_SENSITIVITY, CANDIDATES,
+        ROUTER, BENCH,
         BENCH_PLOT, RUN_INFO, REPORT, CALLS_BY_TASK_TYPE)
     #: What the ``savings`` stage writes.
     SAVINGS_FILES: ClassVar[tuple[str, ...]] = (SAVINGS_CSV, SAVINGS, SAVINGS_OPTIONS, SAVINGS_BREAK_EVEN,
-                                                SAVINGS_SENSITIVITY)
+                                                SAVINGS_SENSITIVITY, CANDIDATES)
     #: What the ``suitability`` stage writes (with a shadow run).
     SUITABILITY_FILES: ClassVar[tuple[str, ...]] = (SUITABILITY_CSV, SUITABILITY, SUITABILITY_INFO, SHADOW_RESULTS,
                                                     SHADOW_SUMMARY_CSV, SHADOW_SUMMARY)

@@ -105,6 +105,7 @@ class RunData:
     notes: list[str] = field(default_factory=list)
     #: per task type a small model should take: the fine-tuning examples its logs hold (None: no verdicts yet)
     finetune: list[dict[str, Any]] | None = None
+    candidates: dict[str, Any] | None = None  # several candidate models side by side (candidates.csv)
 
 
 def _pick(columns: Iterable[str], names: Iterable[str]) -> str | None:
@@ -467,7 +468,7 @@ def load_run(run_dir: str | Path) -> RunData:
     return RunData(run_dir=run_dir, info=info, task_types=task_types, suitability=suitability, savings=savings,
                    router=read_router(run_dir), bench=read_bench(run_dir), daily=daily,
                    span_days=span, plots=plots, extra_plots=extra_plots, extra_assumptions=assumptions, notes=notes,
-                   finetune=_finetune(run_dir, suitability, notes))
+                   finetune=_finetune(run_dir, suitability, notes), candidates=_candidates(run_dir, notes))
 
 
 #: The report counts fine-tuning examples itself up to this many calls (about 1 s per 10,000 on 2 cores).
@@ -494,6 +495,26 @@ def _finetune(run_dir: Path, suitability: pl.DataFrame | None, notes: list[str])
         return [asdict(t) for t in readiness_table(run_dir)]
     except (OSError, ValueError, KeyError) as exc:  # a damaged or foreign table: the section says so
         notes.append(f"ready to fine-tune: not computed ({exc})")
+        return None
+
+
+def _candidates(run_dir: Path, notes: list[str]) -> dict[str, Any] | None:
+    """Several candidates side by side: per task type each candidate's rate, interval, verdict and plan cost, and
+    the cheapest that meets the target (``candidates.csv``, written by the savings stage)."""
+    import polars as pl
+
+    from ..candidates import compare_table
+
+    path = RunDir(run_dir) / RunDir.CANDIDATES
+    if not path.is_file():
+        return None
+    try:
+        plan = pl.read_csv(path)
+        names = sorted(set(plan["candidate"].to_list()))
+        priced = dict(plan.select("candidate", "priced_as").unique().iter_rows())
+        return {"names": names, "priced": priced, "rows": compare_table(plan, names)}
+    except (OSError, ValueError, KeyError, pl.exceptions.PolarsError) as exc:
+        notes.append(f"candidates: {path} not read ({exc})")
         return None
 
 

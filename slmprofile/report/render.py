@@ -77,6 +77,7 @@ def render_report(data: RunData) -> str:
         options=[{c: fmt_metric(o[c]) if c in o else "" for c in option_cols[:10]} for o in options],
         chosen_option=data.savings.option if data.savings else None, assumptions=assumptions(data), dq=data_quality(data),
         version=__version__, versions=versions, timings=timings, finetune=data.finetune,
+        candidates=data.candidates,
     )
 
 
