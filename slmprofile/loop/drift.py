@@ -332,7 +332,9 @@ def _verdict(summary: dict[str, Any], types: pl.DataFrame, outcomes: dict[int, d
             f"no type's share moved by {settings.min_share_change:.0%} or more beyond noise, "
             f"{novel:.1%} of calls fit no type (under {settings.novel_share:.0%})"
             + (", no type's small-model success fell" if outcomes else ""))})
-    return {"action": action, "retrain_recommended": action == RETRAIN, "reasons": reasons}
+    headline = {RETRAIN: "Retraining recommended.", REFRESH: "No retraining needed; re-run savings: the mix moved.",
+                NO_ACTION: "No action needed: the new window looks like the run."}[action]
+    return {"action": action, "retrain_recommended": action == RETRAIN, "headline": headline, "reasons": reasons}
 
 
 # -- the stage -------------------------------------------------------------------------------------------------------
