@@ -190,3 +190,70 @@ def test_cli_writes_the_page_and_prints_the_verdict(months: Path, run_dir: Path,
     assert (tmp_path / "d" / "drift.html").is_file()
     res = CliRunner().invoke(cli.app, ["drift", str(tmp_path / "nope"), str(small), "--out", str(tmp_path / "e")])
     assert res.exit_code == 2 and "error" in res.output and "Traceback" not in res.output
+
+
+# -- gated retraining ------------------------------------------------------------------------------------------------
+
+def _outcomes(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Hidden difficulty per prompt, the small model's outcome (worse on hard prompts), the frontier's."""
+    hard = rng.random(n)
+    return hard, (rng.random(n) > 0.8 * hard).astype(float)
+
+
+def test_gate_promotes_a_better_router_and_refuses_a_worse_one() -> None:
+    from slmprofile.router.retrain import PromotionSettings, promotion_decision
+
+    rng = np.random.default_rng(5)
+    hard, slm = _outcomes(rng, 1500)
+    frontier = np.ones(1500)
+    at_random = rng.random(1500) < 0.4          # the router in use: 40 % to the small model, blind to difficulty
+    easy_first = hard < np.quantile(hard, 0.45)  # better: sends more, and the easy ones
+    hard_first = hard > np.quantile(hard, 0.55)  # deliberately worse: as many, the hard ones
+    settings = PromotionSettings(n_boot=1000)
+    better = promotion_decision(at_random, easy_first, slm, frontier, settings)
+    assert better["promote"] and better["quality_change"] > 0 and better["slm_share_change"] > 0
+    worse = promotion_decision(at_random, hard_first, slm, frontier, settings)
+    assert not worse["promote"] and worse["quality_change_lower_bound"] < -settings.margin
+    assert "beyond" in worse["reasons"][0]
+    # sending (almost) nothing to the small model keeps quality but gives up the savings: refused too
+    timid = promotion_decision(at_random, hard < np.quantile(hard, 0.05), slm, frontier, settings)
+    assert not timid["promote"] and "beyond" in timid["reasons"][1]
+    with pytest.raises(ValueError, match="too few"):
+        promotion_decision(at_random[:5], easy_first[:5], slm[:5], frontier[:5])
+
+
+def test_split_by_prompt_keeps_each_prompt_on_one_side() -> None:
+    from slmprofile.router.retrain import split_by_prompt
+
+    texts = [f"prompt {i % 300}" for i in range(2000)]
+    fit, held = split_by_prompt(texts, 0.3, seed=1)
+    assert set(fit.tolist()) | set(held.tolist()) == set(range(2000)) and not set(fit.tolist()) & set(held.tolist())
+    assert not {texts[i] for i in fit} & {texts[i] for i in held}
+    assert 0.2 < len(held) / 2000 < 0.4
+
+
+def test_retraining_on_the_new_month_replaces_a_bad_router(months: Path, run_dir: Path, tmp_path: Path,
+                                                           embedder) -> None:
+    """The router in use sends SQL, code review and strategy prompts (the hard ones) to the small model; a router
+    retrained on both months' outcomes beats it on the new month's held-out prompts and is promoted."""
+    from slmprofile import cli
+    from slmprofile.embed import embed_prompts
+    from slmprofile.rundir import RunDir
+    from slmprofile.testing import truth_run_dir
+    from slmprofile.testing.tiny_router import build_tiny_router
+
+    m2 = truth_run_dir(months / "month2", tmp_path / "m2", outcomes=True)
+    embed_prompts(pl.read_parquet(RunDir(m2).logs), embedder=embedder).write_parquet(RunDir(m2).embeddings)
+    bad = build_tiny_router(tmp_path / "bad", threshold=0.9, weights={
+        "[PAD]": 0.0, "[UNK]": 0.0, "sql": 3.0, "query": 3.0, "diff": 3.0, "strategy": 3.0, "should": 3.0})
+    res = CliRunner().invoke(cli.app, ["router", "train", str(run_dir), "--from", str(bad), "--add", str(m2),
+                                       "--out", str(tmp_path / "new")])
+    assert res.exit_code == 0, res.output
+    evidence = json.loads((tmp_path / "new" / "promotion.json").read_text())
+    assert evidence["promoted"], evidence["reasons"]
+    assert evidence["quality_new"] > evidence["quality_old"] and evidence["n"] >= 200
+    assert evidence["calls"]["new_held_out"] + evidence["calls"]["new_trained_on"] == pl.read_parquet(
+        RunDir(m2).logs).filter(pl.col("prompt_text").is_not_null() & (pl.col("prompt_text").str.len_chars() > 0)).height
+    assert "PROMOTED" in res.output and (tmp_path / "new" / "router.json").is_file()
+    res = CliRunner().invoke(cli.app, ["router", "train", str(run_dir), "--add", str(m2), "--out", str(tmp_path / "x")])
+    assert res.exit_code == 2 and "--from" in res.output

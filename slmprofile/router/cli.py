@@ -73,8 +73,21 @@ def train(
                                                        "training prompts (0: none).")] = 100,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Reuse --out from an earlier router: replace only "
                                             "the files slmprofile wrote there.")] = False,
+    from_router: Annotated[Optional[Path], typer.Option(
+        "--from", help="Retrain the exported router in this directory (trained on SOURCE) with --add, and promote "
+                       "the new one only if it is non-inferior on a held-out slice of the new window.")] = None,
+    add: Annotated[Optional[list[Path]], typer.Option(
+        "--add", help="With --from: a run directory or logs Parquet of the new window, with outcome columns "
+                      "(repeat for several).")] = None,
+    holdout: Annotated[float, typer.Option("--holdout", min=0.05, max=0.9, help="With --from: share of the new "
+                                           "window's prompts held out to compare the routers.")] = 0.3,
+    margin: Annotated[float, typer.Option("--margin", min=0.0, max=1.0, help="With --from: quality of the routed "
+                                          "traffic the new router may lose and still be promoted.")] = 0.01,
+    share_margin: Annotated[float, typer.Option("--share-margin", min=0.0, max=1.0, help="With --from: share sent "
+                                                "to the small model it may lose.")] = 0.02,
 ) -> None:
-    """Train the router on logged outcomes, evaluate it held out against baselines, write head + report + plot."""
+    """Train the router on logged outcomes, evaluate it held out against baselines, write head + report + plot.
+    With --from and --add: retrain on old plus new outcomes and write promotion.json (promoted or not, and why)."""
     from ..errors import SlmprofileError
     from ..outputs import claim_dir
     from .data import load_run_data
@@ -82,6 +95,11 @@ def train(
     from .train import SlmRouter, train_router
 
     console = make_console()
+    if from_router is not None or add:
+        _retrain(source, from_router, add or [], out, overwrite=overwrite, holdout=holdout, margin=margin,
+                 share_margin=share_margin, seed=seed, label_column=label_column,
+                 frontier_column=frontier_column or None)
+        return
     try:
         from ..runtime import ARTIFACT_FILES
 
@@ -123,6 +141,34 @@ def train(
             console.print(f"wrote {name}: {path}")
         if export:
             _export(out, out, int8=True, model=None, check=check, texts=data.texts)
+
+
+def _retrain(source: Path, from_router: Optional[Path], add: list[Path], out: Path, *, overwrite: bool,
+             holdout: float, margin: float, share_margin: float, seed: int, label_column: str,
+             frontier_column: Optional[str]) -> None:
+    from ..errors import SlmprofileError
+    from ..outputs import claim_dir
+    from ..runtime import ARTIFACT_FILES
+    from .retrain import PROMOTION_FILE, PromotionSettings, retrain_router
+
+    console = make_console()
+    try:
+        if from_router is None or not add:
+            raise SlmprofileError("retraining needs both --from ROUTER_DIR (the router in use) and --add NEW_RUN "
+                                  "(the new window with outcomes)")
+        settings = PromotionSettings(holdout_share=holdout, margin=margin, share_margin=share_margin,
+                                     seed=seed).check()
+        with claim_dir(out, overwrite=overwrite, inputs=[source, from_router, *add],
+                       reserved=(*RunDir.ROUTER_TRAIN_FILES, *ARTIFACT_FILES, PROMOTION_FILE)) as claimed:
+            result = retrain_router(source, from_router, add, claimed.path, settings, label_column=label_column,
+                                    frontier_column=frontier_column, progress=True)
+    except (SlmprofileError, ValueError, FileNotFoundError) as exc:
+        fail(str(exc))
+    e = result.evidence
+    console.print(("PROMOTED: " if result.promoted else "NOT PROMOTED: ") + e["action"], highlight=False)
+    for reason in e["reasons"]:
+        console.print(f"  - {reason}", highlight=False)
+    console.print(f"held out {e['calls']['new_held_out']} calls of the new window; wrote {out / PROMOTION_FILE}")
 
 
 def _export(head_dir: Path, out: Path, *, int8: bool, model: Optional[Path], check: int,
