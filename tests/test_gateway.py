@@ -21,7 +21,7 @@ import httpx  # noqa: E402
 from slmprofile.gateway import (CALLS_FILE, SHADOW_FILE, BackgroundGateway, GatewaySettings, Upstream,  # noqa: E402
                                 load_router, read_log)
 from slmprofile.gateway.retry import retry_after_s, retry_delay_s, should_retry  # noqa: E402
-from slmprofile.gateway.summary import calls_needed, summarise  # noqa: E402
+from slmprofile.gateway.summary import calls_needed, gateway_outcomes, summarise  # noqa: E402
 from slmprofile.testing import FakeOpenAI, Fault, reference_answerer  # noqa: E402
 from slmprofile.testing.tiny_router import build_tiny_router  # noqa: E402
 
@@ -328,6 +328,10 @@ def test_gateway_logs_ingest_back_with_routing_fields(router, tmp_path):
         ("frontier", "http_error"), ("slm", None), ("frontier", None)]
     assert logs["response_text"].to_list() == ["billing", "billing", "Prove the strategy is optimal for the game"]
     assert (logs["status"] == "ok").all()
+    # the escalated call is a small-model failure: an outcome for retraining the router; the others are unknown
+    outcomes = gateway_outcomes(tmp_path / "logs")
+    assert outcomes.select("id", "slm_correct", "outcome_source").rows() == [
+        (logs["id"][0], False, "escalation: http_error")]
 
 
 def test_serve_report_recommends_route_only_where_agreement_holds(router, tmp_path):
@@ -357,6 +361,19 @@ def test_serve_report_recommends_route_only_where_agreement_holds(router, tmp_pa
     assert cli.returncode == 0, cli.stderr
     assert {r["task_type"]: r["recommendation"] for r in json.loads(cli.stdout)["task_types"]} == {
         "tickets": "route", "refunds": "keep on frontier"}
+    # the same agreement, per call, as an outcome table that joins back onto the ingested log
+    cli = subprocess.run([sys.executable, "-m", "slmprofile", "serve-report", str(tmp_path / "logs"), "--json",
+                          "--outcomes-out", str(tmp_path / "outcomes.csv")], capture_output=True, text=True, timeout=120)
+    assert cli.returncode == 0, cli.stderr
+    import polars as pl
+
+    from slmprofile.ingest import ingest
+
+    logs = ingest([tmp_path / "logs" / CALLS_FILE], outcomes=tmp_path / "outcomes.csv").frame
+    assert logs["slm_correct"].null_count() == 0 and logs.height == 120
+    tickets = logs.filter(pl.col("prompt_text").str.contains("billing, technical"))
+    refunds = logs.filter(pl.col("prompt_text").str.contains("refund, other"))
+    assert tickets["slm_correct"].all() and 0.3 < refunds["slm_correct"].mean() < 0.7
 
 
 # ------------------------------------------------------------------------------------ load, stop and kill mid-run

@@ -96,6 +96,10 @@ def serve_report_cmd(
     target: Annotated[float, typer.Option("--target", min=0.5, max=0.999, help="Agreement a task type needs, at the "
                                           "interval's lower end, to be routed.")] = 0.95,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    outcomes_out: Annotated[Optional[Path], typer.Option(
+        "--outcomes-out", help="Also write the log as an outcome table (CSV: id, slm_correct, ...): shadow "
+                               "agreement and failed small-model calls, to join with --outcomes and retrain the "
+                               "router (router train --from --add).")] = None,
 ) -> None:
     """Agreement of the shadowed small model with the frontier model per task type, with intervals, and which
     types to switch from shadow to route."""
@@ -109,6 +113,13 @@ def serve_report_cmd(
         fail(f"unknown --measure {measure!r}; choose auto or one of {', '.join(sorted(MEASURES))}")
     try:
         summary = summarise(log_dir, measure=measure, target=target)
+        if outcomes_out is not None:
+            from ..outputs import claim_file_in, record_outputs
+            from .summary import gateway_outcomes
+
+            claim_file_in(outcomes_out.parent, [outcomes_out.name])
+            gateway_outcomes(log_dir, measure=measure).write_csv(outcomes_out)
+            record_outputs(outcomes_out.parent, [outcomes_out])
     except SlmprofileError as exc:
         fail(str(exc))
     console = make_console()

@@ -120,10 +120,72 @@ def _quantile(values: list[float], q: float) -> float | None:
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
+def _shadow_pairs(calls: list[dict], shadows: list[dict]
+                  ) -> tuple[dict[str, list[tuple[dict, str | None, str | None]]], dict[str, int]]:
+    """Per task type: (call, the small model's answer, the frontier's answer) for each shadowed call, and the calls
+    per task type."""
+    by_id = {c.get("id"): c for c in calls}
+    groups: dict[str, list[tuple[dict, str | None, str | None]]] = {}
+    for call in calls:
+        groups.setdefault(task_type_of(call) or UNTAGGED, [])
+    for shadow in shadows:
+        call = by_id.get(shadow.get("id"))
+        if call is None:  # the call's own line was lost (a kill between the two writes): nothing to compare
+            continue
+        reference = answer_text(call.get("response"))
+        if reference is None:
+            continue
+        groups[task_type_of(call) or UNTAGGED].append((call, answer_text(shadow.get("response")), reference))
+    counts = {name: sum(1 for c in calls if (task_type_of(c) or UNTAGGED) == name) for name in groups}
+    return groups, counts
+
+
+def _agreement(pairs: list[tuple[dict, str | None, str | None]], measure: str, embedder: Any) -> tuple[str, list]:
+    """The measure used (chosen from the requests and answers with ``auto``) and 0/1 agreement per pair."""
+    from ..agreement import get_measure
+
+    requests = [c.get("request") or {} for c, _, _ in pairs]
+    chosen = choose_measure(requests, [r for _, _, r in pairs]) if measure == "auto" else measure
+    kwargs = {"embedder": embedder} if chosen == "embedding" and embedder is not None else {}
+    agree = (get_measure(chosen, **kwargs).agree([c for _, c, _ in pairs], [r for _, _, r in pairs]).tolist()
+             if pairs else [])
+    return chosen, agree
+
+
+def gateway_outcomes(log_dir: str | Path, *, measure: str = "auto", embedder: Any = None) -> Any:
+    """The gateway's log as an outcome table for retraining (``id, slm_correct, slm_model, outcome_source``): a
+    shadowed call is right when the small model agreed with the frontier's answer (the measure per task type, as
+    in :func:`summarise`); a call routed to the small model and escalated because it failed (timeout, error,
+    invalid JSON, empty answer) is wrong. Join it with ``--outcomes`` when ingesting the gateway's ``calls.jsonl``
+    (``slmprofile run LOGDIR/calls.jsonl --outcomes FILE``), then ``router train OLD --from ROUTER --add NEW_RUN``."""
+    import polars as pl
+
+    from ..errors import SlmprofileError
+
+    log_dir = Path(log_dir)
+    if not (log_dir / CALLS_FILE).is_file():
+        raise SlmprofileError(f"{log_dir}: no {CALLS_FILE} (the directory passed to 'slmprofile serve --log-dir')")
+    calls, _ = read_log(log_dir / CALLS_FILE)
+    shadows, _ = read_log(log_dir / SHADOW_FILE)
+    shadow_model = {s.get("id"): ((s.get("response") or {}).get("model") if isinstance(s.get("response"), dict)
+                                  else None) for s in shadows}
+    rows: list[dict[str, Any]] = []
+    for pairs in _shadow_pairs(calls, shadows)[0].values():
+        _, agree = _agreement(pairs, measure, embedder)
+        rows += [{"id": c.get("id"), "slm_correct": bool(a), "slm_model": shadow_model.get(c.get("id")),
+                  "outcome_source": "shadow"} for (c, _, _), a in zip(pairs, agree)]
+    for call in calls:
+        routing = call.get("routing") or {}
+        if routing.get("decision") == "slm" and routing.get("escalated"):
+            rows.append({"id": call.get("id"), "slm_correct": False, "slm_model": None,
+                         "outcome_source": f"escalation: {routing.get('escalation_reason')}"})
+    schema = {"id": pl.Utf8, "slm_correct": pl.Boolean, "slm_model": pl.Utf8, "outcome_source": pl.Utf8}
+    return pl.DataFrame(rows, schema=schema).unique(subset="id", keep="first", maintain_order=True)
+
+
 def summarise(log_dir: str | Path, *, measure: str = "auto", target: float = 0.95, confidence: float = 0.95,
               embedder: Any = None) -> GatewaySummary:
     """Read ``calls.jsonl`` and ``shadow.jsonl`` in ``log_dir`` and measure shadow agreement per task type."""
-    from ..agreement import get_measure
     from ..errors import SlmprofileError
     from ..suitability import decide, wilson_interval
 
@@ -143,26 +205,10 @@ def summarise(log_dir: str | Path, *, measure: str = "auto", target: float = 0.9
             reason = str(routing.get("escalation_reason"))
             escalations[reason] = escalations.get(reason, 0) + 1
     latencies = [float(c["latency_ms"]) for c in calls if isinstance(c.get("latency_ms"), (int, float))]
-    by_id = {c.get("id"): c for c in calls}
-    groups: dict[str, list[tuple[dict, str | None, str | None]]] = {}
-    for call in calls:
-        groups.setdefault(task_type_of(call) or UNTAGGED, [])
-    for shadow in shadows:
-        call = by_id.get(shadow.get("id"))
-        if call is None:  # the call's own line was lost (a kill between the two writes): nothing to compare
-            continue
-        reference = answer_text(call.get("response"))
-        if reference is None:
-            continue
-        groups[task_type_of(call) or UNTAGGED].append((call, answer_text(shadow.get("response")), reference))
-    counts = {name: sum(1 for c in calls if (task_type_of(c) or UNTAGGED) == name) for name in groups}
+    groups, counts = _shadow_pairs(calls, shadows)
     rows = []
     for name, pairs in sorted(groups.items(), key=lambda kv: -counts[kv[0]]):
-        requests = [c.get("request") or {} for c, _, _ in pairs]
-        chosen = choose_measure(requests, [r for _, _, r in pairs]) if measure == "auto" else measure
-        kwargs = {"embedder": embedder} if chosen == "embedding" and embedder is not None else {}
-        agree = (get_measure(chosen, **kwargs).agree([c for _, c, _ in pairs], [r for _, _, r in pairs]).tolist()
-                 if pairs else [])
+        chosen, agree = _agreement(pairs, measure, embedder)
         routed = [a for (call, _, _), a in zip(pairs, agree) if (call.get("routing") or {}).get("decision") == "slm"]
         rate = sum(agree) / len(agree) if agree else None
         routed_rate = sum(routed) / len(routed) if routed else None
