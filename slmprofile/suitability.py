@@ -721,7 +721,15 @@ def assess_suitability(run_dir: str | Path | None = None, *, logs: pl.DataFrame 
     import polars as pl
 
     run = Path(run_dir) if run_dir is not None else None
-    calls = load_calls(run, logs=logs, clusters=clusters, outcomes=outcomes, skip_columns=UNUSED_BY_ESTIMATES)
+    sources = [] if outcomes is None else [outcomes] if isinstance(outcomes, (str, Path)) else list(outcomes)
+    per_candidate = outcome_candidates(sources)
+    if per_candidate is None:
+        calls = load_calls(run, logs=logs, clusters=clusters, outcomes=outcomes, skip_columns=UNUSED_BY_ESTIMATES)
+    else:  # one table per candidate model: each is assessed on its own outcomes (the logs' own ones set aside)
+        from .schema import OUTCOME_COLUMNS
+
+        calls = load_calls(run, logs=logs, clusters=clusters, skip_columns=UNUSED_BY_ESTIMATES)
+        calls = calls.drop([c for c in (*OUTCOME_COLUMNS, "slm_model") if c in calls.columns])
     if task_types is None and run is not None and RunDir(run).task_types.is_file():
         task_types = pl.read_parquet(RunDir(run).task_types)
     if shadow is None and run is not None and RunDir(run).shadow_results.is_file():
@@ -730,17 +738,47 @@ def assess_suitability(run_dir: str | Path | None = None, *, logs: pl.DataFrame 
         shadow = pl.read_parquet(shadow)
     if task_types is not None:
         task_types = task_types.drop([c for c in ("examples", "keywords", "weekly_share") if c in task_types.columns])
-    estimator = SuitabilityEstimator(**settings).fit(calls, task_types, shadow=shadow)
-    table = estimator.table_
+    if per_candidate is None:
+        estimator = SuitabilityEstimator(**settings).fit(calls, task_types, shadow=shadow)
+        table = estimator.table_
+    else:
+        tables, calibration = [], {}
+        for i, (model, paths) in enumerate(per_candidate.items()):
+            graded = load_calls(logs=calls, outcomes=paths)
+            mine = None if shadow is None else shadow.filter(
+                (pl.col("model") == model) | (pl.lit(i == 0) & ~pl.col("model").is_in(list(per_candidate))))
+            estimator = SuitabilityEstimator(**{**settings, "candidate": model}).fit(graded, task_types, shadow=mine)
+            tables.append(estimator.table_)
+            calibration.update(estimator.calibration_)
+        table = pl.concat(tables, how="diagonal_relaxed")
+        estimator.calibration_ = calibration
     target = Path(out_dir) if out_dir is not None else run
     if write and target is not None:
         write_table(table, target, "suitability")
-        sources = [] if outcomes is None else [outcomes] if isinstance(outcomes, (str, Path)) else list(outcomes)
         meta = {"settings": estimator.get_params(), "outcomes": [str(Path(p).resolve()) for p in sources],
                 "calibration": estimator.calibration_,
                 "verdicts": {str(k): int(v) for k, v in table["verdict"].value_counts().iter_rows()}}
         RunDir(target).suitability_info.write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
     return table
+
+
+def outcome_candidates(sources: Sequence[str | Path]) -> dict[str, list[str | Path]] | None:
+    """Outcome tables grouped by the candidate model each grades (its ``slm_model`` column's one value), when they
+    grade two or more models (None otherwise: one candidate, assessed from the joined columns as before). A table
+    grading several models is an error: give one table per model."""
+    if len(sources) < 2:
+        return None
+    from .ingest.outcomes import _read_table
+
+    groups: dict[str, list[str | Path]] = {}
+    for source in sources:
+        table = _read_table(Path(source))
+        names = table["slm_model"].drop_nulls().cast(str).unique().to_list() if "slm_model" in table.columns else []
+        if len(names) > 1:
+            raise ValueError(f"{source}: grades {len(names)} models ({', '.join(sorted(names)[:5])}); with several "
+                             "outcome tables give one table per candidate model")
+        groups.setdefault(names[0] if names else Path(source).stem, []).append(source)
+    return groups if len(groups) > 1 else None
 
 
 def write_table(table: pl.DataFrame, out_dir: str | Path, name: str) -> dict[str, Path]:

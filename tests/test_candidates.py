@@ -1,6 +1,6 @@
 """Several candidate small models: per task type, the cheapest one that meets the target (issue 23).
 
-Two simulated candidates on the sample's true task types: ``gpt-4.1-nano`` (cheap) is good at classification only,
+Two simulated candidates on the sample's true task types, each graded in its own eval table: ``gpt-4.1-nano`` (cheap) is good at classification only,
 ``gpt-4.1-mini`` (four times the price) at classification, extraction and translation. The plan must pick nano
 where both are good, mini where only it is, and neither elsewhere; the report shows both side by side.
 """
@@ -24,7 +24,7 @@ GOOD_DEAR = GOOD_CHEAP | {"invoice_extraction", "keyword_extraction", "translati
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from slmprofile.sample import generate_sample
-    from slmprofile.suitability import assess_suitability, write_table
+    from slmprofile.suitability import assess_suitability
     from slmprofile.testing import truth_run_dir
 
     root = tmp_path_factory.mktemp("cand")
@@ -34,12 +34,15 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     task_of = dict(pl.read_parquet(RunDir(run).clusters).select("id", "task_type").iter_rows())
     rng = random.Random(0)
     tables = []
-    for name, good in ((CHEAP, GOOD_CHEAP), (DEAR, GOOD_DEAR)):
-        correct = [rng.random() < (0.995 if task_of.get(i) in good else 0.6) for i in logs["id"].to_list()]
-        graded = logs.with_columns(pl.Series("slm_correct", correct), pl.lit(True).alias("frontier_correct"),
-                                   pl.lit(name).alias("slm_model"))
-        tables.append(assess_suitability(run, logs=graded, write=False, target=0.95, candidate=name))
-    write_table(pl.concat(tables, how="diagonal_relaxed"), run, "suitability")
+    for name, good in ((CHEAP, GOOD_CHEAP), (DEAR, GOOD_DEAR)):  # one eval table per candidate, as a harness writes
+        ids = logs["id"].to_list()
+        correct = [rng.random() < (0.995 if task_of.get(i) in good else 0.6) for i in ids]
+        path = root / f"eval_{name}.csv"
+        pl.DataFrame({"id": ids, "slm_model": [name] * len(ids), "slm_correct": correct,
+                      "frontier_correct": [True] * len(ids)}).write_csv(path)
+        tables.append(path)
+    suitability = assess_suitability(run, outcomes=tables, target=0.95)
+    assert sorted(suitability["candidate"].unique().to_list()) == sorted([CHEAP, DEAR])
     return run
 
 
@@ -81,3 +84,15 @@ def test_run_writes_candidates_and_the_report_shows_both(run_dir: Path, tmp_path
     section = page[page.index('id="candidates"'):]
     section = section[:section.index("<h2")] if "<h2" in section else section
     assert CHEAP in section and DEAR in section and "ticket_triage" in section and "invoice_extraction" in section
+
+
+def test_one_table_grading_several_models_is_refused(tmp_path: Path) -> None:
+    from slmprofile.suitability import outcome_candidates
+
+    both = tmp_path / "both.csv"
+    pl.DataFrame({"id": ["a", "b"], "slm_model": [CHEAP, DEAR], "slm_correct": [True, False]}).write_csv(both)
+    one = tmp_path / "one.csv"
+    pl.DataFrame({"id": ["a"], "slm_model": [CHEAP], "slm_correct": [True]}).write_csv(one)
+    with pytest.raises(ValueError, match="one table per candidate"):
+        outcome_candidates([both, one])
+    assert outcome_candidates([one]) is None and outcome_candidates([one, one]) is None
