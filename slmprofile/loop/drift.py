@@ -125,10 +125,9 @@ def _reference(run: RunDir) -> tuple[pl.DataFrame, pl.DataFrame, dict[int, str],
     prompts with their type (``prompt_hash, cluster_id, embedding``) and the names and families of its types."""
     import polars as pl
 
-    for path, what in ((run.logs, "logs.parquet"), (run.clusters, "clusters.parquet"),
-                       (run.embeddings, "embeddings.parquet")):
+    for path in (run.logs, run.clusters, run.embeddings):
         if not path.exists():
-            raise FileNotFoundError(f"{run.root}: no {what}: drift needs a run directory with task types "
+            raise FileNotFoundError(f"{run.root}: no {path.name}: drift needs a run directory with task types "
                                     "(slmprofile run LOGS --out DIR)")
     logs = pl.read_parquet(run.logs)
     clusters = pl.read_parquet(run.clusters, columns=["id", "cluster_id"])
