@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from .rundir import RunDir
-from .savings import ApiOption, SelfHostOption, _evaluate, _join, task_volumes
+from .savings import ApiOption, SelfHostOption, evaluate_options, join_volumes, task_volumes
 
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
@@ -60,7 +60,7 @@ def plan_candidates(suitability: pl.DataFrame, calls: pl.DataFrame, *,
     for candidate in sorted(suitability["candidate"].drop_nulls().unique().to_list()):
         option = candidate_option(candidate, prices=prices, self_host=self_host)
         mine = suitability.filter(pl.col("candidate") == candidate)
-        evaluated, _ = _evaluate(_join(mine, volumes).filter(pl.col("candidate") == candidate), [option],
+        evaluated, _ = evaluate_options(join_volumes(mine, volumes).filter(pl.col("candidate") == candidate), [option],
                                  cascade=cascade)
         for r in evaluated:
             rows.append({"cluster_id": r["cluster_id"], "task_type": r["task_type"], "candidate": candidate,

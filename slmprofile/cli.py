@@ -111,7 +111,10 @@ def ingest(
                                          "directory of Parquet parts (part-00000.parquet, ...), 50k calls each.")] = False,
     overwrite: OverwriteOpt = False,
 ) -> None:
-    """Read logs of any supported format into one normalized Parquet file and print the ingest report."""
+    """Read logs of any supported format into one normalized Parquet file and print the ingest report.
+
+    Example: slmprofile ingest data/logs --out out/logs.parquet --map prompt=question,id=request_id
+    """
     from .errors import SlmprofileError
     from .ingest import ingest as ingest_logs
     from .outputs import check_output_file, claim_dir
@@ -157,11 +160,14 @@ def embed(
     batch_size: Annotated[int, typer.Option("--batch-size")] = 64,
     cache_dir: CacheOpt = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the embedding cache.")] = False,
-    long_text: Annotated[str, typer.Option("--long-text", help="truncate (embed the head) or chunk (mean of windows).")] = "truncate",
+    long_text: Annotated[Literal["truncate", "chunk"], typer.Option("--long-text", help="truncate (embed the head) or chunk (mean of windows).")] = "truncate",
     backend: BackendOpt = "torch",
     overwrite: OverwriteOpt = False,
 ) -> None:
-    """Embed each distinct prompt once (cached) and write prompt_hash -> embedding Parquet."""
+    """Embed each distinct prompt once (cached) and write prompt_hash -> embedding Parquet.
+
+    Example: slmprofile embed out/logs.parquet --out out/embeddings.parquet
+    """
 
     from .embed import Embedder, embed_prompts
     from .errors import SlmprofileError
@@ -203,7 +209,10 @@ def cluster(
     llm_max_usd: Annotated[float, typer.Option("--max-usd", "--llm-max-usd", help="Hard spend cap in USD for LLM "
                                                                                   "naming.")] = 0.50,
 ) -> None:
-    """Group prompts into named task types and families; write clusters.parquet and task_types.csv/.parquet."""
+    """Group prompts into named task types and families; write clusters.parquet and task_types.csv/.parquet.
+
+    Example: slmprofile cluster out/logs.parquet out/embeddings.parquet --out out/types
+    """
 
     from .cluster import TaskTypeClusterer, discover_task_types
     from .embed import Embedder
@@ -261,11 +270,21 @@ def _print_task_types(result) -> None:
                   f"(min_cluster_size {s['min_cluster_size']}); prompts: {s['prompts_core']:,} core, "
                   f"{s['prompts_assigned']:,} noise assigned, {s['prompts_unassigned']:,} unassigned; "
                   f"calls unassigned: {s['calls_unassigned']:,}")
-    table = Table("task type", "family", "calls", "share", "$/month", "examples", show_lines=False)
+    wide = console.width >= 120  # an example prompt only where it fits; names wrap, numbers never do
+    table = Table(show_lines=False, pad_edge=False)
+    table.add_column("task type", overflow="fold", ratio=1)
+    table.add_column("family", overflow="fold", max_width=14)
+    for name in ("calls", "share", "$/month"):
+        table.add_column(name, justify="right", no_wrap=True)
+    if wide:
+        table.add_column("example", overflow="ellipsis", no_wrap=True, max_width=60)
     for row in result.task_types.head(15).iter_rows(named=True):
         cost = row["cost_per_month"]
-        table.add_row(row["task_type"], row["family"], f"{row['calls']:,}", f"{row['share']:.1%}",
-                      "?" if cost is None else f"{cost:,.2f}", (row["examples"] or [""])[0][:60].replace("\n", " "))
+        cells = [row["task_type"], row["family"], f"{row['calls']:,}", f"{row['share']:.1%}",
+                 "?" if cost is None else f"{cost:,.2f}"]
+        if wide:
+            cells.append((row["examples"] or [""])[0][:60].replace("\n", " "))
+        table.add_row(*cells)
     console.print(table)
 
 
@@ -299,16 +318,26 @@ def run(
                                         "as Ray Data pipelines (extra 'scale').")] = "local",
     ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="A running Ray cluster (e.g. auto or "
                                                        "ray://head:10001); default: start a local instance.")] = None,
-    stream: Annotated[bool, typer.Option("--stream", help="Bounded memory for large logs: streaming ingest, task "
-                                         "types fit on a sample, prompts of pure templates placed without "
-                                         "embedding (audited), lazy statistics. With --engine ray the parts are "
-                                         "redacted and the prompts embedded on the cluster.")] = False,
-    fit_sample: Annotated[int, typer.Option("--fit-sample", help="With --stream: distinct prompts embedded to fit "
-                                            "task types on.")] = 50_000,
+    stream: Annotated[Optional[bool], typer.Option("--stream/--no-stream", help="Bounded memory for large logs: "
+                                                   "streaming ingest, task types fit on a sample, prompts of pure "
+                                                   "templates placed without embedding (audited), lazy statistics. "
+                                                   "With --engine ray the parts are redacted and the prompts "
+                                                   "embedded on the cluster. Default: chosen by itself when the "
+                                                   "logs hold more than --auto-stream-calls calls (run.json says "
+                                                   "why).", show_default=False)] = None,
+    auto_stream_calls: Annotated[int, typer.Option("--auto-stream-calls", min=1, help="Calls (estimated before "
+                                                   "reading) above which the run streams by itself.")] = 50_000,
+    fit_sample: Annotated[int, typer.Option("--fit-sample", min=10, help="When streaming: distinct prompts embedded "
+                                            "to fit task types on.")] = 50_000,
     overwrite: OverwriteOpt = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout instead of the tables "
+                                           "(progress stays on stderr).")] = False,
 ) -> None:
     """Logs to a report and a router in one go: ingest -> redact -> embed -> task types -> suitability -> savings ->
-    router (train, export, bench) -> report.html."""
+    router (train, export, bench) -> report.html.
+
+    Results go to stdout, progress to stderr. Example: slmprofile run data/logs --out out/run > summary.txt
+    """
     from .embed import Embedder
     from .errors import SlmprofileError
     from .pipeline import run as run_pipeline
@@ -322,13 +351,18 @@ def run(
             shadow_price=_prices(slm_price, "--price"),
             savings_options=_savings_options(api_model, gpu) if (api_model or gpu) else None,
             html_report=report, engine=engine, ray_address=ray_address, stream=stream,
-            sampled_settings={"fit_sample": fit_sample} if stream else None,
+            auto_stream_calls=auto_stream_calls, sampled_settings={"fit_sample": fit_sample},
             overwrite=overwrite,
             embedder=Embedder(model, device=device, cache_dir=cache_dir, backend=backend),
             on_stage=lambda stage: progress.print(f"== {stage}", style="bold cyan"),
         )
     except (SlmprofileError, ValueError) as exc:
         fail(str(exc), redacted=redact)
+    if json_out:
+        import json
+
+        typer.echo(json.dumps(result.summary(), indent=2, ensure_ascii=False))
+        return
     _print_report(result.report, redacted=redact)
     if result.redactions:
         console.print("redacted: " + (", ".join(f"{k} {v:,}" for k, v in result.redactions.items() if v) or "nothing"))
@@ -355,7 +389,10 @@ def sample(
                                         "(résumé screening) appears, with ground truth in month2/drift_truth.json.")] = False,
     overwrite: OverwriteOpt = False,
 ) -> None:
-    """Write the reproducible sample log of a fictional company (several formats + ground truth)."""
+    """Write the reproducible sample log of a fictional company (several formats + ground truth).
+
+    Example: slmprofile sample --out data --drift
+    """
     from .errors import SlmprofileError
     from .outputs import check_output_file
     from .sample import DRIFT_DIR, DRIFT_TRUTH, EVAL_FILE, LOG_FILES, generate_sample
@@ -383,7 +420,10 @@ def sample(
 
 @app.command()
 def formats() -> None:
-    """List the supported log formats with a minimal example record each."""
+    """List the supported log formats with a minimal example record each.
+
+    Example: slmprofile formats
+    """
     import json
 
     from .ingest import FORMATS
@@ -399,7 +439,10 @@ def report(
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="HTML file (default RUN_DIR/report.html).")] = None,
     overwrite: OverwriteOpt = False,
 ) -> None:
-    """Write the self-contained HTML report of a run directory (headline, task types, plots, router, data quality)."""
+    """Write the self-contained HTML report of a run directory (headline, task types, plots, router, data quality).
+
+    Example: slmprofile report out/run --out out/run/report.html --overwrite
+    """
     from .errors import SlmprofileError
     from .outputs import check_output_file, claim_file_in, record_outputs
     from .report import headline, load_run, write_report
@@ -435,21 +478,49 @@ app.add_typer(export_app, name="export")
 app.command("drift")(drift_cmd)
 
 
+NotebooksWorkdirOpt = Annotated[Path, typer.Option("--dir", "-d", help="Working folder: the notebooks run from "
+                                                    "DIR/notebooks/ and their default paths read DIR/data/logs and "
+                                                    "write DIR/out/.")]
+
+
+@notebooks_app.command("copy")
+def notebooks_copy(
+    workdir: NotebooksWorkdirOpt = Path("."),
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace copies already there (your edits in them "
+                                                                "are lost).")] = False,
+) -> None:
+    """Copy the bundled notebooks into DIR/notebooks/ to open them in Jupyter.
+
+    Example: slmprofile sample --out data && slmprofile notebooks copy && jupyter lab notebooks/
+    """
+    from .notebooks import copy_notebooks
+
+    for path in copy_notebooks(workdir, overwrite=overwrite):
+        typer.echo(str(path))
+
+
 @notebooks_app.command("render")
 def notebooks_render(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory for the HTML files.")] = Path("notebooks-html"),
     notebook: Annotated[Optional[list[str]], typer.Option("--notebook", "-n", help="A notebook name or path (repeat; "
                                                                                     "default: all).")] = None,
     param: Annotated[Optional[list[str]], typer.Option("--param", "-p", help="NAME=VALUE injected after the parameters "
-                                                                              "cell (repeat; paths relative to notebooks/).")] = None,
+                                                                              "cell (repeat; relative paths resolve "
+                                                                              "from DIR/notebooks/).")] = None,
     execute: Annotated[bool, typer.Option("--execute/--no-execute", help="Run the notebooks before rendering.")] = True,
+    workdir: NotebooksWorkdirOpt = Path("."),
 ) -> None:
-    """Execute notebooks headless (nbclient) and write one HTML file each (nbconvert, images embedded)."""
+    """Execute notebooks headless (nbclient) and write one HTML file each (nbconvert, images embedded).
+
+    Bundled notebooks missing from DIR/notebooks/ are copied there first; copies already there run as they are.
+
+    Example: slmprofile sample --out data && slmprofile notebooks render -n 01_ingest_and_explore
+    """
     from .errors import SlmprofileError
     from .notebooks import parse_params, render_notebooks
 
     try:
-        paths = render_notebooks(out, notebook or None, parse_params(param or []), execute=execute)
+        paths = render_notebooks(out, notebook or None, parse_params(param or []), execute=execute, workdir=workdir)
     except SlmprofileError as exc:
         fail(str(exc))
     for path in paths:
@@ -462,7 +533,7 @@ def suitability(
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Where to write (default: RUN_DIR).")] = None,
     outcomes: OutcomesOpt = None,
     target: Annotated[float, typer.Option("--target", help="Success/agreement rate the SLM must reach.")] = 0.95,
-    metric: Annotated[str, typer.Option("--metric", help="success (SLM right) or parity (SLM right or frontier "
+    metric: Annotated[Literal["success", "parity"], typer.Option("--metric", help="success (SLM right) or parity (SLM right or frontier "
                                                           "wrong too).")] = "success",
     prior_strength: Annotated[float, typer.Option("--prior-strength", help="Pseudo-calls of the heuristic prior.")] = 4.0,
     calibrate: Annotated[bool, typer.Option("--calibrate/--no-calibrate", help="Calibrate the prior across task "
@@ -489,7 +560,10 @@ def suitability(
                                                                              "measure.")] = None,
 ) -> None:
     """Per task type: can a small model take it? Rate with a Wilson interval, verdict, SLM share; writes
-    suitability.csv/.parquet (and shadow_results.parquet after a shadow run)."""
+    suitability.csv/.parquet (and shadow_results.parquet after a shadow run).
+
+    Example: slmprofile suitability out/run --outcomes evals.csv --target 0.95
+    """
     import os
 
     import polars as pl
@@ -548,14 +622,20 @@ def _print_suitability(table) -> None:
     counts = dict(table["verdict"].value_counts().iter_rows())
     console = make_console()
     console.print("verdicts: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
-    view = Table("task type", "calls", "$/month", "rate [95% CI]", "verdict", "more n", "SLM share")
+    wide = console.width >= 110  # samples still needed and the SLM share only where they fit
+    view = Table(show_lines=False, pad_edge=False)
+    view.add_column("task type", overflow="fold", ratio=1)
+    for name in ("calls", "$/month", "rate [95% CI]", "verdict") + (("more n", "SLM share") if wide else ()):
+        view.add_column(name, justify="left" if name == "verdict" else "right", no_wrap=True)
     for row in table.head(20).iter_rows(named=True):
         cost = row["cost_per_month"]
-        view.add_row(str(row["task_type"])[:28], f"{row['calls']:,}", "?" if cost is None else f"{cost:,.2f}",
-                     "?" if row["rate"] is None else
-                     f"{row['rate']:.2f} [{row['ci_lo']:.2f}, {row['ci_hi']:.2f}]", row["verdict"],
-                     "" if row["more_samples"] is None else f"{row['more_samples']:,}",
-                     f"{row['slm_share']:.0%} ({row['slm_share_lo']:.0%}-{row['slm_share_hi']:.0%})")
+        cells = [str(row["task_type"]), f"{row['calls']:,}", "?" if cost is None else f"{cost:,.2f}",
+                 "?" if row["rate"] is None else f"{row['rate']:.2f} [{row['ci_lo']:.2f}, {row['ci_hi']:.2f}]",
+                 row["verdict"]]
+        if wide:
+            cells += ["" if row["more_samples"] is None else f"{row['more_samples']:,}",
+                      f"{row['slm_share']:.0%} ({row['slm_share_lo']:.0%}-{row['slm_share_hi']:.0%})"]
+        view.add_row(*cells)
     console.print(view)
 
 
@@ -594,7 +674,10 @@ def savings(
     plots: Annotated[bool, typer.Option("--plots/--no-plots")] = True,
 ) -> None:
     """Savings per task type for API and self-hosted small models, with intervals, break-even volumes and a
-    sensitivity table; writes savings*.csv and plots."""
+    sensitivity table; writes savings*.csv and plots.
+
+    Example: slmprofile savings out/run --api-model gpt-4o-mini --gpu L4
+    """
     from .errors import SlmprofileError
     from .savings import savings_from_run
 
@@ -675,6 +758,13 @@ def main() -> None:
     except typer.Abort:
         print("aborted", file=sys.stderr)
         raise SystemExit(1) from None
+    except ModuleNotFoundError as exc:
+        from .deps import install_hint
+
+        hint = install_hint(exc.name)
+        if hint is None:
+            raise
+        _fail_line(f"this command needs {exc.name!r}, which this install lacks: {hint}")
     except Exception as exc:
         _usage_error(exc)
         raise

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
@@ -53,6 +53,40 @@ class RunResult:
     timings: dict[str, float] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
 
+    def summary(self, *, top: int = 50) -> dict[str, Any]:
+        """A JSON-ready summary for scripts (``slmprofile run --json``): the ingest counts, redactions, the ``top``
+        task types by calls with their verdicts, the savings per option, the router's headline, skipped stages,
+        timings and the files written."""
+        out: dict[str, Any] = {"out_dir": str(self.out_dir)}
+        report = self.report.to_dict()
+        out["ingest"] = {k: report[k] for k in ("rows_read", "rows_kept", "rows_skipped", "rows_out", "skipped",
+                                                "templates")}
+        out["redactions"] = {k: v for k, v in self.redactions.items() if v}
+        out["distinct_prompts"] = None if self.embeddings is None else self.embeddings.height
+        types: dict[str, dict[str, Any]] = {}
+        if self.task_types is not None:
+            out["task_type_counts"] = {k: self.task_types.summary[k] for k in ("task_types", "families")}
+            for row in self.task_types.task_types.sort("calls", descending=True).head(top).iter_rows(named=True):
+                types[row["task_type"]] = {"family": row["family"], "calls": row["calls"],
+                                           "share": round(row["share"], 6), "cost_per_month": row["cost_per_month"]}
+        if self.suitability is not None:
+            for row in self.suitability.iter_rows(named=True):
+                entry = types.get(row["task_type"])
+                if entry is None:
+                    continue
+                entry.update(verdict=row["verdict"], rate=row["rate"], rate_ci=[row["ci_lo"], row["ci_hi"]],
+                             slm_share=row["slm_share"])
+            out["verdicts"] = dict(sorted(self.suitability["verdict"].value_counts().iter_rows()))
+        out["task_types"] = [{"task_type": name, **entry} for name, entry in types.items()]
+        if self.savings is not None:
+            out["savings"] = self.savings.options.to_dicts()
+        if self.router is not None:
+            out["router"] = self.router
+        out["skipped"] = dict(self.skipped)
+        out["timings_s"] = {k: round(v, 2) for k, v in self.timings.items()}
+        out["files"] = dict(self.files)
+        return json.loads(json.dumps(out, default=str))
+
 
 @dataclass
 class RunState:
@@ -66,6 +100,7 @@ class RunState:
     notify: Callable[[str], None]
     embedder: Embedder | None = None
     clusterer: Any = None
+    mode: dict[str, Any] = field(default_factory=dict)  # streaming or not, and why (choose_path)
     report: IngestReport | None = None
     parts: Any = None  # stream: the ingested Parquet parts until they are one logs.parquet
     parts_dir: Path | None = None
@@ -111,6 +146,21 @@ class RunState:
 
             self.embedder = Embedder()
         return self.embedder
+
+
+def choose_path(settings: RunSettings, paths: list[str]) -> dict[str, Any]:
+    """Whether the run streams (bounded memory, task types from a sample), and why: forced by ``settings.stream``,
+    else chosen from the calls the logs hold, estimated before reading them (``run.json``'s ``mode``)."""
+    if settings.stream is not None:
+        return {"stream": settings.stream, "chosen": "forced",
+                "reason": "--stream" if settings.stream else "stream=False"}
+    from .ingest.sources import estimate_rows
+
+    calls = estimate_rows(paths)
+    stream = calls > settings.auto_stream_calls
+    verb = "bounded memory, task types fit on a sample" if stream else "everything in memory"
+    return {"stream": stream, "chosen": "auto", "estimated_calls": calls, "threshold_calls": settings.auto_stream_calls,
+            "reason": f"about {calls:,} calls {'>' if stream else '<='} {settings.auto_stream_calls:,}: {verb}"}
 
 
 def run_versions() -> dict[str, str]:
@@ -359,6 +409,7 @@ def run_info_stage(state: RunState) -> None:
         "settings": s.recorded(),
         "versions": run_versions(),
         "engine": state.engine_info(),
+        "mode": state.mode,
         "timings_s": {k: round(v, 3) for k, v in state.timings.items()},
         "ingest": redact_json(state.report.to_dict()) if s.redact else state.report.to_dict(),
         "redactions": state.redactions,
@@ -437,9 +488,13 @@ def run(paths: Iterable[str | Path], out_dir: str | Path, settings: RunSettings 
     settings.check()
     resolved = make_engine(engine, address=ray_address)
     paths = [str(p) for p in paths]
+    mode = choose_path(settings, paths)
+    settings = replace(settings, stream=mode["stream"])
     claimed = claim_dir(out_dir, overwrite=overwrite, inputs=paths, reserved=RunDir.RUN_FILES)
     state = RunState(run=RunDir(claimed.path), paths=paths, settings=settings, engine=resolved, outputs=claimed,
-                     notify=on_stage or (lambda stage: None), embedder=embedder, clusterer=clusterer)
+                     notify=on_stage or (lambda stage: None), embedder=embedder, clusterer=clusterer, mode=mode)
+    if mode["chosen"] == "auto" and mode["stream"]:
+        state.notify(f"large logs: {mode['reason']}")
     try:
         for stage in STAGES:
             stage(state)

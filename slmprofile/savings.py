@@ -269,9 +269,10 @@ class _Scale:
     throughput: float = 1.0
 
 
-def _evaluate(types: pl.DataFrame, options: Sequence[Option], *, cascade: bool, scale: _Scale = _Scale()
-              ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(per type x option rows, per option totals) for task types with volumes and shares."""
+def evaluate_options(types: pl.DataFrame, options: Sequence[Option], *, cascade: bool,
+                     scale: _Scale = _Scale()) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(per type x option rows, per option totals) for task types with volumes and shares (from
+    :func:`join_volumes`)."""
     rows: list[dict[str, Any]] = []
     totals: list[dict[str, Any]] = []
     base = types.to_dicts()
@@ -432,8 +433,8 @@ def estimate_savings(suitability: pl.DataFrame, calls: pl.DataFrame, *,
 
     months = months or months_spanned(calls)
     vols = task_volumes(calls, months=months)
-    types = _join(_best_candidate(suitability, candidate), vols)
-    rows, totals = _evaluate(types, options, cascade=cascade)
+    types = join_volumes(_best_candidate(suitability, candidate), vols)
+    rows, totals = evaluate_options(types, options, cascade=cascade)
     table = pl.DataFrame(rows, infer_schema_length=None).sort(["option", "savings_per_month", "cluster_id"],
                                                               descending=[False, True, False],
                                                               maintain_order=True)  # ties: same order every run
@@ -455,19 +456,20 @@ def estimate_savings(suitability: pl.DataFrame, calls: pl.DataFrame, *,
         for v in values:
             scale = _Scale(price=v if "price" in parameter else 1.0, volume=v if "volume" in parameter else 1.0,
                            throughput=v if "throughput" in parameter else 1.0)
-            add(parameter, v, _evaluate(types, options, cascade=cascade, scale=scale)[1])
+            add(parameter, v, evaluate_options(types, options, cascade=cascade, scale=scale)[1])
     if retarget is not None:
         base_target = float(suitability["target"][0]) if "target" in suitability.columns and suitability.height \
             else None
         for target in sorted(set(targets) | ({base_target} if base_target else set())):
-            other = _join(_best_candidate(retarget(target), candidate), vols)
-            add("target", target, _evaluate(other, options, cascade=cascade)[1])
+            other = join_volumes(_best_candidate(retarget(target), candidate), vols)
+            add("target", target, evaluate_options(other, options, cascade=cascade)[1])
     sensitivity = pl.DataFrame(sens, infer_schema_length=None)
     return SavingsResult(table=table, options=options_frame, break_even=break_even, sensitivity=sensitivity,
                          months=months)
 
 
-def _join(suitability: pl.DataFrame, volumes: pl.DataFrame) -> pl.DataFrame:
+def join_volumes(suitability: pl.DataFrame, volumes: pl.DataFrame) -> pl.DataFrame:
+    """The suitability verdicts and shares of each task type beside its call and token volumes."""
     import polars as pl
 
     keep = [c for c in ("cluster_id", "task_type", "verdict", "candidate", "rate", "ci_lo", "ci_hi", "slm_share",

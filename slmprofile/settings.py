@@ -11,6 +11,11 @@ from typing import Any, Iterable, Mapping
 from .params import Rule, check_params
 
 
+#: Above this many calls (about the default fit sample of the sampled task types: beyond it sampling saves
+#: embedding), ``slmprofile run`` takes the bounded-memory path by itself.
+AUTO_STREAM_CALLS = 50_000
+
+
 @dataclass
 class ShadowSettings:
     """A candidate SLM to shadow-run on a stratified sample of each task type (spend-capped, cached)."""
@@ -44,12 +49,18 @@ class RunSettings:
     router_settings: Mapping[str, Any] = field(default_factory=dict)
     bench: bool = True
     html_report: bool = True
-    stream: bool = False
+    #: ``None``: bounded memory and task types from a sample when the logs hold more than ``auto_stream_calls``
+    #: calls (estimated before reading them); ``True`` / ``False`` force one path.
+    stream: bool | None = None
+    auto_stream_calls: int = AUTO_STREAM_CALLS
     sampled_settings: Mapping[str, Any] = field(default_factory=dict)
 
     _parameter_constraints = {
         **{name: [bool] for name in ("strict", "redact", "embed", "cluster", "suitability", "savings", "router",
-                                     "bench", "html_report", "stream")},
+                                     "bench", "html_report")},
+        "stream": [None, bool],
+        "auto_stream_calls": [Rule(lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0,
+                                   "a positive number of calls")],
         "outcomes_key": [Rule(lambda v: isinstance(v, str) and bool(v), "a column name")],
         "shadow": [None, ShadowSettings],
         **{name: [Rule(lambda v: isinstance(v, Mapping), "a mapping")]

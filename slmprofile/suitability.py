@@ -768,11 +768,11 @@ def outcome_candidates(sources: Sequence[str | Path]) -> dict[str, list[str | Pa
     grading several models is an error: give one table per model."""
     if len(sources) < 2:
         return None
-    from .ingest.outcomes import _read_table
+    from .ingest.outcomes import read_table
 
     groups: dict[str, list[str | Path]] = {}
     for source in sources:
-        table = _read_table(Path(source))
+        table = read_table(Path(source))
         names = table["slm_model"].drop_nulls().cast(str).unique().to_list() if "slm_model" in table.columns else []
         if len(names) > 1:
             raise ValueError(f"{source}: grades {len(names)} models ({', '.join(sorted(names)[:5])}); with several "

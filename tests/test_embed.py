@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -175,3 +177,34 @@ def test_child_call_returns_results_and_reraises_errors() -> None:
         child.call(int, "not a number")
     with pytest.raises(ValueError, match="module-level"):
         child.call(lambda: 1)
+
+
+def test_child_calls_travel_as_json_with_arrays_reports_and_errors_intact(tmp_path: Path) -> None:
+    """No pickles between the processes: the call and its result are JSON, and what the large-log path sends
+    (paths, counters, numpy arrays, slmprofile's dataclasses, its errors) comes back equal."""
+    from collections import Counter
+
+    import numpy as np
+
+    from slmprofile import child
+    from slmprofile.errors import IngestError
+    from slmprofile.ingest.report import FileReport, IngestReport
+
+    report = IngestReport(files=[FileReport(path="a.jsonl", format="openai_chat", rows_read=3, rows_kept=2,
+                                            skipped=Counter({"invalid_json": 1}),
+                                            examples={"invalid_json": ["a.jsonl:2"]})], rows_out=2)
+    value = {"report": report, "paths": [tmp_path / "x.parquet"], "pair": (1, "b"), "n": np.int64(4),
+             "vectors": np.arange(6, dtype=np.float32).reshape(2, 3), 7: None}
+    back = child.decode(json.loads(json.dumps(child.encode(value))))
+    assert back["report"] == report and back["report"].rows_skipped == 1
+    assert back["paths"] == [tmp_path / "x.parquet"] and back["pair"] == (1, "b") and back["n"] == 4
+    assert back["vectors"].dtype == np.float32 and np.array_equal(back["vectors"], value["vectors"]) and 7 in back
+    err = child.decode(child.encode(IngestError("logs.jsonl:3 field 'messages': not a list")))
+    assert isinstance(err, IngestError) and "logs.jsonl:3" in str(err)
+    with pytest.raises(TypeError, match="cannot cross"):
+        child.encode(object())
+    # through a real child: an array result, and a failure re-raised as its own type
+    assert np.array_equal(child.call(np.eye, 3), np.eye(3))
+    with pytest.raises(FileNotFoundError):
+        child.call(Path.read_text, tmp_path / "missing.txt")
+    assert not list(Path(tempfile.gettempdir()).glob("slmprofile-child-*/*.pkl"))

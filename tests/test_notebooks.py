@@ -7,17 +7,33 @@ from pathlib import Path
 
 import pytest
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "slmprofile" / "notebooks").glob("*.ipynb"))
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A working folder as a user has one: the sample in data/, the notebooks copied into notebooks/ (shared by the
+    notebooks, as 03 and 04 share a run)."""
+    from slmprofile.notebooks import copy_notebooks
+
+    folder = tmp_path_factory.mktemp("work")
+    (folder / "data").symlink_to(ROOT / "data", target_is_directory=True)
+    copies = copy_notebooks(folder)
+    assert [p.name for p in copies] == [p.name for p in NOTEBOOKS]
+    return folder
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_executes(path: Path, tmp_path: Path) -> None:
+def test_notebook_executes(path: Path, workdir: Path, tmp_path: Path) -> None:
     import nbformat
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), "commit notebooks without outputs"
-    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    where = workdir / "notebooks"
+    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(where)}}).execute()
+    assert not (ROOT / "slmprofile" / "out").exists(), "outputs land in the working folder's out/, not the package"
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert not errors
     images = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {})]

@@ -179,3 +179,39 @@ def test_stages_without_their_input_are_skipped_with_the_reason(tmp_path: Path) 
     off = run([tmp_path / "s" / "logs"], tmp_path / "off", embed=False, suitability=False, savings=False,
               router=False, html_report=False)
     assert off.skipped == {}  # switched off is not "skipped"
+
+
+def test_a_log_over_the_threshold_takes_the_bounded_memory_path_by_itself(tmp_path: Path) -> None:
+    """No flag needed: the calls are estimated before reading (within a few per cent on the sample's four
+    formats), a log above ``auto_stream_calls`` streams, and ``run.json`` says which path and why."""
+    import polars as pl
+
+    from slmprofile.ingest.sources import estimate_rows
+    from slmprofile.rundir import RunDir
+
+    logs = ROOT / "data" / "logs"
+    true_rows = sum(f["rows_read"] for f in ingest([logs]).report.to_dict()["files"])
+    assert abs(estimate_rows([logs]) - true_rows) <= 0.05 * true_rows
+    assert estimate_rows([_first_parquet_source(tmp_path)]) == 250  # Parquet: exact, from its metadata
+    off = dict(embed=False, suitability=False, savings=False, router=False, html_report=False)
+    small = run([logs], tmp_path / "small", **off)
+    big = run([logs], tmp_path / "big", auto_stream_calls=1_000, **off)
+    forced = run([logs], tmp_path / "forced", stream=False, auto_stream_calls=1_000, **off)
+    modes = {name: json.loads(RunDir(tmp_path / name).run_info.read_text())["mode"] for name in ("small", "big",
+                                                                                                  "forced")}
+    assert modes["small"]["stream"] is False and modes["small"]["chosen"] == "auto"
+    assert modes["big"]["stream"] is True and modes["big"]["chosen"] == "auto"
+    assert "> 1,000" in modes["big"]["reason"] and modes["big"]["estimated_calls"] == estimate_rows([logs])
+    assert modes["forced"] == {"stream": False, "chosen": "forced", "reason": "stream=False"}
+    assert isinstance(big.logs, pl.LazyFrame) and not isinstance(small.logs, pl.LazyFrame)  # the streaming path
+    assert big.logs.collect().sort("id").equals(small.logs.sort("id"))  # same calls either way
+    assert forced.report.rows_out == small.report.rows_out
+
+
+def _first_parquet_source(tmp_path: Path) -> Path:
+    import polars as pl
+
+    path = tmp_path / "calls.parquet"
+    if not path.exists():
+        pl.DataFrame({"prompt": [f"question {i}" for i in range(250)]}).write_parquet(path)
+    return path

@@ -53,7 +53,10 @@ def serve_cmd(
                        ] = "auto",
 ) -> None:
     """Serve the router as an OpenAI-compatible gateway (POST /v1/chat/completions, GET /v1/models, /health,
-    /metrics): shadow mode first, then route."""
+    /metrics): shadow mode first, then route.
+
+    Example: slmprofile serve out/router --frontier-base-url URL --slm-base-url URL --log-dir logs
+    """
     from ..deps import require
     from ..errors import SlmprofileError
     from .server import load_router, serve
@@ -91,7 +94,7 @@ def serve_cmd(
 
 def serve_report_cmd(
     log_dir: Annotated[Path, typer.Argument(help="The gateway's --log-dir.")],
-    measure: Annotated[str, typer.Option("--measure", help="Agreement measure: auto (per task type), label, exact, "
+    measure: Annotated[Literal["auto", "label", "exact", "json_fields", "final_number", "embedding", "judge"], typer.Option("--measure", help="Agreement measure: auto (per task type), label, exact, "
                                          "json_fields, final_number, embedding or judge.")] = "auto",
     target: Annotated[float, typer.Option("--target", min=0.5, max=0.999, help="Agreement a task type needs, at the "
                                           "interval's lower end, to be routed.")] = 0.95,
@@ -102,7 +105,10 @@ def serve_report_cmd(
                                "router (router train --from --add).")] = None,
 ) -> None:
     """Agreement of the shadowed small model with the frontier model per task type, with intervals, and which
-    types to switch from shadow to route."""
+    types to switch from shadow to route.
+
+    Example: slmprofile serve-report gateway-logs --target 0.95 --json
+    """
     import json
 
     from ..agreement import MEASURES

@@ -56,7 +56,8 @@ class OutcomeReport:
                 f"{self.unmatched:,} match no call, {self.duplicate:,} repeat an id, {self.invalid:,} bad values")
 
 
-def _read_table(path: Path) -> pl.DataFrame:
+def read_table(path: Path) -> pl.DataFrame:
+    """An eval table (.csv, .tsv, .parquet or .jsonl; CSV, TSV and JSONL may be gzipped) as a frame."""
     import polars as pl
 
     suffix = "".join(path.suffixes[-2:]).lower() if path.suffix == ".gz" else path.suffix.lower()
@@ -115,7 +116,7 @@ def read_outcomes(
     path = Path(source)
     if not path.is_file():
         raise IngestError(f"outcome table {str(path)!r} not found")
-    table = _read_table(path)
+    table = read_table(path)
     mapping = dict(mapping or {})
     report = OutcomeReport(path=str(path), key=key, rows_read=table.height)
     if key not in table.columns:

@@ -32,7 +32,10 @@ def finetune(
     overwrite: Annotated[bool, typer.Option(help="Replace the files an earlier export wrote there.")] = False,
 ) -> None:
     """Fine-tuning data per task type from the frontier model's logged answers: OpenAI chat JSONL, redacted,
-    deduplicated, split train / validation / test by template and time, with counts, tokens and a cost estimate."""
+    deduplicated, split train / validation / test by template and time, with counts, tokens and a cost estimate.
+
+    Example: slmprofile export finetune out/run --out out/finetune
+    """
     from rich.table import Table
 
     from ..errors import SlmprofileError
@@ -91,7 +94,10 @@ def drift_cmd(
 ) -> None:
     """Place a new window of logs into the run's task types (no refit) and say what moved: each type's share with
     an interval, traffic that fits no type (with candidate new types), the router's p_slm shift, outcome changes;
-    then a verdict (retrain, refresh the savings, or no action) and drift.html."""
+    then a verdict (retrain, refresh the savings, or no action) and drift.html.
+
+    Example: slmprofile drift out/run data/month2/logs --out out/drift --json
+    """
     import json
 
     from ..errors import SlmprofileError

@@ -65,7 +65,7 @@ def train(
     finetune_epochs: Annotated[int, typer.Option("--finetune-epochs")] = 1,
     finetune_max_prompts: Annotated[int, typer.Option("--finetune-max-prompts", help="Fine-tune on a sample of "
                                                       "at most this many prompts.")] = 20_000,
-    encoder: Annotated[str, typer.Option("--encoder", help="minilm (the bundled transformer) or static (word-piece "
+    encoder: Annotated[Literal["minilm", "static"], typer.Option("--encoder", help="minilm (the bundled transformer) or static (word-piece "
                                          "vectors distilled from it once: ~40x faster to route, a little less "
                                          "accurate; written to OUT/static/).")] = "minilm",
     export: Annotated[bool, typer.Option("--export/--no-export", help="Also export ONNX into --out.")] = False,
@@ -87,7 +87,10 @@ def train(
                                                 "to the small model it may lose.")] = 0.02,
 ) -> None:
     """Train the router on logged outcomes, evaluate it held out against baselines, write head + report + plot.
-    With --from and --add: retrain on old plus new outcomes and write promotion.json (promoted or not, and why)."""
+    With --from and --add: retrain on old plus new outcomes and write promotion.json (promoted or not, and why).
+
+    Example: slmprofile router train out/run --out out/router --export
+    """
     from ..errors import SlmprofileError
     from ..outputs import claim_dir
     from .data import load_run_data
@@ -227,7 +230,10 @@ def export_cmd(
     check_logs: Annotated[Optional[Path], typer.Option("--check-logs", help="Logs Parquet with prompt_text for "
                                                        "the parity check.")] = None,
 ) -> None:
-    """Export router.onnx + router.int8.onnx + tokenizer.json + router.json (one graph: token ids -> p_slm)."""
+    """Export router.onnx + router.int8.onnx + tokenizer.json + router.json (one graph: token ids -> p_slm).
+
+    Example: slmprofile router export out/router
+    """
     texts = None
     if check and check_logs:
         import polars as pl
@@ -241,14 +247,14 @@ def bench(
     directory: Annotated[Path, typer.Argument(help="Exported router directory.")],
     threads: Annotated[Optional[int], typer.Option("--threads", help="Intra-op threads (default: all cores).")] = None,
     batch_sizes: Annotated[str, typer.Option("--batch-sizes")] = "1,8,32,128",
-    device: Annotated[str, typer.Option("--device", help="cpu, cuda or all (CUDA is skipped with a reason when "
+    device: Annotated[Literal["cpu", "cuda", "all"], typer.Option("--device", help="cpu, cuda or all (CUDA is skipped with a reason when "
                                                          "absent).")] = "all",
     variants: Annotated[str, typer.Option("--variants", help="Comma-separated: fp32, int8 and/or auto (what "
                                           "Router.load picks by default: int8 where it is faster here).")
                         ] = "fp32,int8",
     prompts: Annotated[Optional[Path], typer.Option("--prompts", help="Logs Parquet / text file of prompts "
                                                     "(default: --prompt-set).")] = None,
-    prompt_set: Annotated[str, typer.Option("--prompt-set", help="Built-in prompts when --prompts is not given: "
+    prompt_set: Annotated[Literal["intents", "routellm", "sample", "auto"], typer.Option("--prompt-set", help="Built-in prompts when --prompts is not given: "
                                             "intents (short queries), routellm (exam questions), sample (the "
                                             "bundled logs) or auto.")] = "auto",
     n: Annotated[int, typer.Option("--n", help="Prompts to cycle through.")] = 512,
@@ -256,7 +262,10 @@ def bench(
     pytorch: Annotated[bool, typer.Option("--pytorch/--no-pytorch", help="Time the PyTorch path too.")] = True,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Where bench.json/png go (default: DIRECTORY).")] = None,
 ) -> None:
-    """Latency p50/p95/p99 and throughput end to end, ONNX fp32/int8 on CPU (and CUDA) vs the PyTorch path."""
+    """Latency p50/p95/p99 and throughput end to end, ONNX fp32/int8 on CPU (and CUDA) vs the PyTorch path.
+
+    Example: slmprofile router bench out/router --batch-sizes 1,8 --device all
+    """
     from ..errors import SlmprofileError
     from ..outputs import claim_file_in, record_outputs
     from .bench import run_benchmark
@@ -274,8 +283,11 @@ def bench(
         else:
             texts = [line for line in prompts.read_text(encoding="utf-8").splitlines() if line.strip()][:n]
     devices = ("cpu", "cuda") if device == "all" else (device,)
+    sizes = [b.strip() for b in batch_sizes.split(",") if b.strip()]
+    if not sizes or not all(b.isdigit() and int(b) > 0 for b in sizes):
+        fail(f"--batch-sizes must be positive integers separated by commas (e.g. 1,8,32); got {batch_sizes!r}")
     try:
-        result = run_benchmark(directory, texts=texts, batch_sizes=[int(b) for b in batch_sizes.split(",") if b],
+        result = run_benchmark(directory, texts=texts, batch_sizes=[int(b) for b in sizes],
                                variants=[v for v in variants.split(",") if v], devices=devices, threads=threads,
                                pytorch=pytorch, max_seconds=max_seconds, n_prompts=n,
                                prompt_source=prompt_set)

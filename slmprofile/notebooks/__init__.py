@@ -1,13 +1,17 @@
-"""Execute the repository's notebooks headless and render them to HTML (``slmprofile notebooks render``).
+"""The bundled notebooks: copy them into a working folder, execute them headless and render them to HTML
+(``slmprofile notebooks copy`` / ``slmprofile notebooks render``).
 
+>>> copy_notebooks("my-project")                                             # doctest: +SKIP
 >>> render_notebooks("out/notebooks-html")                                   # doctest: +SKIP
 >>> render_notebooks("out/nb", ["02_task_types"], params={"LOG_PATHS": ["/abs/logs"]})   # doctest: +SKIP
 
-Notebooks live in ``notebooks/`` of the repository checkout (beside the ``slmprofile`` package); they are not part of
-an installed wheel. Each runs in a fresh kernel with the notebooks folder as working directory, so relative paths in
-parameters resolve from there (pass absolute paths for your own logs). ``params`` are injected as a cell right after
-the notebook's parameters cell (tagged ``parameters``, or the first code cell starting with ``# Parameters``), the
-way papermill does. Widgets are rendered as their static view: the HTML needs no widget JavaScript.
+The notebooks ship inside the package (this folder), so a wheel install has them too. They run from
+``WORKDIR/notebooks/`` (``WORKDIR`` defaults to the current folder): a notebook missing there is copied from the
+package first, one already there (perhaps edited) is used as it is. Their parameters cells point at ``../data/logs``
+and ``../out/notebooks``, i.e. ``WORKDIR/data/logs`` (where ``slmprofile sample`` writes, and the repository keeps, the
+bundled sample) and ``WORKDIR/out/``. ``params`` are injected as a cell right after the notebook's parameters cell
+(tagged ``parameters``, or the first code cell starting with ``# Parameters``), the way papermill does. Widgets are
+rendered as their static view: the HTML needs no widget JavaScript.
 """
 
 from __future__ import annotations
@@ -15,27 +19,55 @@ from __future__ import annotations
 import ast
 import logging
 import re
+import shutil
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from .errors import SlmprofileError
+from ..errors import SlmprofileError
 
 logger = logging.getLogger(__name__)
 
 #: Seconds one cell may run before execution fails.
 CELL_TIMEOUT_S = 600
 PARAMETERS_TAG = "parameters"
+#: The folder of a working folder that notebooks are copied into and run from.
+NOTEBOOKS_SUBDIR = "notebooks"
 _EXTERNAL_SCRIPT = re.compile(r"<script[^>]*\ssrc=[\"']https?://[^\"']*[\"'][^>]*>\s*</script>", re.IGNORECASE)
 
 
+def bundled_dir() -> Path:
+    """The folder of the notebooks shipped inside the package."""
+    return Path(__file__).resolve().parent
+
+
+def bundled_notebooks() -> list[Path]:
+    """The notebooks shipped inside the package, in order."""
+    return sorted(bundled_dir().glob("*.ipynb"))
+
+
+def copy_notebooks(workdir: str | Path = ".", *, overwrite: bool = False) -> list[Path]:
+    """Copy the bundled notebooks into ``WORKDIR/notebooks/`` and return their paths there. A notebook already there
+    is kept (it may hold your edits) unless ``overwrite``."""
+    folder = Path(workdir) / NOTEBOOKS_SUBDIR
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for source in bundled_notebooks():
+        target = folder / source.name
+        if overwrite or not target.exists():
+            shutil.copyfile(source, target)
+        out.append(target)
+    return out
+
+
 def notebooks_dir(root: str | Path | None = None) -> Path:
-    """The ``notebooks/`` folder of the repository checkout (``root`` defaults to the package's parent folder)."""
-    base = Path(root) if root is not None else Path(__file__).resolve().parents[1]
-    path = base / "notebooks"
+    """The folder notebooks run from: ``ROOT/notebooks/`` when ``root`` is given (it must hold notebooks), else the
+    bundled folder."""
+    if root is None:
+        return bundled_dir()
+    path = Path(root) / NOTEBOOKS_SUBDIR
     if not path.is_dir() or not any(path.glob("*.ipynb")):
-        raise SlmprofileError(f"no notebooks found in {path}: the notebooks ship with the repository checkout, not "
-                              "the installed package (clone the repository and `pip install -e .`), or pass "
-                              "notebook paths explicitly")
+        raise SlmprofileError(f"no notebooks found in {path}: `slmprofile notebooks copy --dir {root}` puts the bundled "
+                              "ones there, or pass notebook paths explicitly")
     return path
 
 
@@ -123,8 +155,11 @@ def _to_html(nb: Any, path: Path, out: Path) -> None:
 def render_notebooks(out_dir: str | Path, notebooks: Sequence[str | Path] | None = None,
                      params: Mapping[str, Any] | None = None, execute: bool = True, *,
                      timeout: int = CELL_TIMEOUT_S, kernel_name: str = "python3",
-                     root: str | Path | None = None) -> list[Path]:
-    """Execute notebooks (all of ``notebooks/`` by default) with nbclient and write ``OUT_DIR/<name>.html`` each.
+                     workdir: str | Path = ".") -> list[Path]:
+    """Execute notebooks (all bundled ones by default) with nbclient and write ``OUT_DIR/<name>.html`` each.
+
+    Named notebooks (``02_task_types``) run from ``WORKDIR/notebooks/``, copied there from the package when missing
+    (an existing copy is used as it is); a notebook given by its path runs from its own folder.
 
     An HTML file already in ``OUT_DIR`` is replaced only when slmprofile wrote it (its manifest lists it).
 
@@ -135,9 +170,12 @@ def render_notebooks(out_dir: str | Path, notebooks: Sequence[str | Path] | None
     import nbformat
     from tqdm.auto import tqdm
 
-    from .outputs import claim_file_in, record_outputs
+    from ..outputs import claim_file_in, record_outputs
 
-    paths = find_notebooks(notebooks, root=root)
+    names = [p.stem for p in bundled_notebooks()] if notebooks is None else list(notebooks)
+    if any(not (Path(n).suffix == ".ipynb" and Path(n).is_file()) for n in names):
+        copy_notebooks(workdir)
+    paths = find_notebooks(names, root=workdir)
     out = Path(out_dir)
     # an HTML file of the same name that slmprofile did not write there is never replaced
     claim_file_in(out, [f"{p.stem}.html" for p in paths])
