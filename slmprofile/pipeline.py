@@ -148,20 +148,6 @@ class RunState:
         return self.embedder
 
 
-def choose_path(settings: RunSettings, paths: list[str]) -> dict[str, Any]:
-    """Whether the run streams (bounded memory, task types from a sample), and why: forced by ``settings.stream``,
-    else chosen from the calls the logs hold, estimated before reading them (``run.json``'s ``mode``)."""
-    if settings.stream is not None:
-        return {"stream": settings.stream, "chosen": "forced",
-                "reason": "--stream" if settings.stream else "stream=False"}
-    from .ingest.sources import estimate_rows
-
-    calls = estimate_rows(paths)
-    stream = calls > settings.auto_stream_calls
-    verb = "bounded memory, task types fit on a sample" if stream else "everything in memory"
-    return {"stream": stream, "chosen": "auto", "estimated_calls": calls, "threshold_calls": settings.auto_stream_calls,
-            "reason": f"about {calls:,} calls {'>' if stream else '<='} {settings.auto_stream_calls:,}: {verb}"}
-
 
 def run_versions() -> dict[str, str]:
     """Versions of the packages that shape a run's results (``run.json``)."""
@@ -218,10 +204,11 @@ def write_logs_stage(state: RunState) -> None:
         import polars as pl
 
         from . import child
+        from .ingest.stream import concat_parts
 
         started = time.perf_counter()
         if state.parts.parts:
-            child.call(_concat_parts, [str(p) for p in state.parts.parts], str(state.run.logs))
+            child.call(concat_parts, [str(p) for p in state.parts.parts], str(state.run.logs))
         else:
             pl.DataFrame().write_parquet(state.run.logs)
         shutil.rmtree(state.parts_dir, ignore_errors=True)  # the folder ingest made for them: removed whole
@@ -442,12 +429,6 @@ def _write_run_info(state: RunState) -> None:
     state.run.run_info.write_text(json.dumps(state.run_info, indent=2, default=str) + "\n", encoding="utf-8")
 
 
-def _concat_parts(parts: list[str], path: str, *, row_group_size: int = 20_000) -> None:
-    """One Parquet file from the parts, streamed (small row groups keep later streaming scans small too)."""
-    import polars as pl
-
-    pl.scan_parquet(parts).sink_parquet(path, row_group_size=row_group_size)
-
 
 #: The stages of :func:`run`, in the order data flows.
 STAGES: tuple[Callable[[RunState], None], ...] = (
@@ -488,7 +469,7 @@ def run(paths: Iterable[str | Path], out_dir: str | Path, settings: RunSettings 
     settings.check()
     resolved = make_engine(engine, address=ray_address)
     paths = [str(p) for p in paths]
-    mode = choose_path(settings, paths)
+    mode = settings.choose_path(paths)
     settings = replace(settings, stream=mode["stream"])
     claimed = claim_dir(out_dir, overwrite=overwrite, inputs=paths, reserved=RunDir.RUN_FILES)
     state = RunState(run=RunDir(claimed.path), paths=paths, settings=settings, engine=resolved, outputs=claimed,

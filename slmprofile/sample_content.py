@@ -203,14 +203,14 @@ def pii_ip(rng: random.Random) -> str:
     return f"{rng.choice((34, 35, 52, 54, 85, 91, 185, 203))}.{rng.randint(1, 254)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
 
 
-_ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 
 def pii_api_key(rng: random.Random, kind: str | None = None) -> str:
     kind = kind or rng.choice(("openai", "aws", "northwind", "stripe", "github"))
-    r = lambda n, al=_ALNUM: "".join(rng.choice(al) for _ in range(n))  # noqa: E731
+    r = lambda n, al=ALNUM: "".join(rng.choice(al) for _ in range(n))  # noqa: E731
     if kind == "openai":
-        return "sk-proj-" + r(48, _ALNUM + "_-")
+        return "sk-proj-" + r(48, ALNUM + "_-")
     if kind == "aws":
         return "AKIA" + r(16, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
     if kind == "stripe":
@@ -1610,7 +1610,7 @@ def build_sql_generation(rng: random.Random, ctx: Ctx) -> Draft:
     dn = _DIALECT_NAMES[dialect]
     if ctx.service == "batch":  # the Slack bot logs through the plain OpenAI logger
         msgs = [_sys(_SQL_SYS_3.format(dialect=dn, ddl=_ddl(schema, True))), _user(question)]
-        call = {"id": "call_" + "".join(rng.choice(_ALNUM) for _ in range(24)), "type": "function",
+        call = {"id": "call_" + "".join(rng.choice(ALNUM) for _ in range(24)), "type": "function",
                 "function": {"name": "run_sql", "arguments": json.dumps({"query": sql, "warehouse": _WAREHOUSE[schema]})}}
         return Draft("sql_generation", "sql_generation.q3_slack_tool_call", msgs, None, tool_calls=[call],
                      tools=[RUN_SQL_TOOL], temperature=0.0, max_tokens=800, feature="databot")

@@ -89,6 +89,20 @@ class RunSettings:
         check_params(self)
         return self
 
+    def choose_path(self, paths: list[str]) -> dict[str, Any]:
+        """Whether the run streams (bounded memory, task types from a sample), and why: forced by ``self.stream``,
+        else chosen from the calls the logs hold, estimated before reading them (``run.json``'s ``mode``)."""
+        if self.stream is not None:
+            return {"stream": self.stream, "chosen": "forced",
+                    "reason": "stream=True" if self.stream else "stream=False"}
+        from .ingest.sources import estimate_rows
+
+        calls = estimate_rows(paths)
+        stream = calls > self.auto_stream_calls
+        verb = "bounded memory, task types fit on a sample" if stream else "everything in memory"
+        return {"stream": stream, "chosen": "auto", "estimated_calls": calls, "threshold_calls": self.auto_stream_calls,
+                "reason": f"about {calls:,} calls {'>' if stream else '<='} {self.auto_stream_calls:,}: {verb}"}
+
     def recorded(self) -> dict[str, Any]:
         """The settings as ``run.json`` records them."""
         outcomes = self.outcomes

@@ -9,7 +9,8 @@ redacted example prompts. Threshold explorer: move the router's threshold to see
 SLM, the success on that traffic (with its Wilson interval), the expected quality of all calls and the cost and
 savings per month, redrawn as a cost-quality plot (:func:`threshold_tradeoff` computes the figures without widgets).
 Each object's display bundle carries both the live widget and a ``text/html`` fallback, so a notebook executed by
-nbclient and converted by nbconvert still shows the content.
+nbclient and converted by nbconvert still shows the content. The HTML comes from the report's Jinja templates
+(``report/templates/widget_*.html.j2``), filled by :mod:`slmprofile.widgets_html`.
 """
 
 from __future__ import annotations
@@ -19,18 +20,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from .plotting import plain_text
+from .report import fmt_int, fmt_money, fmt_pct
 from .rundir import RunDir
-from .report import fmt_int, fmt_money, fmt_pct, fmt_trend, redacted_text, sparkline, weekly_values
+from .widgets_html import details_html as details_html  # re-exported: one task type's HTML
+from .widgets_html import (task_type_browser_html, task_type_panel_html, threshold_panel_html,
+                           threshold_static_html, threshold_summary_html)
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
     import polars as pl
     from matplotlib.figure import Figure
-
-_STYLE = ("<style>.slmp-tt{font:13px/1.45 system-ui,sans-serif}.slmp-tt table{border-collapse:collapse}"
-          ".slmp-tt table td,.slmp-tt table th{padding:2px 10px 2px 0;text-align:left !important;vertical-align:top}"
-          ".slmp-tt .ex{font-family:monospace;font-size:12px;white-space:pre-wrap;background:#f5f5f5;"
-          "padding:3px 6px;margin:3px 0;border-radius:3px}.slmp-tt .muted{color:#666}</style>")
 
 
 def task_types_frame(result: Any) -> pl.DataFrame:
@@ -52,43 +51,6 @@ def task_types_frame(result: Any) -> pl.DataFrame:
         return inner.task_types
     raise TypeError(f"expected task types (TaskTypeResult, RunResult, a run directory or a DataFrame); "
                     f"got {type(result).__name__}")
-
-
-def details_html(row: Mapping[str, Any], *, examples: int = 3) -> str:
-    """HTML of one task type: statistics, weekly share and redacted examples (everything escaped)."""
-    from markupsafe import escape
-
-    weeks = weekly_values(row.get("weekly_share"))
-    stats = [
-        ("calls", f"{fmt_int(row.get('calls'))} ({fmt_pct(row.get('share'), 1)} of all)"),
-        ("cost per month", fmt_money(row.get("cost_per_month"))
-         + (f" (+{fmt_pct(row.get('unpriced_share'))} of calls unpriced)" if (row.get("unpriced_share") or 0) > 0
-            else "")),
-        ("distinct prompts / templates", f"{fmt_int(row.get('distinct_prompts'))} / {fmt_int(row.get('templates'))}"),
-        ("tokens in / out (mean)", f"{fmt_int(row.get('prompt_tokens_mean'))} / "
-                                   f"{fmt_int(row.get('completion_tokens_mean'))}"),
-        ("latency p95", f"{fmt_int(row.get('latency_ms_p95'))} ms"),
-        ("error rate", fmt_pct(row.get("error_rate"), 1)),
-        ("JSON output", fmt_pct(row.get("json_output_share"))),
-        ("models", str(row.get("models") or "?")),
-        ("stability", "?" if row.get("stability") is None else f"{row['stability']:.2f}"),
-        ("archetype", f"{row.get('archetype') or '?'} ({row.get('archetype_evidence') or 'no evidence'})"),
-        ("keywords", ", ".join(str(k) for k in row.get("keywords") or [])),
-    ]
-    if row.get("verdict") is not None:
-        stats.append(("verdict", str(row["verdict"])))
-    body = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in stats)
-    trend = ""
-    if weeks:
-        trend = (f"<p>weekly share {sparkline([v for _, v in weeks], width=180, height=34)} "
-                 f"<span class='muted'>{escape(weeks[0][0])} {fmt_pct(weeks[0][1], 1)} &rarr; "
-                 f"{escape(weeks[-1][0])} {fmt_pct(weeks[-1][1], 1)} ({escape(fmt_trend(row.get('trend_per_week')))})"
-                 f"</span></p>")
-    shown = [redacted_text(e, 600) for e in (row.get("examples") or [])[:examples]]
-    ex = "".join(f"<div class='ex'>{escape(e)}</div>" for e in shown) or "<p class='muted'>no examples</p>"
-    return (f"<div class='slmp-tt'><h4>{escape(str(row.get('task_type') or '?'))} "
-            f"<span class='muted'>{escape(str(row.get('family') or ''))}</span></h4>"
-            f"<table>{body}</table>{trend}<p><b>Most typical prompts (redacted)</b></p>{ex}</div>")
 
 
 class TaskTypeBrowser:
@@ -129,13 +91,13 @@ class TaskTypeBrowser:
             options = [(self._label(row), key) for key, row in self._by_id.items()]
             self._dropdown = w.Dropdown(options=options, description="task type",
                                         layout=w.Layout(width="95%"), style={"description_width": "initial"})
-            self._panel = w.HTML(_STYLE + details_html(rows[0], examples=self.examples) if rows else "no task types")
+            self._panel = w.HTML(task_type_panel_html(rows[0], examples=self.examples) if rows else "no task types")
             self._dropdown.observe(lambda change: self._show(change["new"]), names="value")
             self._widget = w.VBox([self._dropdown, self._panel])
         return self._widget
 
     def _show(self, key: Any) -> None:
-        self._panel.value = _STYLE + details_html(self._by_id[key], examples=self.examples)
+        self._panel.value = task_type_panel_html(self._by_id[key], examples=self.examples)
 
     def select(self, cluster_id: int) -> TaskTypeBrowser:
         """Show task type ``cluster_id``; returns self."""
@@ -147,17 +109,9 @@ class TaskTypeBrowser:
 
     def static_html(self) -> str:
         """The largest ``static_top`` task types, each as a collapsible section (the first open)."""
-        from markupsafe import escape
-
         rows = self._rows()
-        parts = [_STYLE, f"<div class='slmp-tt'><p class='muted'>Task-type browser (static view: the largest "
-                         f"{min(self.static_top, len(rows))} of {len(rows)} task types; run the notebook live to pick "
-                         f"any).</p>"]
-        for i, row in enumerate(rows[: self.static_top]):
-            parts.append(f"<details{' open' if i == 0 else ''}><summary>{escape(self._label(row))}</summary>"
-                         f"{details_html(row, examples=self.examples)}</details>")
-        parts.append("</div>")
-        return "".join(parts)
+        return task_type_browser_html([(self._label(row), row) for row in rows[: self.static_top]], total=len(rows),
+                                      examples=self.examples)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         try:
@@ -286,27 +240,7 @@ class ThresholdTradeoff:
 
     def summary_html(self, threshold: float) -> str:
         """One paragraph with the figures at ``threshold`` (escaped)."""
-        from markupsafe import escape
-
-        row = self.at(threshold)
-        interval = ("" if row["success_on_slm_lo"] is None else
-                    f", {self.confidence:.0%} CI {fmt_pct(row['success_on_slm_lo'], 1)}-"
-                    f"{fmt_pct(row['success_on_slm_hi'], 1)}")
-        success = (f"nothing lost on {fmt_pct(row['success_on_slm'], 1)} of the {fmt_int(row['evaluated_on_slm'])} "
-                   f"evaluated calls sent there{interval}" if row["success_on_slm"] is not None
-                   else "no evaluated call is sent there")
-        quality = ("" if row["quality"] is None else
-                   f" Expected success of all calls: <b>{fmt_pct(row['quality'], 1)}</b> (all on the frontier "
-                   f"{fmt_pct(self.frontier_quality, 1)}, all on the SLM {fmt_pct(self.slm_quality, 1)}).")
-        saved = fmt_pct(row["savings_share"]) if row["savings_share"] is not None else "?"
-        unpriced = (f" {fmt_pct(self.unpriced_share, 1)} of calls have no logged price and count as $0."
-                    if self.unpriced_share > 0 else "")
-        return (f"<div class='slmp-tt'><p>Threshold <b>{row['threshold']:.3f}</b>: <b>{fmt_pct(row['slm_share'], 1)}"
-                f"</b> of calls ({fmt_int(row['slm_calls'])} of {fmt_int(self.n)}) go to the SLM; {success}."
-                f"{quality} Cost <b>{fmt_money(row['cost_per_month'])}/month</b> against "
-                f"{fmt_money(self.cost_now_per_month)} now: saves <b>{fmt_money(row['savings_per_month'])}/month"
-                f"</b> ({saved}) with {escape(self.slm_model)} at ${self.slm_price[0]:g}/${self.slm_price[1]:g} per "
-                f"million tokens in/out.{unpriced}</p></div>")
+        return threshold_summary_html(self, threshold)
 
     @plain_text
     def plot(self, threshold: float, *, reference: float | None = None) -> Figure:
@@ -481,7 +415,7 @@ class ThresholdExplorer:
 
     def _show(self, threshold: float) -> None:
         self.threshold = float(threshold)
-        self._summary.value = _STYLE + self.tradeoff.summary_html(self.threshold)
+        self._summary.value = threshold_panel_html(self.tradeoff, self.threshold)
         png, _ = _png_data_uri(self.tradeoff.plot(self.threshold, reference=self.reference), self.dpi)
         self._image.value = png
 
@@ -494,8 +428,6 @@ class ThresholdExplorer:
     def static_html(self, *, shares: Sequence[float] = (0.2, 0.4, 0.6, 0.8, 1.0)) -> str:
         """The figures at the starting threshold (its plot embedded as PNG) and, in a table, at the thresholds
         that keep ``shares`` of calls on the SLM."""
-        from markupsafe import escape
-
         t = self.tradeoff
         picks = {float(self.threshold)}
         if t.n:
@@ -503,20 +435,8 @@ class ThresholdExplorer:
                 k = min(max(int(round(share * t.n)), 1), t.n)
                 picks.add(float(t.p_sorted[k - 1]))
         rows = t.table(sorted(picks, reverse=True)).to_dicts()
-        head = ("<tr><th>threshold</th><th>on the SLM</th><th>success on SLM traffic</th><th>quality of all calls"
-                "</th><th>cost / month</th><th>savings / month</th></tr>")
-        bold = " style='font-weight:bold'"
-        body = "".join(
-            f"<tr{bold if r['threshold'] == float(self.threshold) else ''}>"
-            f"<td>{r['threshold']:.3f}</td><td>{fmt_pct(r['slm_share'], 1)}</td>"
-            f"<td>{fmt_pct(r['success_on_slm'], 1)} ({fmt_pct(r['success_on_slm_lo'], 1)}-"
-            f"{fmt_pct(r['success_on_slm_hi'], 1)})</td><td>{fmt_pct(r['quality'], 1)}</td>"
-            f"<td>{escape(fmt_money(r['cost_per_month']))}</td><td>{escape(fmt_money(r['savings_per_month']))}</td>"
-            f"</tr>" for r in rows)
         _, uri = _png_data_uri(t.plot(self.threshold, reference=self.reference), self.dpi)
-        return (f"{_STYLE}<div class='slmp-tt'><p class='muted'>Threshold explorer (static view; run the notebook "
-                f"live to move the threshold).</p>{t.summary_html(self.threshold)}<table>{head}{body}</table>"
-                f"<img alt='cost-quality trade-off' src='{uri}'/></div>")
+        return threshold_static_html(t, self.threshold, rows, uri)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         try:

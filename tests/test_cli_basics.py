@@ -110,7 +110,7 @@ def test_a_bad_command_line_ends_in_one_error_line_and_exit_code_2(argv, tmp_pat
 def test_result_tables_fit_80_columns_with_long_names_wrapped_not_cut(monkeypatch, capsys) -> None:
     import polars as pl
 
-    from slmprofile.cli import _print_suitability
+    from slmprofile.cli.tables import print_suitability
 
     long = "multiple-choice exam questions · clinical knowledge and anatomy"
     table = pl.DataFrame({
@@ -120,7 +120,7 @@ def test_result_tables_fit_80_columns_with_long_names_wrapped_not_cut(monkeypatc
     })
     for columns, wide in ((80, False), (160, True)):
         monkeypatch.setenv("COLUMNS", str(columns))
-        _print_suitability(table)
+        print_suitability(table)
         out = capsys.readouterr().out
         rows = [line for line in out.splitlines() if line.strip() and not line.startswith("verdicts:")]
         assert rows and max(len(line) for line in rows) <= columns, out

@@ -564,3 +564,15 @@ def test_finetuned_encoder_learns_the_outcomes_and_exports_into_the_one_graph(tm
     assert report["fp32_max_abs_diff"] < 1e-4 and report["int8_decision_agreement"] >= 0.95, report
     routed = Router.load(tmp_path / "router", variant="fp32").route(texts[:8])
     assert len(routed.decisions) == 8
+
+
+def test_a_router_on_too_few_prompts_to_score_any_fold_trains_and_says_why():
+    """36 prompts in 3 folds (under 20 per fold): no candidate setting gets an APGR; the router still fits, and
+    says why."""
+    from slmprofile.router import SlmRouter
+
+    features, s, f, groups = overfitting_groups(seed=1, n_groups=4, per_group=9)
+    router = SlmRouter(cv=3).fit(features, s, groups=groups)  # the frontier as the reference
+    assert "too few prompts" in router.selection_["why"]
+    p = router.predict_proba(features)
+    assert p.shape == (36,) and np.all((p >= 0) & (p <= 1))

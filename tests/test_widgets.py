@@ -93,10 +93,13 @@ def test_threshold_explorer_live_and_static(scored) -> None:
     static = bundle["text/html"]
     assert "Threshold <b>0.900</b>" in static and "tiny&lt;slm&gt;" in static and "tiny<slm>" not in static
     assert "<script" not in static
+    # rendered from the report's widget templates: the style first, the starting threshold's row in bold
+    assert static.startswith("<style>") and "<tr style='font-weight:bold'><td>0.900</td>" in static
     png = re.search(r"src='data:image/png;base64,([^']+)'", static)
     assert png and base64.b64decode(png.group(1)).startswith(b"\x89PNG")
     slider, summary, image = explorer.widget.children
     before, picture = summary.value, bytes(image.value)
+    assert summary.value.startswith("<style>") and "Threshold <b>0.900</b>" in summary.value
     explorer.set_threshold(0.5)
     assert slider.value == 0.5 and "Threshold <b>0.500</b>" in summary.value and summary.value != before
     assert bytes(image.value) != picture and bytes(image.value).startswith(b"\x89PNG")

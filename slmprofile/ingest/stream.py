@@ -170,3 +170,10 @@ def ingest_to_parquet(
     state.finish(empty, rows_out=state.rows_out, started=started)
     logger.info("ingested %d calls from %d files into %d parts", state.rows_out, len(files), len(state.parts))
     return result
+
+
+def concat_parts(parts: list[str], path: str, *, row_group_size: int = 20_000) -> None:
+    """One Parquet file from the parts, streamed (small row groups keep later streaming scans small too)."""
+    import polars as pl
+
+    pl.scan_parquet(parts).sink_parquet(path, row_group_size=row_group_size)

@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..ingest.formats import FormatName
 from ..terminal import fail, make_console
 
 export_app = typer.Typer(name="export", help="Export what the next step needs: fine-tuning data per task type.",
@@ -73,8 +74,8 @@ def drift_cmd(
                                                  "embeddings.parquet, clusters.parquet; router/ if trained).")],
     new_logs: Annotated[list[Path], typer.Argument(help="The new window's log files or folders.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory to write (new or empty).")],
-    format: Annotated[Optional[str], typer.Option("--format", "-f", help="Force a log format (default: detect per "
-                                                                         "file).")] = None,
+    format: Annotated[Optional[FormatName], typer.Option("--format", "-f", help="Force a log format (default: "
+                                                                                "detect per file).")] = None,
     mapping: Annotated[Optional[str], typer.Option("--map", help="TARGET=COLUMN pairs, as for run.")] = None,
     outcomes: Annotated[Optional[list[Path]], typer.Option(
         "--outcomes", help="Eval table(s) of the new window joined by call id (slm_correct, ...): outcome "
