@@ -390,3 +390,24 @@ def test_no_findings_on_public_sets() -> None:
     assert len(texts) > 40_000
     found = [(f.kind, f.text) for t in texts for f in find_pii(t)]
     assert found == []
+
+
+def test_the_cheap_gates_never_change_a_finding(monkeypatch) -> None:
+    """Recognizers skipped on a text without a digit, and key patterns skipped on a text without their literal
+    prefix, must find exactly what running every recognizer finds: on the seeded sets, the sample's prompts and
+    responses, and each of those texts with its digits removed."""
+    from pathlib import Path
+
+    import slmprofile.redact.patterns as patterns
+    import slmprofile.redact.text as text_mod
+    from slmprofile.ingest import ingest
+
+    texts = [t.text for seed in (0, 1) for t in make_pii_eval_set(seed=seed) + make_pii_eval_set_intl(seed=seed)]
+    frame = ingest([Path(__file__).resolve().parents[1] / "data" / "logs"]).frame
+    texts += [t for c in ("prompt_text", "response_text") for t in frame[c].to_list() if t][:1500]
+    texts += ["".join(c for c in t if not c.isdigit()) for t in texts[:800]]
+    gated = [find_pii(t) for t in texts]
+    assert sum(map(len, gated)) > 500
+    monkeypatch.setattr(text_mod, "_NEED_DIGITS", frozenset())
+    monkeypatch.setattr(patterns, "_KEY_PATTERNS", tuple((p, mixed, ("",)) for p, mixed, _ in patterns._KEY_PATTERNS))
+    assert [find_pii(t) for t in texts] == gated

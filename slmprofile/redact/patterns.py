@@ -211,21 +211,26 @@ def _mixed(tok: str) -> bool:
     return any(c.isdigit() for c in tok) and any(c.isalpha() for c in tok)
 
 
-_KEY_PATTERNS: tuple[tuple[re.Pattern[str], bool], ...] = tuple(
-    (re.compile(p), need_mixed)
-    for p, need_mixed in (
-        (r"(?<![\w-])sk-(?:ant-|proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}", True),  # OpenAI, Anthropic
-        (r"(?<![A-Za-z0-9])(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[0-9A-Z]{16}(?![A-Za-z0-9])", False),  # AWS key id
-        (r"(?<![\w-])gh[pousr]_[A-Za-z0-9]{30,255}(?![\w-])", False),  # GitHub
-        (r"(?<![\w-])github_pat_[A-Za-z0-9_]{22,255}", False),
-        (r"(?<![\w-])glpat-[A-Za-z0-9_-]{20,}", False),  # GitLab
-        (r"(?<![\w-])xox[abeoprs]-[A-Za-z0-9-]{10,}", True),  # Slack
-        (r"(?<![\w-])AIza[0-9A-Za-z_-]{35}(?![\w-])", False),  # Google
-        (r"(?<![\w-])(?:sk|rk|pk|whsec)_(?:live|test)_[0-9A-Za-z]{16,}", False),  # Stripe
-        (r"(?<![\w-])hf_[A-Za-z0-9]{30,}(?![\w-])", False),  # Hugging Face
-        (r"(?<![\w-])npm_[A-Za-z0-9]{36}(?![\w-])", False),
-        (r"(?<![\w-])eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*", False),  # JWT
-        (r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----[\s\S]{0,20000}?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----", False),
+#: (pattern, whether the key needs a digit and a letter, literals one of which every match contains): a text
+#: holding none of a pattern's literals is not searched with it (a substring test is far cheaper than the regex).
+_KEY_PATTERNS: tuple[tuple[re.Pattern[str], bool, tuple[str, ...]], ...] = tuple(
+    (re.compile(p), need_mixed, needles)
+    for p, need_mixed, needles in (
+        (r"(?<![\w-])sk-(?:ant-|proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}", True, ("sk-",)),  # OpenAI, Anthropic
+        (r"(?<![A-Za-z0-9])(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[0-9A-Z]{16}(?![A-Za-z0-9])", False,
+         ("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA")),  # AWS key id
+        (r"(?<![\w-])gh[pousr]_[A-Za-z0-9]{30,255}(?![\w-])", False,
+         ("ghp_", "gho_", "ghu_", "ghs_", "ghr_")),  # GitHub
+        (r"(?<![\w-])github_pat_[A-Za-z0-9_]{22,255}", False, ("github_pat_",)),
+        (r"(?<![\w-])glpat-[A-Za-z0-9_-]{20,}", False, ("glpat-",)),  # GitLab
+        (r"(?<![\w-])xox[abeoprs]-[A-Za-z0-9-]{10,}", True, ("xox",)),  # Slack
+        (r"(?<![\w-])AIza[0-9A-Za-z_-]{35}(?![\w-])", False, ("AIza",)),  # Google
+        (r"(?<![\w-])(?:sk|rk|pk|whsec)_(?:live|test)_[0-9A-Za-z]{16,}", False, ("_live_", "_test_")),  # Stripe
+        (r"(?<![\w-])hf_[A-Za-z0-9]{30,}(?![\w-])", False, ("hf_",)),  # Hugging Face
+        (r"(?<![\w-])npm_[A-Za-z0-9]{36}(?![\w-])", False, ("npm_",)),
+        (r"(?<![\w-])eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*", False, ("eyJ",)),  # JWT
+        (r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----[\s\S]{0,20000}?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----", False,
+         ("-----BEGIN ",)),
     )
 )
 # ``Authorization: Bearer <token>``: only the token is replaced.
@@ -247,7 +252,9 @@ _NOT_A_PASSWORD = re.compile(r"(?i)^(?:[$<{%*]|null$|none$|true$|false$|required
 
 def api_keys(text: str) -> Iterator[Cand]:
     lower = text.lower()  # cheap keyword checks skip the costly assignment patterns on most texts
-    for pattern, need_mixed in _KEY_PATTERNS:
+    for pattern, need_mixed, needles in _KEY_PATTERNS:
+        if not any(needle in text for needle in needles):
+            continue
         for m in pattern.finditer(text):
             if not need_mixed or _mixed(m.group()[3:]):
                 yield m.start(), m.end(), "API_KEY"
