@@ -15,7 +15,7 @@ all types: per-type thresholds were tried and let a new task through wherever it
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from ..params import Interval, check_params
 
@@ -135,16 +135,17 @@ class NearestTypes:
         return Placement(labels=labels, nearest_label=nearest_label, similarity=sims[:, 0], novel=novel)
 
 
-def candidate_types(X: np.ndarray, *, min_size: int = 5) -> np.ndarray:
-    """Group prompts that fit no existing type into candidate new types: HDBSCAN labels (``-1``: no group) on unit
-    vectors; all ``-1`` when there are too few prompts to group."""
+def candidate_types(X: np.ndarray, *, min_size: int = 5, clusterer: str | Any = "hdbscan") -> np.ndarray:
+    """Group prompts that fit no existing type into candidate new types: density-cluster labels (``-1``: no group)
+    on unit vectors, from the clusterer registered as ``clusterer`` (:mod:`slmprofile.cluster.density`, HDBSCAN by
+    default) or a factory; all ``-1`` when there are too few prompts to group."""
     import numpy as np
+
+    from ..cluster.density import make_clusterer
 
     n = len(X)
     if n < 2 * min_size:
         return np.full(n, -1, dtype=np.int64)
-    import hdbscan
-
     size = max(min_size, n // 15)
-    model = hdbscan.HDBSCAN(min_cluster_size=size, min_samples=min(size, 5), metric="euclidean")
+    model = make_clusterer(clusterer, min_cluster_size=size, min_samples=min(size, 5))
     return np.asarray(model.fit_predict(_unit(X).astype(np.float64)), dtype=np.int64)
