@@ -116,8 +116,6 @@ def train(
                               bag_of_pieces="auto" if bag_of_pieces is None else bag_of_pieces,  # type: ignore[arg-type]
                               novelty_quantile=novelty_quantile or None,
                               random_state=seed)
-        if encoder not in ("minilm", "static"):
-            raise ValueError(f"--encoder must be minilm or static; got {encoder!r}")
         if encoder == "static" and finetune:
             raise ValueError("--finetune is for the minilm encoder; a static encoder is distilled, not tuned")
         result = train_router(data.texts, data.slm_correct, data.frontier_correct, encoder=encoder,  # type: ignore[arg-type]
