@@ -47,8 +47,6 @@ class RunDir:
     SAVINGS_SENSITIVITY: ClassVar[str] = "savings_sensitivity.csv"
     CANDIDATES: ClassVar[str] = "candidates.csv"
     ROUTER: ClassVar[str] = "router"
-    BENCH: ClassVar[str] = "bench.json"
-    BENCH_PLOT: ClassVar[str] = "bench.png"
     RUN_INFO: ClassVar[str] = "run.json"
     REPORT: ClassVar[str] = "report.html"
     LLM_CACHE: ClassVar[str] = "llm_cache.sqlite"
@@ -61,6 +59,8 @@ class RunDir:
     ROUTER_STATIC: ClassVar[str] = "static"
     ROUTER_EVALUATION: ClassVar[str] = "evaluation.csv"
     ROUTER_CURVE: ClassVar[str] = "cost_quality.png"
+    ROUTER_BENCH: ClassVar[str] = "bench.json"
+    ROUTER_BENCH_PLOT: ClassVar[str] = "bench.png"
     #: What ``router train`` writes into its folder (beside the artifact files of :mod:`slmprofile.runtime`).
     ROUTER_TRAIN_FILES: ClassVar[tuple[str, ...]] = (ROUTER_HEAD, ROUTER_TRAINING, ROUTER_EVALUATION, ROUTER_CURVE,
                                                      ROUTER_ENCODER, ROUTER_STATIC)
@@ -70,8 +70,7 @@ class RunDir:
     RUN_FILES: ClassVar[tuple[str, ...]] = (
         LOGS, EMBEDDINGS, CLUSTERS, TASK_TYPES_CSV, TASK_TYPES, PLOTS, SUITABILITY_CSV, SUITABILITY_INFO, SUITABILITY,
         SHADOW_RESULTS, SAVINGS_CSV, SAVINGS, SAVINGS_OPTIONS, SAVINGS_BREAK_EVEN, SAVINGS_SENSITIVITY, CANDIDATES,
-        ROUTER, BENCH,
-        BENCH_PLOT, RUN_INFO, REPORT, CALLS_BY_TASK_TYPE)
+        ROUTER, RUN_INFO, REPORT, CALLS_BY_TASK_TYPE)
     #: What the ``savings`` stage writes.
     SAVINGS_FILES: ClassVar[tuple[str, ...]] = (SAVINGS_CSV, SAVINGS, SAVINGS_OPTIONS, SAVINGS_BREAK_EVEN,
                                                 SAVINGS_SENSITIVITY, CANDIDATES)
@@ -79,7 +78,7 @@ class RunDir:
     SUITABILITY_FILES: ClassVar[tuple[str, ...]] = (SUITABILITY_CSV, SUITABILITY, SUITABILITY_INFO, SHADOW_RESULTS,
                                                     SHADOW_SUMMARY_CSV, SHADOW_SUMMARY)
     #: What ``router bench`` writes.
-    BENCH_FILES: ClassVar[tuple[str, ...]] = (BENCH, BENCH_PLOT)
+    BENCH_FILES: ClassVar[tuple[str, ...]] = (ROUTER_BENCH, ROUTER_BENCH_PLOT)
     #: What the ``task types`` stage writes.
     TASK_TYPE_FILES: ClassVar[tuple[str, ...]] = (CLUSTERS, TASK_TYPES, TASK_TYPES_CSV)
 
@@ -159,7 +158,7 @@ class RunDir:
     @property
     def bench(self) -> Path:
         """The router benchmark: ``router/bench.json`` (where ``run`` and ``router bench`` write it)."""
-        return self.router / self.BENCH
+        return self.router / self.ROUTER_BENCH
 
     @property
     def run_info(self) -> Path:
@@ -186,6 +185,32 @@ class RunDir:
             return pl.read_parquet(path, columns=[c for c in pl.read_parquet_schema(path) if c not in skip])
         return pl.read_parquet(path)
 
+    def read_stage_table(self, name: str) -> Any:
+        """A later stage's table (:attr:`SUITABILITY`, :attr:`SAVINGS` or :attr:`SAVINGS_OPTIONS`) as a polars frame
+        in the columns of its contract in :mod:`slmprofile.schema`; a missing file is ``None``, a file that cannot be
+        read or lacks a column of the contract is a :class:`~slmprofile.errors.SlmprofileError` naming the file and
+        the columns."""
+        import polars as pl
+
+        from .errors import SlmprofileError
+        from .schema import SAVINGS_COLUMNS, SAVINGS_OPTION_COLUMNS, SUITABILITY_COLUMNS
+
+        columns = {self.SUITABILITY: SUITABILITY_COLUMNS, self.SAVINGS: SAVINGS_COLUMNS,
+                   self.SAVINGS_OPTIONS: SAVINGS_OPTION_COLUMNS}[name]
+        path = self.root / name
+        if not path.is_file():
+            return None
+        try:
+            frame = pl.read_parquet(path) if path.suffix == ".parquet" else pl.read_csv(path, infer_schema_length=None)
+        except Exception as exc:  # noqa: BLE001 - any reader failure is reported with the file name
+            raise SlmprofileError(f"{path}: cannot be read ({exc})") from exc
+        missing = [c for c in columns if c not in frame.columns]
+        if missing:
+            shown = ", ".join(missing[:5]) + (f" (+{len(missing) - 5} more)" if len(missing) > 5 else "")
+            raise SlmprofileError(f"{path}: missing column(s) {shown}; this version of slmprofile writes it as "
+                                  f"{_WRITTEN_BY.get(name, 'part of `slmprofile run`')}: run that again")
+        return frame
+
 
 #: Which command writes each table, for the message when one is missing.
 _WRITTEN_BY = {
@@ -195,4 +220,5 @@ _WRITTEN_BY = {
     RunDir.TASK_TYPES: "the task types of a run (`slmprofile run LOGS --out DIR` or `slmprofile cluster`)",
     RunDir.SUITABILITY: "the verdicts of a run (`slmprofile suitability DIR`)",
     RunDir.SAVINGS: "the savings of a run (`slmprofile savings DIR`)",
+    RunDir.SAVINGS_OPTIONS: "the savings of a run (`slmprofile savings DIR`)",
 }

@@ -52,6 +52,30 @@ OUTCOME_COLUMNS: dict[str, str] = {
     "eval_score": "float",
 }
 
+#: ``suitability.parquet``: one row per task type (and candidate SLM), in the order the suitability stage writes them.
+SUITABILITY_COLUMNS: tuple[str, ...] = (
+    "cluster_id", "task_type", "family", "archetype", "candidate", "calls", "share", "cost_per_month", "prior_mean",
+    "prior_strength", "prior_reasons", "outcome_n", "outcome_rate", "outcome_lo", "outcome_hi", "frontier_rate",
+    "feedback_mean", "eval_score_mean", "error_rate", "shadow_n", "shadow_rate", "shadow_lo", "shadow_hi",
+    "shadow_measure", "evidence", "prior_source", "prior_weight", "prior_used_mean", "n", "k", "rate", "ci_lo", "ci_hi",
+    "target", "verdict", "samples_needed", "more_samples", "score", "threshold", "slm_share", "slm_share_lo",
+    "slm_share_hi", "escalation_rate", "trend_per_week",
+)
+
+#: ``savings.parquet``: one row per task type and savings option, in the order the savings stage writes them.
+SAVINGS_COLUMNS: tuple[str, ...] = (
+    "cluster_id", "task_type", "verdict", "candidate", "option", "kind", "calls_per_month", "input_tokens_per_month",
+    "output_tokens_per_month", "cost_now_per_month", "unpriced_share", "rate", "ci_lo", "ci_hi", "frontier_rate",
+    "target", "slm_share_lo", "slm_share", "slm_share_hi", "slm_cost_per_month", "plan_cost_per_month",
+    "slm_cost_if_all_per_month", "savings_per_month", "savings_lo", "savings_hi",
+)
+
+#: ``savings_options.csv``: one row per savings option (its totals; ``assumptions`` is a JSON object).
+SAVINGS_OPTION_COLUMNS: tuple[str, ...] = (
+    "option", "kind", "cost_now_per_month", "plan_cost_per_month", "savings_lo", "savings_per_month", "savings_hi",
+    "worth_it", "routed_tokens_per_month", "replicas", "fixed_cost_per_month", "assumptions",
+)
+
 STATUS_OK = "ok"
 STATUS_ERROR = "error"
 STATUS_PENDING = "pending"

@@ -322,7 +322,7 @@ def router_stage(state: RunState) -> None:
             result = run_benchmark(run.router, texts=texts, batch_sizes=settings.get("batch_sizes", (1, 8)),
                                    max_seconds=settings.get("max_seconds", 1.0),
                                    min_calls=settings.get("min_calls", 10), n_prompts=256)
-            files.update({f"bench_{k}": str(v) for k, v in result.write(run.root).items()})
+            files.update({f"bench_{k}": str(v) for k, v in result.write(run.bench.parent).items()})
             info["bench_skipped"] = list(result.skipped)
     state.router_info = info
     state.files.update(files)

@@ -16,7 +16,7 @@ import pytest
 
 from slmprofile.errors import SlmprofileError
 from slmprofile.report import (HOW_TO_RUN, fmt_int, fmt_money, fmt_pct, headline, load_run, read_bench,
-                               read_savings, read_suitability, router_curve, write_report)
+                               read_savings, read_suitability, write_report)
 
 _BUILT: dict[str, Path] = {}
 
@@ -107,41 +107,57 @@ def test_report_escapes_everything_and_redacts_examples_again(run_dir: Path, tmp
     assert "&lt;EMAIL&gt;" in page and "&lt;CARD&gt;" in page
 
 
+def _table(columns: tuple[str, ...], values: dict[str, list], n: int) -> pl.DataFrame:
+    """A table in the columns of a run-directory contract: ``values`` where given, nulls elsewhere."""
+    return pl.DataFrame({c: values.get(c, [None] * n) for c in columns})
+
+
 def _later_stages(run: Path) -> dict[str, float]:
-    """Write plausible suitability / savings / router / bench files into ``run`` (column names as the other stages
-    may spell them) and return the headline figures computed independently of the report code."""
+    """Write plausible suitability / savings / router / bench files into ``run`` (in the columns of their contracts,
+    with two savings options) and return the headline figures computed independently of the report code."""
+    from slmprofile.schema import SAVINGS_COLUMNS, SAVINGS_OPTION_COLUMNS, SUITABILITY_COLUMNS
+
     types = pl.read_parquet(run / "task_types.parquet").filter(pl.col("cluster_id") >= 0)
     n = types.height
     verdicts = [("slm", "frontier", "undecided")[i % 3] for i in range(n)]
     rate = [0.98 if v == "slm" else 0.6 if v == "frontier" else 0.93 for v in verdicts]
     share = [0.8 + 0.01 * (i % 10) for i in range(n)]
-    pl.DataFrame({"cluster_id": types["cluster_id"], "task_type": types["task_type"], "verdict": verdicts,
-                  "success_rate": rate, "ci_low": [r - 0.02 for r in rate], "ci_high": [min(r + 0.02, 1) for r in rate],
-                  "n": [40] * n, "evidence": ["outcomes"] * n, "target": [0.95] * n, "slm_share": share}
-                 ).write_parquet(run / "suitability.parquet")
+    _table(SUITABILITY_COLUMNS, {
+        "cluster_id": types["cluster_id"].to_list(), "task_type": types["task_type"].to_list(), "verdict": verdicts,
+        "rate": rate, "ci_lo": [r - 0.02 for r in rate], "ci_hi": [min(r + 0.02, 1) for r in rate], "n": [40] * n,
+        "evidence": ["outcomes"] * n, "target": [0.95] * n, "slm_share": share}, n).write_parquet(
+        run / "suitability.parquet")
     cost = [(c or 0.0) + 1.0 for c in types["cost_per_month"].to_list()]
-    options = []
-    for cid, name, c in zip(types["cluster_id"], types["task_type"], cost):
-        options.append({"cluster_id": cid, "task_type": name, "option": "api:gpt-4o-mini", "cost_now_per_month": c,
-                        "savings_per_month": 0.8 * c, "savings_lo": 0.6 * c, "savings_hi": 0.9 * c})
-        options.append({"cluster_id": cid, "task_type": name, "option": "self-host:L4", "cost_now_per_month": c,
-                        "savings_per_month": 0.5 * c - 2, "savings_lo": 0.2 * c - 2, "savings_hi": 0.7 * c - 2})
-    pl.DataFrame(options).write_csv(run / "savings.csv")
+    rows: dict[str, list] = {c: [] for c in ("cluster_id", "task_type", "option", "cost_now_per_month",
+                                             "savings_per_month", "savings_lo", "savings_hi")}
+    for option, (mid, lo, hi, fixed) in {"api:gpt-4o-mini": (0.8, 0.6, 0.9, 0.0), "self-host:L4": (0.5, 0.2, 0.7, 2.0)
+                                         }.items():
+        for cid, name, c in zip(types["cluster_id"], types["task_type"], cost):
+            for key, value in (("cluster_id", cid), ("task_type", name), ("option", option),
+                               ("cost_now_per_month", c), ("savings_per_month", mid * c - fixed),
+                               ("savings_lo", lo * c - fixed), ("savings_hi", hi * c - fixed)):
+                rows[key].append(value)
+    _table(SAVINGS_COLUMNS, rows, 2 * n).write_parquet(run / "savings.parquet")
+    move = [i for i, v in enumerate(verdicts) if v == "slm"]
+    totals = {"api:gpt-4o-mini": [sum(f * cost[i] for i in move) for f in (0.8, 0.6, 0.9)],
+              "self-host:L4": [sum(f * cost[i] - 2 for i in move) for f in (0.5, 0.2, 0.7)]}
+    _table(SAVINGS_OPTION_COLUMNS, {"option": list(totals), "savings_per_month": [t[0] for t in totals.values()],
+                                    "savings_lo": [t[1] for t in totals.values()],
+                                    "savings_hi": [t[2] for t in totals.values()],
+                                    "assumptions": ['{"model": "gpt-4o-mini"}', '{"gpu": "L4", "usd_per_hour": 0.8}']},
+           2).write_csv(run / "savings_options.csv")
     (run / "router").mkdir()
-    curve = [{"threshold": 1 - x / 10, "strong_share": x / 10, "quality": 0.6 + 0.3 * (x / 10) ** 0.5}
-             for x in range(11)]
     (run / "router" / "router.json").write_text(json.dumps({
         "labels": ["slm", "frontier"], "threshold": 0.37,
-        "metrics": {"apgr": 0.6631, "cpt50": 0.29, "cpt80": 0.61, "curve": curve}}))
-    (run / "router" / "bench.json").write_text(json.dumps({"results": [
+        "metrics": {"router": {"apgr": 0.6631, "cpt50": 0.29, "cpt80": 0.61}}}))
+    (run / "router" / "bench.json").write_text(json.dumps({"rows": [
         {"provider": "CPUExecutionProvider", "precision": p, "batch_size": b, "p50_ms": 1.25 * b, "p99_ms": 3.5 * b}
         for p in ("fp32", "int8") for b in (1, 8)]}))
-    move = [i for i, v in enumerate(verdicts) if v == "slm"]
     calls = types["calls"].to_list()
     total_calls = pl.read_parquet(run / "logs.parquet").height
     return {"k": len(move), "pct": sum(calls[i] * share[i] for i in move) / total_calls,
-            "savings": sum(0.8 * cost[i] for i in move), "low": sum(0.6 * cost[i] for i in move),
-            "high": sum(0.9 * cost[i] for i in move)}
+            "savings": totals["api:gpt-4o-mini"][0], "low": totals["api:gpt-4o-mini"][1],
+            "high": totals["api:gpt-4o-mini"][2]}
 
 
 def test_report_renders_suitability_savings_and_router_when_present(run_dir: Path, tmp_path: Path) -> None:
@@ -156,9 +172,9 @@ def test_report_renders_suitability_savings_and_router_when_present(run_dir: Pat
     page = write_report(run).read_text(encoding="utf-8")
     assert html.escape(head.text, quote=False) in page
     assert 'class="badge b-slm"' in page and 'class="badge b-frontier"' in page and 'class="badge b-undecided"' in page
-    assert "98.0% [96.0%, 100.0%] n=40" in page  # rate with its interval, from aliased column names
-    assert len(_images(page)) == before + 2  # savings by task type + router curve
-    assert "metrics.apgr" in page and "0.6631" in page and "metrics.cpt80" in page
+    assert "98.0% [96.0%, 100.0%] n=40" in page  # rate with its interval
+    assert len(_images(page)) == before + 1  # savings by task type
+    assert "metrics.router.apgr" in page and "0.6631" in page and "metrics.router.cpt80" in page
     assert "CPUExecutionProvider" in page and "p99_ms" in page
     assert "Router not trained" not in page and "No benchmark" not in page and "Savings not run" not in page
     assert "api:gpt-4o-mini" in page  # the chosen option per task type (the larger saving)
@@ -173,34 +189,39 @@ def test_report_renders_suitability_savings_and_router_when_present(run_dir: Pat
     assert all(u.startswith(("#", "data:image/png;base64,")) for u in _urls(page))
 
 
-def test_adapters_tolerate_other_shapes_and_name_broken_files(tmp_path: Path) -> None:
-    pl.DataFrame({"name": ["a", "b", "c"], "decision": ["SLM", "keep", "need more data"]}).write_csv(
-        tmp_path / "suitability.csv")
+def test_readers_hold_files_to_their_contract_and_name_broken_ones(tmp_path: Path) -> None:
+    from slmprofile.schema import SAVINGS_COLUMNS, SAVINGS_OPTION_COLUMNS, SUITABILITY_COLUMNS
+
+    assert read_suitability(tmp_path) is None and read_savings(tmp_path) is None and read_bench(tmp_path) is None
+    _table(SUITABILITY_COLUMNS, {"cluster_id": [0, 1, 2], "task_type": ["a", "b", "c"],
+                                 "verdict": ["slm", "frontier", "undecided"]}, 3).write_parquet(
+        tmp_path / "suitability.parquet")
     suit = read_suitability(tmp_path)
-    assert suit["verdict_class"].to_list() == ["slm", "frontier", "undecided"]
-    assert suit["task_type"].to_list() == ["a", "b", "c"] and suit["rate"].null_count() == 3
-    pl.DataFrame({"task_type": ["a", "a", "b", "b", "total"], "option": ["api", "gpu", "api", "gpu", "api"],
-                  "savings": [5.0, 7.0, 1.0, 4.0, 6.0], "recommended": [True, False, True, False, None]}
-                 ).write_csv(tmp_path / "savings.csv")
-    flagged = read_savings(tmp_path)
-    assert flagged.option == "api" and flagged.total == {"savings_per_month": 6.0}
-    assert flagged.table["savings_per_month"].to_list() == [5.0, 1.0]
-    pl.DataFrame({"task_type": ["a", "a", "b", "b"], "option": ["api", "gpu", "api", "gpu"],
-                  "savings_per_month": [5.0, 7.0, 1.0, 4.0], "savings_lo": [4.0, 1.0, 0.5, 0.0]}
-                 ).write_csv(tmp_path / "savings.csv")
-    pl.DataFrame({"option": ["api", "gpu"], "savings_per_month": [6.0, 11.0], "savings_lo": [4.5, 1.0],
-                  "savings_hi": [7.0, 20.0], "assumptions": ['{"model": "m"}', '{"gpu": "L4", "usd_per_hour": 0.8}']}
-                 ).write_csv(tmp_path / "savings_options.csv")
-    best = read_savings(tmp_path)
+    assert suit["verdict_class"].to_list() == ["slm", "frontier", "undecided"] and suit["rate"].null_count() == 3
+    pl.DataFrame({"cluster_id": [0], "task_type": ["a"], "decision": ["SLM"]}).write_parquet(
+        tmp_path / "suitability.parquet")  # another tool's spelling: named, not guessed
+    with pytest.raises(SlmprofileError, match=r"suitability\.parquet: missing column\(s\) family, archetype, "
+                                              r".*\(\+\d+ more\).*`slmprofile suitability DIR`"):
+        read_suitability(tmp_path)
+    _table(SAVINGS_COLUMNS, {"cluster_id": [0, 0, 1, 1], "task_type": ["a", "a", "b", "b"],
+                             "option": ["api", "gpu", "api", "gpu"], "savings_per_month": [5.0, 7.0, 1.0, 4.0]},
+           4).write_parquet(tmp_path / "savings.parquet")
+    with pytest.raises(SlmprofileError, match=r"savings_options\.csv: missing beside"):
+        read_savings(tmp_path)
+    _table(SAVINGS_OPTION_COLUMNS, {"option": ["api", "gpu"], "savings_per_month": [6.0, 11.0],
+                                    "savings_lo": [4.5, 1.0], "savings_hi": [7.0, 20.0],
+                                    "assumptions": ['{"model": "m"}', '{"gpu": "L4", "usd_per_hour": 0.8}']},
+           2).write_csv(tmp_path / "savings_options.csv")
+    best = read_savings(tmp_path)  # the option saving most in total, for every task type
     assert best.option == "gpu" and best.table["savings_per_month"].to_list() == [7.0, 4.0]
-    assert best.total == {"savings_per_month": 11.0, "savings_low": 1.0, "savings_high": 20.0}
+    assert best.total == {"savings_per_month": 11.0, "savings_lo": 1.0, "savings_hi": 20.0}
     assert ("savings option gpu: usd_per_hour", "0.8") in best.assumptions and len(best.options) == 2
-    assert router_curve({"eval": {"curve": {"cost": [1, 0, 0.5], "accuracy": [0.9, 0.6, 0.8]}}}) == (
-        [0.0, 0.5, 1.0], [0.6, 0.8, 0.9], "cost", "accuracy")
-    assert router_curve({"curve": [[0, 0.5], [1, 0.9]]})[:2] == ([0.0, 1.0], [0.5, 0.9])
-    assert router_curve({"metrics": {"apgr": 0.6}}) is None
-    (tmp_path / "bench.json").write_text(json.dumps({"cpu-b1": {"p50_ms": 1.1, "detail": {"threads": 2}}}))
-    assert read_bench(tmp_path) == [{"name": "cpu-b1", "p50_ms": 1.1, "detail.threads": 2}]
+    (tmp_path / "router").mkdir()
+    (tmp_path / "router" / "bench.json").write_text(json.dumps({"rows": [{"p50_ms": 1.1, "detail": {"threads": 2}}]}))
+    assert read_bench(tmp_path) == [{"p50_ms": 1.1, "detail.threads": 2}]
+    (tmp_path / "router" / "bench.json").write_text(json.dumps({"cpu-b1": {"p50_ms": 1.1}}))
+    with pytest.raises(SlmprofileError, match=r"bench\.json: expected a JSON object with a list under \"rows\""):
+        read_bench(tmp_path)
     with pytest.raises(SlmprofileError, match="run.json: missing"):
         load_run(tmp_path)
     (tmp_path / "run.json").write_text("{not json")

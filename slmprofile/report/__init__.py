@@ -7,11 +7,12 @@ The report reads only what the stages wrote into the run directory (``slmprofile
 - ``run.json``, ``task_types.parquet``, ``logs.parquet``, ``plots/*.png`` (ingest, redaction, task types);
 - ``suitability.parquet``/``.csv`` (+ ``suitability.json`` settings), ``savings.parquet``/``.csv`` and
   ``savings_options.csv`` (per-task-type verdicts and savings; totals and assumptions per savings option);
-- ``router/router.json`` and ``router/bench.json`` (router metrics, cost-quality curve, latency table).
+- ``router/router.json``, ``router/cost_quality.png`` and ``router/bench.json`` (router metrics, cost-quality curve,
+  latency table).
 
 Every section past the task types is optional: a missing file makes its section say "not run" and how to run it.
-The files of the later stages are read through small adapters (:mod:`.load`) that look columns up by name among known aliases and
-tolerate missing ones (:data:`SUITABILITY_COLUMNS`, :data:`SAVINGS_COLUMNS`). Everything is HTML-escaped, images
+Each file is read through :class:`~slmprofile.rundir.RunDir` in the columns of its contract (:mod:`slmprofile.schema`);
+a table that lacks one is an error naming the file and the column. Everything is HTML-escaped, images
 are embedded as base64 PNG, CSS is inline, and there is no script and no external URL: the file opens offline.
 Example prompts come from ``task_types.parquet`` (written from redacted logs) and are redacted once more here.
 
@@ -20,18 +21,18 @@ The package: :mod:`.values` (numbers and words) -> :mod:`.load` (the run directo
 ``templates/``, one per section). A new section is one template plus one function in :mod:`.sections`.
 """
 
-from .load import (HOW_TO_RUN, SAVINGS_COLUMNS, SUITABILITY_COLUMNS, RunData, SavingsData, load_run,
-                   normalize_columns, read_bench, read_router, read_savings, read_suitability, router_curve)
-from .plots import plot_daily, plot_router_curve, plot_savings, png, png_file
+from .load import (HOW_TO_RUN, RunData, SavingsData, load_run, read_bench, read_router, read_savings,
+                   read_suitability)
+from .plots import plot_daily, plot_savings, png, png_file
 from .render import TEMPLATES, render_report, write_report
 from .sections import (Headline, assumptions, data_quality, headline, router_expectations, sparkline,
                        task_type_rows, weekly_values)
 from .values import (KEEP_VERDICTS, MOVE_VERDICTS, as_number, flatten_scalars, fmt_int, fmt_money, fmt_pct,
                      fmt_trend, redacted_text, verdict_class)
 
-__all__ = ["HOW_TO_RUN", "KEEP_VERDICTS", "MOVE_VERDICTS", "SAVINGS_COLUMNS", "SUITABILITY_COLUMNS", "TEMPLATES",
+__all__ = ["HOW_TO_RUN", "KEEP_VERDICTS", "MOVE_VERDICTS", "TEMPLATES",
            "Headline", "RunData", "SavingsData", "as_number", "assumptions", "data_quality", "flatten_scalars",
-           "fmt_int", "fmt_money", "fmt_pct", "fmt_trend", "headline", "load_run", "normalize_columns",
-           "plot_daily", "plot_router_curve", "plot_savings", "png", "png_file", "read_bench", "read_router",
-           "read_savings", "read_suitability", "redacted_text", "render_report", "router_curve",
+           "fmt_int", "fmt_money", "fmt_pct", "fmt_trend", "headline", "load_run",
+           "plot_daily", "plot_savings", "png", "png_file", "read_bench", "read_router",
+           "read_savings", "read_suitability", "redacted_text", "render_report",
            "router_expectations", "sparkline", "task_type_rows", "verdict_class", "weekly_values", "write_report"]

@@ -1,9 +1,9 @@
 """Reading a run directory for the report: the task types with their suitability and savings joined, the router
 and its benchmark, the daily series, the plots this run wrote, the assumptions behind each stage.
 
-Every section past the task types is optional: a missing file leaves its part of :class:`RunData` ``None``. The
-later stages' tables are read through small adapters that look columns up by name among known aliases and tolerate
-missing ones (:data:`SUITABILITY_COLUMNS`, :data:`SAVINGS_COLUMNS`).
+Every section past the task types is optional: a missing file leaves its part of :class:`RunData` ``None``. Each
+file is read through :class:`~slmprofile.rundir.RunDir` in the columns of its contract (:mod:`slmprofile.schema`):
+a table that lacks one is an error naming the file and the column, never a guess.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable
 
 from ..errors import SlmprofileError
 from ..outputs import read_manifest
 from ..rundir import RunDir
-from .values import as_number, flatten_scalars, verdict_class
+from .values import flatten_scalars, verdict_class
 
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
@@ -34,51 +34,6 @@ HOW_TO_RUN: dict[str, str] = {
 }
 
 
-#: Canonical suitability column -> accepted names in ``suitability.parquet``/``.csv`` (first present wins).
-SUITABILITY_COLUMNS: dict[str, tuple[str, ...]] = {
-    "cluster_id": ("cluster_id",),
-    "task_type": ("task_type", "name"),
-    "verdict": ("verdict", "decision"),
-    "rate": ("rate", "success_rate", "agreement", "agreement_rate", "slm_rate", "estimate", "p_hat", "p"),
-    "rate_low": ("rate_low", "ci_low", "ci_lo", "rate_lo", "rate_ci_low", "wilson_low", "lower", "low", "lo"),
-    "rate_high": ("rate_high", "ci_high", "ci_hi", "rate_hi", "rate_ci_high", "wilson_high", "upper", "high", "hi"),
-    "n": ("n", "n_evidence", "n_samples", "samples", "evidence_n", "n_outcomes"),
-    "evidence": ("evidence", "evidence_source", "evidence_kind", "source"),
-    "target": ("target", "quality_target"),
-    "n_needed": ("n_needed", "samples_needed", "more_samples", "needed"),
-    "slm_share": ("slm_share", "share_on_slm", "routable_share", "slm_call_share"),
-    "escalation_rate": ("escalation_rate", "escalation", "escalation_share"),
-}
-
-
-#: Canonical savings column -> accepted names in ``savings.parquet``/``.csv``.
-SAVINGS_COLUMNS: dict[str, tuple[str, ...]] = {
-    "cluster_id": ("cluster_id",),
-    "task_type": ("task_type", "name"),
-    "option": ("option", "slm_option", "deployment", "candidate", "slm_model", "slm"),
-    "cost_per_month": ("cost_per_month", "cost_now_per_month", "current_cost_per_month", "frontier_cost_per_month"),
-    "slm_cost_per_month": ("slm_cost_per_month", "plan_cost_per_month", "new_cost_per_month", "cost_after_per_month"),
-    "savings_per_month": ("savings_per_month", "saving_per_month", "savings_month", "savings"),
-    "savings_low": ("savings_low", "savings_lo", "savings_per_month_low", "savings_ci_low", "saving_low", "low", "lo"),
-    "savings_high": ("savings_high", "savings_hi", "savings_per_month_high", "savings_ci_high", "saving_high", "high",
-                     "hi"),
-    "slm_share": ("slm_share", "share_on_slm", "routable_share"),
-    "break_even": ("break_even", "break_even_calls_per_month", "break_even_tokens_per_day", "break_even_volume"),
-    "chosen": ("chosen", "recommended", "best", "selected"),
-}
-
-
-#: Curve keys in ``router.json``: x (share of calls or cost sent to the frontier model) and y (quality).
-CURVE_X_KEYS = ("frontier_share", "strong_share", "share_frontier", "strong_call_share", "frontier_call_share",
-                "cost_share", "relative_cost", "cost", "x")
-
-
-CURVE_Y_KEYS = ("quality", "accuracy", "success", "success_rate", "pgr", "performance", "y")
-
-
-_TOTAL_NAMES = frozenset({"total", "all", "sum", "overall", "*"})
-
-
 _KNOWN_PLOTS = ("task_map", "task_cost_share", "task_share_over_time")
 
 
@@ -86,8 +41,10 @@ _KNOWN_PLOTS = ("task_map", "task_cost_share", "task_share_over_time")
 class RunData:
     """What the report needs from a run directory (read by :func:`load_run`; absent parts are ``None``).
 
-    ``task_types`` has the task-type statistics joined with the normalized suitability and savings columns
-    (``verdict``, ``verdict_class`` in ``slm | frontier | undecided``, ``rate``, ``rate_low``, ...).
+    ``task_types`` has the task-type statistics joined with the suitability columns (``verdict``, ``rate``,
+    ``ci_lo``, ``ci_hi``, ``n``, ``samples_needed``, ``slm_share``, ...; plus ``verdict_class`` in
+    ``slm | frontier | undecided``) and the chosen savings option's (``savings_per_month``, ``savings_lo``,
+    ``savings_hi``; a column both tables have gets the prefix ``savings_``).
     """
 
     run_dir: Path
@@ -108,65 +65,14 @@ class RunData:
     candidates: dict[str, Any] | None = None  # several candidate models side by side (candidates.csv)
 
 
-def _pick(columns: Iterable[str], names: Iterable[str]) -> str | None:
-    lower = {c.lower(): c for c in columns}
-    for name in names:
-        if name in lower:
-            return lower[name]
-    return None
-
-
-def normalize_columns(frame: pl.DataFrame, aliases: Mapping[str, tuple[str, ...]]) -> pl.DataFrame:
-    """Rename the first present alias of each canonical column to its canonical name; add absent ones as null.
-
-    Columns not named in ``aliases`` are kept as they are (after the canonical ones).
-    """
-    import polars as pl
-
-    used: dict[str, str] = {}
-    for canon, names in aliases.items():
-        src = _pick([c for c in frame.columns if c not in used.values()], (canon, *names))
-        if src is not None:
-            used[canon] = src
-    exprs = [pl.col(src).alias(canon) for canon, src in used.items()]
-    exprs += [pl.lit(None).alias(canon) for canon in aliases if canon not in used]
-    rest = [pl.col(c) for c in frame.columns if c not in used.values() and c not in aliases]
-    return frame.select(exprs + rest)
-
-
-def _read_table(run_dir: Path, stem: str) -> pl.DataFrame | None:
-    """``stem.parquet`` or ``stem.csv`` from the run directory (or None); a broken file raises naming it."""
-    import polars as pl
-
-    for path in (run_dir / f"{stem}.parquet", run_dir / f"{stem}.csv"):
-        if path.is_file():
-            try:
-                if path.suffix == ".parquet":
-                    return pl.read_parquet(path)
-                return pl.read_csv(path, infer_schema_length=None)
-            except Exception as exc:  # noqa: BLE001 - any reader failure is reported with the file name
-                raise SlmprofileError(f"{path}: cannot be read ({exc})") from exc
-    return None
-
-
-def _as_float(frame: pl.DataFrame, columns: Iterable[str]) -> pl.DataFrame:
-    import polars as pl
-
-    return frame.with_columns([pl.col(c).cast(pl.Float64, strict=False) for c in columns if c in frame.columns])
-
-
 def read_suitability(run_dir: str | Path) -> pl.DataFrame | None:
-    """Per-task-type suitability (canonical columns of :data:`SUITABILITY_COLUMNS` + ``verdict_class``), or None."""
+    """``suitability.parquet`` with ``verdict_class`` added (``slm | frontier | undecided``), or None when the stage
+    has not run. With several candidate SLMs the first row per task type is kept (the stage's order: its best)."""
     import polars as pl
 
-    frame = _read_table(Path(run_dir), "suitability")
+    frame = RunDir(Path(run_dir)).read_stage_table(RunDir.SUITABILITY)
     if frame is None:
         return None
-    frame = normalize_columns(frame, SUITABILITY_COLUMNS)
-    frame = _as_float(frame, ["rate", "rate_low", "rate_high", "n", "target", "n_needed", "slm_share",
-                              "escalation_rate"])
-    frame = frame.with_columns(pl.col("cluster_id").cast(pl.Int64, strict=False),
-                               pl.col("task_type").cast(pl.Utf8, strict=False))
     classes = [verdict_class(v) for v in frame["verdict"].to_list()]
     return frame.with_columns(pl.Series("verdict_class", classes, dtype=pl.Utf8))
 
@@ -184,160 +90,63 @@ class SavingsData:
 
 
 def read_savings(run_dir: str | Path) -> SavingsData | None:
-    """``savings.parquet``/``.csv`` in the canonical names of :data:`SAVINGS_COLUMNS`, or None.
+    """``savings.parquet`` for one savings option, or None when the stage has not run.
 
-    When the file holds several options (an API model, self-hosting, ...) one option is shown for every task type, as
-    a plan mixes none: the one flagged ``chosen``, else the one saving most in ``savings_options.csv`` (one row per
-    option), else the one whose task types save most in total. A ``task_type`` "total"/"all" row, or the chosen
-    option's row of ``savings_options.csv``, gives the total with its interval.
+    A plan mixes no options, so one option is shown for every task type: the one saving most in total
+    (``savings_options.csv``), whose row there gives the total with its interval and the assumptions behind it.
     """
     import polars as pl
 
-    run_dir = Path(run_dir)
-    frame = _read_table(run_dir, "savings")
+    run = RunDir(Path(run_dir))
+    frame = run.read_stage_table(RunDir.SAVINGS)
     if frame is None:
         return None
-    frame = normalize_columns(frame, SAVINGS_COLUMNS)
-    numeric = ["cost_per_month", "slm_cost_per_month", "savings_per_month", "savings_low", "savings_high", "slm_share",
-               "break_even"]
-    frame = _as_float(frame, numeric).with_columns(pl.col("cluster_id").cast(pl.Int64, strict=False),
-                                                   pl.col("task_type").cast(pl.Utf8, strict=False),
-                                                   pl.col("option").cast(pl.Utf8, strict=False))
-    is_total = (pl.col("task_type").str.to_lowercase().is_in(list(_TOTAL_NAMES)).fill_null(False)
-                | (pl.col("task_type").is_null() & pl.col("cluster_id").is_null()))
-    totals, frame = frame.filter(is_total), frame.filter(~is_total)
-    options_frame = _read_table(run_dir, "savings_options")
-    options: list[dict[str, Any]] = []
-    if options_frame is not None:
-        options_frame = _as_float(normalize_columns(options_frame, SAVINGS_COLUMNS), numeric)
-        options = options_frame.to_dicts()
-    chosen = None
-    names = frame["option"].drop_nulls().unique(maintain_order=True).to_list()
-    if len(names) > 1:
-        flagged = frame.filter(pl.col("chosen").cast(pl.Boolean, strict=False).fill_null(False))["option"] \
-            if frame["chosen"].dtype != pl.Null else pl.Series([], dtype=pl.Utf8)
-        ranked = [o for o in sorted(options, key=lambda o: -(as_number(o.get("savings_per_month")) or 0.0))
-                  if o.get("option") in names]
-        if flagged.len():
-            chosen = flagged[0]
-        elif ranked:
-            chosen = ranked[0]["option"]
-        else:
-            sums = frame.group_by("option", maintain_order=True).agg(pl.col("savings_per_month").sum())
-            chosen = sums.sort("savings_per_month", descending=True, maintain_order=True)["option"][0]
-        frame = frame.filter(pl.col("option") == chosen)
-        totals = totals.filter(pl.col("option").is_null() | (pl.col("option") == chosen))
-    elif len(names) == 1:
-        chosen = names[0]
-    total = None
-    source = totals.to_dicts()[:1] or [o for o in options if chosen is not None and o.get("option") == chosen][:1]
-    if source:
-        total = {k: v for k in ("savings_per_month", "savings_low", "savings_high", "cost_per_month")
-                 if (v := as_number(source[0].get(k))) is not None} or None
-    assumptions = []
-    for o in options:
-        raw = o.get("assumptions")
-        if o.get("option") == chosen and isinstance(raw, str) and raw.strip().startswith("{"):
-            try:
-                assumptions = [(f"savings option {chosen}: {k}", str(v)) for k, v in flatten_scalars(json.loads(raw))]
-            except ValueError:
-                assumptions = [(f"savings option {chosen}", raw)]
-    key = "cluster_id" if frame["cluster_id"].null_count() < frame.height else "task_type"
-    frame = frame.unique(subset=[key], keep="first", maintain_order=True)
-    return SavingsData(table=frame, option=chosen, total=total,
-                       options=[{k: v for k, v in o.items() if k != "assumptions" and not isinstance(v, (list, dict))
-                                 and v is not None} for o in options],
-                       assumptions=assumptions)
-
-
-def _find(obj: Any, keys: Iterable[str], depth: int = 0) -> Any:
-    """The first value under any of ``keys`` in nested dicts (a level's own keys before its children; 3 levels)."""
-    if not isinstance(obj, dict) or depth > 3:
-        return None
-    for key in keys:
-        if key in obj:
-            return obj[key]
-    for value in obj.values():
-        found = _find(value, keys, depth + 1)
-        if found is not None:
-            return found
-    return None
-
-
-def router_curve(router: Mapping[str, Any]) -> tuple[list[float], list[float], str, str] | None:
-    """The cost-quality curve of ``router.json`` as (x, y, x name, y name), or None when it has none.
-
-    Accepts a list of points (``[{"frontier_share": .., "quality": ..}, ...]`` or ``[[x, y], ...]``) or a dict of
-    lists, under a key with ``curve`` in its name.
-    """
-    curve = None
-    stack: list[Any] = [router]
-    while stack and curve is None:
-        node = stack.pop(0)
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if "curve" in str(key).lower() and isinstance(value, (list, dict)) and value:
-                    curve = value
-                    break
-                stack.append(value)
-    if curve is None:
-        return None
-    if isinstance(curve, dict):
-        xk, yk = _pick(curve, CURVE_X_KEYS), _pick(curve, CURVE_Y_KEYS)
-        if xk is None or yk is None:
-            return None
-        xs, ys = curve[xk], curve[yk]
-    elif all(isinstance(p, dict) for p in curve):
-        xk, yk = _pick(curve[0], CURVE_X_KEYS), _pick(curve[0], CURVE_Y_KEYS)
-        if xk is None or yk is None:
-            return None
-        xs, ys = [p.get(xk) for p in curve], [p.get(yk) for p in curve]
-    elif all(isinstance(p, (list, tuple)) and len(p) >= 2 for p in curve):
-        xk, yk = "frontier share", "quality"
-        xs, ys = [p[0] for p in curve], [p[1] for p in curve]
-    else:
-        return None
-    pts = sorted((x, y) for x, y in zip(map(as_number, xs), map(as_number, ys)) if x is not None and y is not None)
-    if len(pts) < 2:
-        return None
-    return [p[0] for p in pts], [p[1] for p in pts], str(xk), str(yk)
+    options_frame = run.read_stage_table(RunDir.SAVINGS_OPTIONS)
+    if options_frame is None:
+        raise SlmprofileError(f"{run / RunDir.SAVINGS_OPTIONS}: missing beside {run.savings} (`{HOW_TO_RUN['savings']}` "
+                              "writes both)")
+    options = options_frame.to_dicts()
+    present = set(frame["option"].drop_nulls().to_list())
+    ranked = sorted((o for o in options if o["option"] in present), key=lambda o: -(o["savings_per_month"] or 0.0))
+    chosen = ranked[0] if ranked else None
+    total = assumptions = None
+    if chosen is not None:
+        frame = frame.filter(pl.col("option") == chosen["option"])
+        total = {k: float(chosen[k]) for k in ("savings_per_month", "savings_lo", "savings_hi", "cost_now_per_month")
+                 if chosen[k] is not None}
+        try:
+            assumptions = [(f"savings option {chosen['option']}: {k}", str(v))
+                           for k, v in flatten_scalars(json.loads(chosen["assumptions"] or "{}"))]
+        except ValueError:
+            assumptions = [(f"savings option {chosen['option']}", str(chosen["assumptions"]))]
+    return SavingsData(table=frame.unique(subset=["cluster_id"], keep="first", maintain_order=True),
+                       option=chosen["option"] if chosen else None, total=total,
+                       options=[{k: v for k, v in o.items() if k != "assumptions" and v is not None} for o in options],
+                       assumptions=assumptions or [])
 
 
 def read_router(run_dir: str | Path) -> dict[str, Any] | None:
-    """``router/router.json`` (or ``router.json``) of the run directory, or None."""
-    run_dir = Path(run_dir)
-    for path in (RunDir(run_dir).router / RunDir.ROUTER_CONFIG, run_dir / RunDir.ROUTER_CONFIG):
-        if path.is_file():
-            data = _read_json(path)
-            if not isinstance(data, dict):
-                raise SlmprofileError(f"{path}: must hold a JSON object (the router's settings); got "
-                                      f"{type(data).__name__}")
-            return data
-    return None
+    """``router/router.json`` of the run directory, or None when no router was trained."""
+    path = RunDir(Path(run_dir)).router_config
+    if not path.is_file():
+        return None
+    data = _read_json(path)
+    if not isinstance(data, dict):
+        raise SlmprofileError(f"{path}: must hold a JSON object (the router's settings); got {type(data).__name__}")
+    return data
 
 
 def read_bench(run_dir: str | Path) -> list[dict[str, Any]] | None:
-    """The latency table of ``router/bench.json`` (or ``bench.json``) as rows of scalars, or None.
-
-    Accepts a list of rows, or a dict holding one under ``rows``/``results``/``latency``/``table``/``runs``, or a
-    dict of named rows.
-    """
-    run_dir = Path(run_dir)
-    for path in (RunDir(run_dir).router / RunDir.BENCH, run_dir / RunDir.BENCH,
-                 RunDir(run_dir).router / "bench" / RunDir.BENCH):
-        if path.is_file():
-            data = _read_json(path)
-            rows: Any = data
-            if isinstance(data, dict):
-                rows = _find(data, ("rows", "results", "latency", "table", "runs"))
-                if rows is None:
-                    rows = [{"name": k, **v} for k, v in data.items() if isinstance(v, dict)]
-            if isinstance(rows, dict):
-                rows = [{"name": k, **v} if isinstance(v, dict) else {"name": k, "value": v} for k, v in rows.items()]
-            if not isinstance(rows, list):
-                return []
-            return [dict(flatten_scalars(r)) for r in rows if isinstance(r, dict)]
-    return None
+    """The latency rows of ``router/bench.json`` (each flattened to scalars), or None when it was not benchmarked."""
+    path = RunDir(Path(run_dir)).bench
+    if not path.is_file():
+        return None
+    data = _read_json(path)
+    rows = data.get("rows") if isinstance(data, dict) else None
+    if not isinstance(rows, list):
+        raise SlmprofileError(f"{path}: expected a JSON object with a list under \"rows\" (as `slmprofile router "
+                              "bench` writes it)")
+    return [dict(flatten_scalars(r)) for r in rows if isinstance(r, dict)]
 
 
 def _read_json(path: Path) -> Any:
@@ -396,19 +205,14 @@ def _constant_settings(frame: pl.DataFrame | None, source: str, used: Iterable[s
 
 
 def _join_stage(task_types: pl.DataFrame, extra: pl.DataFrame, name: str, notes: list[str]) -> pl.DataFrame:
-    """Left-join a later stage's per-task-type table on ``cluster_id`` (else ``task_type``); colliding columns get
-    the stage's name as prefix; rows matching no task type are noted."""
-    key = "cluster_id" if extra["cluster_id"].null_count() < extra.height else "task_type"
-    if extra[key].null_count() == extra.height:
-        notes.append(f"{name}: no cluster_id or task_type values; not joined to the task types")
-        return task_types
-    part = extra.drop("task_type" if key == "cluster_id" else "cluster_id").unique(subset=[key], keep="first",
-                                                                                   maintain_order=True)
-    part = part.rename({c: f"{name}_{c}" for c in part.columns if c != key and c in task_types.columns})
-    unmatched = part.join(task_types.select(key), on=key, how="anti").height
+    """Left-join a later stage's per-task-type table on ``cluster_id``; colliding columns get the stage's name as
+    prefix; rows matching no task type are noted."""
+    part = extra.drop("task_type").unique(subset=["cluster_id"], keep="first", maintain_order=True)
+    part = part.rename({c: f"{name}_{c}" for c in part.columns if c != "cluster_id" and c in task_types.columns})
+    unmatched = part.join(task_types.select("cluster_id"), on="cluster_id", how="anti").height
     if unmatched:
-        notes.append(f"{name}: {unmatched} row(s) match no task type of task_types.parquet (by {key})")
-    return task_types.join(part, on=key, how="left")
+        notes.append(f"{name}: {unmatched} row(s) match no task type of {RunDir.TASK_TYPES} (by cluster_id)")
+    return task_types.join(part, on="cluster_id", how="left")
 
 
 def load_run(run_dir: str | Path) -> RunData:
@@ -427,7 +231,7 @@ def load_run(run_dir: str | Path) -> RunData:
         raise SlmprofileError(f"{info_path}: expected a JSON object")
     notes: list[str] = []
 
-    task_types = _read_table(run_dir, "task_types")
+    task_types = RunDir(run_dir).read_table(RunDir.TASK_TYPES) if RunDir(run_dir).task_types.is_file() else None
     suitability = read_suitability(run_dir)
     savings = read_savings(run_dir)
     if task_types is not None:
@@ -454,13 +258,11 @@ def load_run(run_dir: str | Path) -> RunData:
     assumptions = (_constant_settings(suitability, "suitability", ids)
                    + _constant_settings(savings.table if savings else None, "savings", ids)
                    + (savings.assumptions if savings else []))
-    for stage in ("suitability", "savings"):
-        meta = _read_json(run_dir / f"{stage}.json") if (run_dir / f"{stage}.json").is_file() else None
-        for key in ("settings", "assumptions"):
-            if isinstance(meta, dict) and isinstance(meta.get(key), dict):
-                assumptions += [(f"{stage}.json {key}: {k}", str(v)) for k, v in flatten_scalars(meta[key], limit=20)]
-    for path in sorted(run_dir.glob("*assumptions*.json")) + sorted(run_dir.glob("*/*assumptions*.json")):
-        assumptions += [(f"{path.relative_to(run_dir)}: {k}", str(v)) for k, v in flatten_scalars(_read_json(path))]
+    meta_path = RunDir(run_dir).suitability_info
+    meta = _read_json(meta_path) if meta_path.is_file() else None
+    if isinstance(meta, dict) and isinstance(meta.get("settings"), dict):
+        assumptions += [(f"{RunDir.SUITABILITY_INFO} settings: {k}", str(v))
+                        for k, v in flatten_scalars(meta["settings"], limit=20)]
     for stage in ("suitability", "savings", "router"):
         if isinstance(info.get(stage), dict):
             assumptions += [(f"run.json {stage}: {k}", str(v))

@@ -1,4 +1,4 @@
-"""The report's own plots (daily calls and cost, savings by task type, the router's cost-quality curve) and PNG
+"""The report's own plots (daily calls and cost, savings by task type) and PNG
 embedding."""
 
 from __future__ import annotations
@@ -80,31 +80,13 @@ def plot_savings(task_types: pl.DataFrame, *, top: int = 15) -> Figure | None:
     values = rows["savings_per_month"].to_list()
     classes = rows["verdict_class"].to_list() if "verdict_class" in rows.columns else ["undecided"] * rows.height
     ax.barh(ys, values, color=[colors.get(c or "undecided", "#f9a825") for c in classes], height=0.6)
-    if rows["savings_low"].null_count() < rows.height and rows["savings_high"].null_count() < rows.height:
-        lows = [v - (lo if lo is not None else v) for v, lo in zip(values, rows["savings_low"].to_list())]
-        highs = [(hi if hi is not None else v) - v for v, hi in zip(values, rows["savings_high"].to_list())]
+    if rows["savings_lo"].null_count() < rows.height and rows["savings_hi"].null_count() < rows.height:
+        lows = [v - (lo if lo is not None else v) for v, lo in zip(values, rows["savings_lo"].to_list())]
+        highs = [(hi if hi is not None else v) - v for v, hi in zip(values, rows["savings_hi"].to_list())]
         ax.errorbar(values, ys, xerr=[[max(x, 0) for x in lows], [max(x, 0) for x in highs]], fmt="none",
                     ecolor="#333", capsize=3, lw=1)
     ax.set_yticks(ys, [str(n)[:42] for n in rows["task_type"].to_list()], fontsize=8)
     ax.axvline(0, color="#333", lw=0.8)
     ax.set_xlabel("savings per month ($), with interval")
     ax.set_title("Savings by task type (green: SLM verdict, amber: undecided, grey: frontier)")
-    return fig
-
-
-@plain_text
-def plot_router_curve(curve: tuple[list[float], list[float], str, str]) -> Figure:
-    """The router's cost-quality curve against random routing (the straight line between its end points)."""
-    from matplotlib.figure import Figure
-
-    xs, ys, xname, yname = curve
-    fig = Figure(figsize=(6.4, 4.4), layout="constrained")
-    ax = fig.subplots()
-    ax.plot(xs, ys, marker=".", label="router")
-    ax.plot([xs[0], xs[-1]], [ys[0], ys[-1]], ls="--", color="#888", label="random routing")
-    ax.set_xlabel(xname.replace("_", " "))
-    ax.set_ylabel(yname.replace("_", " "))
-    ax.set_title("Router: quality vs share sent to the frontier model")
-    ax.legend(frameon=False, loc="lower right")
-    ax.grid(alpha=0.3)
     return fig

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..rundir import RunDir
-from .load import HOW_TO_RUN, RunData, load_run, named_task_types, router_curve
-from .plots import plot_daily, plot_router_curve, plot_savings, png, png_file
+from .load import HOW_TO_RUN, RunData, load_run, named_task_types
+from .plots import plot_daily, plot_savings, png, png_file
 from .sections import (TABLE_ROWS, assumptions, data_quality, fmt_metric, headline, router_expectations,
                        task_type_rows)
 from .values import as_number, flatten_scalars
@@ -39,12 +39,12 @@ def render_report(data: RunData) -> str:
     if data.task_types is not None and data.savings is not None and "plots/savings_by_task_type" not in data.extra_plots:
         fig = plot_savings(named_task_types(data.task_types))
         images["savings"] = png(fig) if fig is not None else None
-    curve = router_curve(data.router) if data.router else None
-    if curve:
-        images["router_curve"] = png(plot_router_curve(curve))
+    curve = f"{RunDir.ROUTER}/{Path(RunDir.ROUTER_CURVE).stem}"  # drawn by `router train`, shown in its section
+    if curve in data.extra_plots:
+        images["router_curve"] = png_file(data.extra_plots[curve])
     images = {k: v for k, v in images.items() if v}
     extra = [(name.split("/")[-1].replace("_", " "), b64) for name, path in data.extra_plots.items()
-             if (b64 := png_file(path))]
+             if name != curve and (b64 := png_file(path))]
     options = data.savings.options if data.savings else []
     option_cols: list[str] = []
     for o in options:

@@ -88,11 +88,11 @@ def headline(data: RunData) -> Headline:
     has_savings = "savings_per_month" in move.columns and move["savings_per_month"].null_count() < move.height
     total = data.savings.total if data.savings else None
     if total and "savings_per_month" in total:
-        saving, low, high = (total.get(k) for k in ("savings_per_month", "savings_low", "savings_high"))
+        saving, low, high = (total.get(k) for k in ("savings_per_month", "savings_lo", "savings_hi"))
     elif has_savings:
         saving = float(move["savings_per_month"].fill_null(0).sum())
-        low = float(move["savings_low"].fill_null(0).sum()) if move["savings_low"].null_count() < move.height else None
-        high = float(move["savings_high"].fill_null(0).sum()) if move["savings_high"].null_count() < move.height \
+        low = float(move["savings_lo"].fill_null(0).sum()) if move["savings_lo"].null_count() < move.height else None
+        high = float(move["savings_hi"].fill_null(0).sum()) if move["savings_hi"].null_count() < move.height \
             else None
     else:
         saving = low = high = None
@@ -137,7 +137,7 @@ def _verdict_cell(row: Mapping[str, Any]) -> dict[str, Any]:
     cls = row.get("verdict_class")
     if cls is None:
         return {"cls": "none", "label": "not assessed", "detail": ""}
-    rate, low, high = as_number(row.get("rate")), as_number(row.get("rate_low")), as_number(row.get("rate_high"))
+    rate, low, high = as_number(row.get("rate")), as_number(row.get("ci_lo")), as_number(row.get("ci_hi"))
     detail = ""
     if rate is not None:
         detail = fmt_pct(rate, 1) + (f" [{fmt_pct(low, 1)}, {fmt_pct(high, 1)}]" if low is not None and high is not None
@@ -145,7 +145,7 @@ def _verdict_cell(row: Mapping[str, Any]) -> dict[str, Any]:
     n = as_number(row.get("n"))
     if n is not None:
         detail += f" n={n:,.0f}"
-    needed = as_number(row.get("n_needed"))
+    needed = as_number(row.get("samples_needed"))
     if cls == "undecided" and needed:
         detail += f"; ~{needed:,.0f} more samples to decide"
     return {"cls": cls, "label": str(row.get("verdict") if row.get("verdict") is not None else cls), "detail": detail}
@@ -155,7 +155,7 @@ def _savings_cell(row: Mapping[str, Any]) -> str:
     saving = as_number(row.get("savings_per_month"))
     if saving is None:
         return ""
-    low, high = as_number(row.get("savings_low")), as_number(row.get("savings_high"))
+    low, high = as_number(row.get("savings_lo")), as_number(row.get("savings_hi"))
     interval = f" [{fmt_money(low)}, {fmt_money(high)}]" if low is not None and high is not None else ""
     return fmt_money(saving) + interval
 

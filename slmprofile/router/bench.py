@@ -145,9 +145,9 @@ class BenchResult:
         """``bench.json`` and ``bench.png`` under ``directory``."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        (directory / RunDir.BENCH).write_text(json.dumps(self.to_json(), indent=2), encoding="utf-8")
-        self.files["json"] = directory / RunDir.BENCH
-        self.files["plot"] = plot_benchmark(self, directory / RunDir.BENCH_PLOT)
+        (directory / RunDir.ROUTER_BENCH).write_text(json.dumps(self.to_json(), indent=2), encoding="utf-8")
+        self.files["json"] = directory / RunDir.ROUTER_BENCH
+        self.files["plot"] = plot_benchmark(self, directory / RunDir.ROUTER_BENCH_PLOT)
         return self.files
 
 

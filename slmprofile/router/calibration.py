@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from .head_math import numpy_ops, platt_calibration, ramp_calibration, ramp_knots
+
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
@@ -60,13 +62,8 @@ def interp_calibration(score: Any, xs: Any, ys: Any) -> np.ndarray:
     """The piecewise-linear calibration as the ONNX graph computes it (float32): a sum of clipped ramps."""
     import numpy as np
 
-    s = np.asarray(score, dtype=np.float32)[:, None]
-    xs = np.asarray(xs, dtype=np.float32)
-    ys = np.asarray(ys, dtype=np.float32)
-    width = np.diff(xs)
-    slope = (np.diff(ys) / width).astype(np.float32)
-    ramps = np.minimum(np.maximum(s - xs[:-1], 0.0), width)
-    return (ys[0] + (ramps * slope).sum(axis=1)).astype(np.float32)
+    knots = ramp_knots(xs, ys)
+    return ramp_calibration(numpy_ops(), np.asarray(score, dtype=np.float32), **knots).astype(np.float32)
 
 
 def calibration_fit(kind: str, score: Any, ok: Any, w: Any) -> dict[str, Any]:
@@ -92,8 +89,7 @@ def calibration_apply(kind: str, params: dict[str, Any], score: Any) -> np.ndarr
 
     if kind == "isotonic":
         return interp_calibration(score, params["x"], params["y"])
-    a, b = params["a"], params["b"]
-    return (1.0 / (1.0 + np.exp(-(a * np.asarray(score, np.float32) + b)))).astype(np.float32)
+    return platt_calibration(numpy_ops(), np.asarray(score, np.float32), a=params["a"], b=params["b"]).astype(np.float32)
 
 
 def crossfit_brier(kind: str, score: np.ndarray, ok: np.ndarray, w: np.ndarray,

@@ -26,6 +26,8 @@ from ..errors import SlmprofileError
 from ..runtime import (ARTIFACT_FORMAT, ARTIFACT_VERSION, CONFIG_FILE, ONNX_FP32, ONNX_INT8, TOKENIZER_FILE,
                        configure_tokenizer)
 from .finetune import ENCODER_DIR
+from .head_math import (head_logits, head_score, mix_vector, novelty, platt_calibration, ramp_calibration,
+                        ramp_knots, torch_ops)
 from ..rundir import RunDir
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -50,43 +52,45 @@ def load_graph_encoder(model_path: Path) -> tuple[Any, int]:
 
 
 def build_graph_module(router: SlmRouter, encoder: Any, max_length: int) -> Any:
-    """The ``torch.nn.Module`` that the ONNX graph is exported from (also the PyTorch reference path)."""
+    """The ``torch.nn.Module`` that the ONNX graph is exported from (also the PyTorch reference path): the encoder's
+    pooled, unit-norm embedding through the head's maths of :mod:`.head_math`, the same functions the numpy path
+    runs."""
     import math
 
     import numpy as np
     import torch
 
     heads = router.heads_
-    mix = np.array([1.0 if n == "slm" else -router.frontier_weight_ for n in heads.names], dtype=np.float32)
+    ops = torch_ops()
+
+    def buffer(array: Any) -> Any:
+        return torch.from_numpy(np.ascontiguousarray(np.asarray(array, dtype=np.float32)))
 
     class RouterGraph(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.encoder = encoder
-            self.register_buffer("emb_coef", torch.from_numpy(np.ascontiguousarray(heads.emb_coef.T)))
-            self.register_buffer("len_coef", torch.from_numpy(np.ascontiguousarray(heads.len_coef.T)))
-            self.register_buffer("intercept", torch.from_numpy(heads.intercept.copy()))
-            self.register_buffer("mix", torch.from_numpy(mix))
+            self.register_buffer("emb_coef_t", buffer(heads.emb_coef.T))
+            self.register_buffer("len_coef_t", buffer(heads.len_coef.T))
+            self.register_buffer("intercept", buffer(heads.intercept))
+            self.register_buffer("mix", buffer(mix_vector(heads.names, router.frontier_weight_)))
             self.has_bow = heads.bow_coef is not None
             if self.has_bow:
-                self.register_buffer("bow_coef", torch.from_numpy(np.ascontiguousarray(heads.bow_coef.T)))
+                self.register_buffer("bow_coef_t", buffer(heads.bow_coef.T))
             self.log_max = float(math.log1p(max_length))
             guard = getattr(router, "novelty_", None)
             self.has_guard = guard is not None
             if self.has_guard:
-                self.register_buffer("centroids", torch.from_numpy(np.ascontiguousarray(guard.centroids_.T)))
+                self.register_buffer("centroids_t", buffer(guard.centroids_.T))
             self.platt = router.calib_kind_ == "platt"
             if self.platt:
                 self.a = float(router.calib_params_["a"])
                 self.b = float(router.calib_params_["b"])
             else:
-                xs = np.asarray(router.calib_params_["x"], dtype=np.float32)
-                ys = np.asarray(router.calib_params_["y"], dtype=np.float32)
-                width = np.diff(xs)
-                self.register_buffer("knots", torch.from_numpy(xs[:-1].copy()))
-                self.register_buffer("width", torch.from_numpy(width.astype(np.float32)))
-                self.register_buffer("slope", torch.from_numpy((np.diff(ys) / width).astype(np.float32)))
-                self.y0 = float(ys[0])
+                ramps = ramp_knots(router.calib_params_["x"], router.calib_params_["y"])
+                for name in ("knots", "width", "slope"):
+                    self.register_buffer(name, buffer(ramps[name]))
+                self.y0 = ramps["y0"]
 
         def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, ...]:
             hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
@@ -94,18 +98,17 @@ def build_graph_module(router: SlmRouter, encoder: Any, max_length: int) -> Any:
             n_tokens = mask.sum(dim=1)  # [batch, 1]
             pooled = (hidden * mask).sum(dim=1) / torch.clamp(n_tokens, min=1e-9)
             emb = pooled / torch.clamp(pooled.norm(p=2, dim=1, keepdim=True), min=1e-12)
-            z = emb @ self.emb_coef + (torch.log1p(n_tokens) / self.log_max) @ self.len_coef + self.intercept
-            if self.has_bow:
-                pieces = torch.nn.functional.embedding(input_ids, self.bow_coef) * mask
-                z = z + pieces.sum(dim=1) / torch.sqrt(torch.clamp(n_tokens, min=1.0))
-            score = torch.sigmoid(z) @ self.mix
+            bow_sum = (torch.nn.functional.embedding(input_ids, self.bow_coef_t) * mask).sum(dim=1) \
+                if self.has_bow else None
+            z = head_logits(ops, emb, n_tokens, emb_coef_t=self.emb_coef_t, len_coef_t=self.len_coef_t,
+                            intercept=self.intercept, log_max=self.log_max, bow_sum=bow_sum)
+            score = head_score(ops, z, self.mix)
             if self.platt:
-                p = torch.sigmoid(self.a * score + self.b)
+                p = platt_calibration(ops, score, a=self.a, b=self.b)
             else:
-                ramps = torch.minimum(torch.relu(score.unsqueeze(1) - self.knots), self.width)
-                p = self.y0 + (ramps * self.slope).sum(dim=1)
-            if self.has_guard:  # 1 - cosine similarity to the nearest training centroid
-                return p, score, 1.0 - (emb @ self.centroids).max(dim=1).values
+                p = ramp_calibration(ops, score, knots=self.knots, width=self.width, slope=self.slope, y0=self.y0)
+            if self.has_guard:
+                return p, score, novelty(ops, emb, self.centroids_t)
             return p, score
 
     return RouterGraph().eval()

@@ -64,10 +64,18 @@ class RouterFeatures:
         """``log1p(n_tokens) / log1p(max_length)``, float32 ``(n, 1)``."""
         import numpy as np
 
-        return (np.log1p(self.n_tokens) / np.float32(np.log1p(self.max_length))).astype(np.float32)[:, None]
+        return (np.log1p(self.n_tokens) / self.log_max).astype(np.float32)[:, None]
 
-    def bag_of_pieces(self) -> Any:
-        """Sparse CSR ``(n, vocab_size)``: count of each id over the prompt / sqrt(word pieces)."""
+    @property
+    def log_max(self) -> np.float32:
+        """``log1p(max_length)``: the length feature's scale."""
+        import numpy as np
+
+        return np.float32(np.log1p(self.max_length))
+
+    def bag_of_pieces(self, *, scaled: bool = True) -> Any:
+        """Sparse CSR ``(n, vocab_size)``: count of each id over the prompt, divided by sqrt(word pieces) when
+        ``scaled`` (the fit's feature; the head divides the unscaled sum itself, see :mod:`.head_math`)."""
         import numpy as np
         from scipy.sparse import csr_matrix
 
@@ -75,7 +83,7 @@ class RouterFeatures:
         mask = self.attention_mask.astype(bool)
         rows = np.repeat(np.arange(n), width)[mask.ravel()]
         cols = self.input_ids.ravel()[mask.ravel()].astype(np.int64)
-        scale = 1.0 / np.sqrt(np.maximum(self.n_tokens, 1.0))
+        scale = 1.0 / np.sqrt(np.maximum(self.n_tokens, 1.0)) if scaled else np.ones(n, dtype=np.float32)
         matrix = csr_matrix((scale[rows].astype(np.float64), (rows, cols)), shape=(n, self.vocab_size))
         matrix.sum_duplicates()
         return matrix

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import SlmprofileError
+from .head_math import head_logits, mix_vector, numpy_ops
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -51,14 +52,17 @@ class Heads:
     intercept: np.ndarray
 
     def logits(self, features: RouterFeatures) -> np.ndarray:
-        """``(n, H)`` float32 logits, computed as the graph computes them."""
+        """``(n, H)`` float32 logits (:func:`~.head_math.head_logits`, as the exported graph computes them)."""
         import numpy as np
 
-        z = features.embeddings @ self.emb_coef.T.astype(np.float32)
-        z += features.length_feature() @ self.len_coef.T.astype(np.float32)
+        bow_sum = None
         if self.bow_coef is not None:
-            z += np.asarray(features.bag_of_pieces() @ self.bow_coef.T.astype(np.float64), dtype=np.float32)
-        return (z + self.intercept.astype(np.float32)).astype(np.float32)
+            bow_sum = np.asarray(features.bag_of_pieces(scaled=False) @ self.bow_coef.T.astype(np.float64),
+                                 dtype=np.float32)
+        z = head_logits(numpy_ops(), np.asarray(features.embeddings, dtype=np.float32), features.n_tokens[:, None],
+                        emb_coef_t=self.emb_coef.T.astype(np.float32), len_coef_t=self.len_coef.T.astype(np.float32),
+                        intercept=self.intercept.astype(np.float32), log_max=features.log_max, bow_sum=bow_sum)
+        return z.astype(np.float32)
 
 
 def design_matrix(features: RouterFeatures, columns: np.ndarray | None, *, bag_scale: float,
@@ -126,12 +130,9 @@ def head_probs(heads: Heads, features: RouterFeatures) -> np.ndarray:
     """``(n, H)`` float32 probabilities of the heads."""
     import numpy as np
 
-    return (1.0 / (1.0 + np.exp(-heads.logits(features)))).astype(np.float32)
+    return numpy_ops().sigmoid(heads.logits(features)).astype(np.float32)
 
 
 def mix_scores(probs: np.ndarray, names: list[str], frontier_weight: float) -> np.ndarray:
     """Routing score from head probabilities: ``P(slm) - frontier_weight * P(frontier)`` (higher = keep on the SLM)."""
-    import numpy as np
-
-    mix = np.array([1.0 if n == "slm" else -frontier_weight for n in names], dtype=np.float32)
-    return probs @ mix
+    return probs @ mix_vector(names, frontier_weight)

@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..params import Interval, check_params
+from .head_math import novelty, numpy_ops
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -69,7 +70,7 @@ class NoveltyGuard:
     def _novelty(embeddings: np.ndarray, centroids: np.ndarray) -> np.ndarray:
         import numpy as np
 
-        return (1.0 - (embeddings @ centroids.T).max(axis=1)).astype(np.float32)
+        return novelty(numpy_ops(), embeddings, centroids.T).astype(np.float32)
 
     def fit(self, embeddings: Any, groups: Any = None) -> NoveltyGuard:
         """Fit on the training prompts' embeddings; ``groups`` (task type per prompt) measures ``new_flagged_``."""

@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
+from ..schema import SAVINGS_COLUMNS, SAVINGS_OPTION_COLUMNS
 from .breakeven import break_even_volumes
 from .options import ApiOption, Option, SelfHostOption
 from .result import SavingsResult
@@ -179,11 +180,11 @@ def estimate_savings(suitability: pl.DataFrame, calls: pl.DataFrame, *,
     vols = task_volumes(calls, months=months)
     types = join_volumes(_best_candidate(suitability, candidate), vols)
     rows, totals = evaluate_options(types, options, cascade=cascade)
-    table = pl.DataFrame(rows, infer_schema_length=None).sort(["option", "savings_per_month", "cluster_id"],
-                                                              descending=[False, True, False],
-                                                              maintain_order=True)  # ties: same order every run
-    options_frame = pl.DataFrame([{**t, "assumptions": json.dumps(o.assumptions())} for t, o in zip(totals, options)],
-                                 infer_schema_length=None)
+    table = pl.DataFrame(rows, schema=_schema(SAVINGS_COLUMNS, rows)).sort(
+        ["option", "savings_per_month", "cluster_id"], descending=[False, True, False],
+        maintain_order=True)  # ties: same order every run
+    option_rows = [{**t, "assumptions": json.dumps(o.assumptions())} for t, o in zip(totals, options)]
+    options_frame = pl.DataFrame(option_rows, schema=_schema(SAVINGS_OPTION_COLUMNS, option_rows))
     be = break_even_volumes(types, options, cascade=cascade)
     break_even = pl.DataFrame(be, infer_schema_length=None) if be else pl.DataFrame(
         schema={"option": pl.Utf8, "against": pl.Utf8, "break_even_tokens_per_day": pl.Float64})
@@ -210,6 +211,15 @@ def estimate_savings(suitability: pl.DataFrame, calls: pl.DataFrame, *,
     sensitivity = pl.DataFrame(sens, infer_schema_length=None)
     return SavingsResult(table=table, options=options_frame, break_even=break_even, sensitivity=sensitivity,
                          months=months)
+
+
+def _schema(columns: Sequence[str], rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The columns of a table this stage writes (its contract in :mod:`slmprofile.schema`) with their dtypes."""
+    import polars as pl
+
+    fixed = {"cluster_id": pl.Int64, "replicas": pl.Int64, "worth_it": pl.Boolean}
+    text = {"task_type", "verdict", "candidate", "option", "kind", "assumptions"}
+    return {c: fixed.get(c, pl.Utf8 if c in text else pl.Float64) for c in columns}
 
 
 def join_volumes(suitability: pl.DataFrame, volumes: pl.DataFrame) -> pl.DataFrame:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping
 
 from ..params import Interval, Options, check_params
+from ..schema import SUITABILITY_COLUMNS
 from .intervals import DEFAULT_CONFIDENCE, DEFAULT_TARGET, decide, kept_share, samples_to_decide, wilson_interval
 from .prior import (DEFAULT_PRIOR_STRENGTH, MIN_TYPES_TO_CALIBRATE, PRIOR_EVIDENCE_RATIO, fit_logit_means,
                     heuristic_prior, logit, non_english_share, prior_strength_estimate)
@@ -336,14 +337,6 @@ class SuitabilityEstimator:
         }
 
 
-_COLUMNS = ["cluster_id", "task_type", "family", "archetype", "candidate", "calls", "share", "cost_per_month",
-            "prior_mean", "prior_strength", "prior_reasons", "outcome_n", "outcome_rate", "outcome_lo", "outcome_hi",
-            "frontier_rate", "feedback_mean", "eval_score_mean", "error_rate", "shadow_n", "shadow_rate", "shadow_lo",
-            "shadow_hi", "shadow_measure", "evidence", "prior_source", "prior_weight", "prior_used_mean", "n", "k",
-            "rate", "ci_lo", "ci_hi", "target", "verdict", "samples_needed", "more_samples", "score", "threshold",
-            "slm_share", "slm_share_lo", "slm_share_hi", "escalation_rate", "trend_per_week"]
-
-
 def _table(rows: list[dict[str, Any]]) -> pl.DataFrame:
     import polars as pl
 
@@ -352,6 +345,6 @@ def _table(rows: list[dict[str, Any]]) -> pl.DataFrame:
               "shadow_n": pl.Int64, "shadow_measure": pl.Utf8, "evidence": pl.Utf8, "prior_source": pl.Utf8,
               "n": pl.Int64, "k": pl.Int64, "verdict": pl.Utf8, "samples_needed": pl.Int64, "more_samples": pl.Int64,
               "score": pl.Utf8}
-    full = {c: schema.get(c, pl.Float64) for c in _COLUMNS}
+    full = {c: schema.get(c, pl.Float64) for c in SUITABILITY_COLUMNS}
     frame = pl.DataFrame(rows, schema=full) if rows else pl.DataFrame(schema=full)
     return frame.sort(["candidate", "calls", "cluster_id"], descending=[False, True, False])
