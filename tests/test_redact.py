@@ -411,3 +411,45 @@ def test_the_cheap_gates_never_change_a_finding(monkeypatch) -> None:
     monkeypatch.setattr(text_mod, "_NEED_DIGITS", frozenset())
     monkeypatch.setattr(patterns, "_KEY_PATTERNS", tuple((p, mixed, ("",)) for p, mixed, _ in patterns._KEY_PATTERNS))
     assert [find_pii(t) for t in texts] == gated
+
+
+def _variants(texts: list[str]) -> list[str]:
+    """Each text as written, and shapes a trigger could miss if it were too narrow: digits gone, case swapped,
+    spaces as tabs, no-break spaces or the separators Python counts as whitespace (\\x1c-\\x1f)."""
+    out = list(texts)
+    for i, t in enumerate(texts):
+        out.append("".join(c for c in t if not c.isdigit()))
+        out.append(t.swapcase())
+        out.append(t.replace(" ", ("\t", "\u00a0", "\x1c", "\x1f", "  ")[i % 5]))
+    return out
+
+
+def test_batch_redaction_equals_text_by_text() -> None:
+    """The Rust-regex prefilter of :mod:`slmprofile.redact.batch` may only skip work: on the seeded sets, the
+    hand-written sentences, the sample's prompts and responses (and the public sets when present), each with its
+    variants, ``redact_many`` writes exactly what ``redact`` writes text by text, and every recognizer's trigger
+    fires on every text it yields a candidate for (blocking shapes included)."""
+    from pathlib import Path
+
+    from slmprofile.ingest import ingest
+    from slmprofile.redact.batch import TRIGGERS, triggered
+    from slmprofile.redact.text import RECOGNIZERS
+
+    texts = [t.text for seed in (0, 1, 2) for t in make_pii_eval_set(seed=seed) + make_pii_eval_set_intl(seed=seed)]
+    texts += [t for t, _ in POSITIVES + POSITIVES_INTL] + NEGATIVES + NEGATIVES_INTL
+    frame = ingest([Path(__file__).resolve().parents[1] / "data" / "logs"]).frame
+    texts += [t for c in ("prompt_text", "response_text") for t in frame[c].to_list() if t][::3]
+    datasets = pytest.importorskip("slmprofile.datasets")
+    if datasets.shared_data_dir() is not None:
+        texts += datasets.load_routellm()["text"].to_list()[::4] + datasets.load_mt_bench()["text"].to_list()
+    texts = _variants(texts) + [None, ""]
+    one_by_one = [None if t is None else redact(t) for t in texts]
+    batch, counts = redact_many(texts)
+    assert batch == [None if r is None else r[0] for r in one_by_one]
+    assert counts == sum((r[1] for r in one_by_one if r is not None), collections.Counter())
+    assert sum(counts.values()) > 1000
+    masks = triggered(texts)
+    for k, recognizer in enumerate(RECOGNIZERS):
+        missed = [t for t, m in zip(texts, masks) if t and not m >> k & 1 and next(recognizer(t), None)]
+        assert missed == [], f"{recognizer.__name__}: trigger {TRIGGERS[recognizer]!r} misses {missed[:3]}"
+    assert sum(1 for m in masks if m) < 0.9 * len(texts)  # and it does skip work

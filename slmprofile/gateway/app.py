@@ -46,7 +46,8 @@ ESCALATION_REASONS = ("timeout", "unreachable", "http_error", "malformed", "inva
 
 def prompt_text(messages: Any) -> str:
     """The text the router scores: the last user message, as ingestion computes ``prompt_text``."""
-    from ..ingest.common import Skip, normalize_conversation
+    from ..ingest.common import Skip
+    from ..ingest.messages import normalize_conversation
 
     try:
         return normalize_conversation(messages).prompt_text or ""

@@ -5,14 +5,13 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from ..errors import IngestError
-from ..schema import OUTCOME_COLUMNS, core_schema, outcome_dtype
+from ..schema import core_schema, outcome_dtype
 from .common import (
     DAMAGED_FILE,
     DUPLICATE_ID,
@@ -21,16 +20,11 @@ from .common import (
     UNMATCHED_BATCH_OUTPUT,
     WRONG_TYPE,
     Skip,
-    as_amount,
-    as_bool,
-    as_count,
-    as_float,
-    as_str,
     collect_invalid_values,
     get_path,
-    parse_timestamp,
 )
 from .formats import DETECTION_ORDER, FORMATS, TABLE_FIELDS, LogFormat, Table, get_format
+from .mapping import coerce, parse_mapping
 from .report import FileReport, IngestReport
 from .sources import expand_paths, iter_records
 
@@ -55,58 +49,6 @@ class IngestResult:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.frame.write_parquet(path)
         return path
-
-
-_TARGET_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_MAP_SYNTAX = "expected TARGET=COLUMN pairs separated by commas, e.g. --map prompt=question,response=answer"
-
-
-def parse_mapping(spec: str | Mapping[str, str] | None) -> dict[str, str]:
-    """``"prompt=question,slm_correct=col"`` -> ``{"prompt": "question", "slm_correct": "col"}``.
-
-    A target is a column name of the output (letters, digits, ``_``); a column is any name or dotted path without
-    ``=`` (a second ``=`` is almost always a missing comma: ``prompt=q;model=m``). A target given twice, an empty
-    side or a malformed target raises :class:`~slmprofile.errors.IngestError` (a ``ValueError``).
-    """
-    if spec is None:
-        return {}
-    pairs = ([(str(k), str(v)) for k, v in spec.items()] if isinstance(spec, Mapping)
-             else [_map_pair(part) for part in (p.strip() for p in spec.split(",")) if part])
-    mapping: dict[str, str] = {}
-    for target, column in pairs:
-        entry = f"{target}={column}"
-        if not _TARGET_NAME.fullmatch(target):
-            raise IngestError(f"bad --map entry {entry!r}: target {target!r} is not a column name "
-                              f"(letters, digits, _); {_MAP_SYNTAX}")
-        if not column or "=" in column:
-            raise IngestError(f"bad --map entry {entry!r}: {_MAP_SYNTAX}")
-        if target in mapping:
-            raise IngestError(f"bad --map: {target!r} is mapped twice ({target}={mapping[target]} and {entry})")
-        mapping[target] = column
-    return mapping
-
-
-def _map_pair(part: str) -> tuple[str, str]:
-    target, sep, column = part.partition("=")
-    if not sep or not target.strip() or not column.strip():
-        raise IngestError(f"bad --map entry {part!r}: {_MAP_SYNTAX}")
-    return target.strip(), column.strip()
-
-
-def _coerce(target: str, value: Any, field: str) -> Any:
-    column = TABLE_FIELDS.get(target, target)
-    if column in ("prompt_tokens", "completion_tokens"):
-        return as_count(value, field)
-    if column in ("cost_usd", "latency_ms"):
-        return as_amount(value, field)
-    if column == "timestamp":
-        return parse_timestamp(value, field)
-    kind = OUTCOME_COLUMNS.get(column)
-    if kind == "bool":
-        return as_bool(value, field)
-    if kind == "float":
-        return as_float(value, field)
-    return as_str(value)
 
 
 def _parse(reader: LogFormat, record: Mapping[str, Any]) -> dict[str, Any]:
@@ -288,7 +230,7 @@ class Ingestor:
             column = TABLE_FIELDS.get(target, target)
             if column == "messages":
                 continue
-            coerced = _coerce(target, value, path)
+            coerced = coerce(target, value, path)
             if column in TABLE_FIELDS.values() and coerced is None:
                 continue  # an override never blanks what the reader found
             row[column] = coerced

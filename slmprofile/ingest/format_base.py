@@ -18,8 +18,8 @@ from .common import (
     get_path,
     invalid_value,
     maybe_json,
-    normalize_conversation,
 )
+from .messages import normalize_conversation
 
 FORMATS: dict[str, type[LogFormat]] = {}
 

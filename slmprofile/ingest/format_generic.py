@@ -19,9 +19,9 @@ from .common import (
     infer_provider,
     maybe_json,
     parse_timestamp,
-    response_text,
 )
 from .format_base import LogFormat, conversation_fields, new_row, register
+from .messages import response_text
 
 #: Column names the generic table reader tries, in order, when no ``prompt=`` mapping is given.
 PROMPT_COLUMN_GUESSES = ("prompt", "prompt_text", "question", "input", "query", "text", "instruction", "utterance")

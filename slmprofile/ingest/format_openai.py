@@ -19,7 +19,6 @@ from .common import (
     infer_provider,
     maybe_json,
     parse_timestamp,
-    response_text,
 )
 from .format_base import (
     LogFormat,
@@ -30,6 +29,7 @@ from .format_base import (
     object_field,
     register,
 )
+from .messages import response_text
 
 
 def _completion_fields(resp: Mapping[str, Any] | None) -> dict[str, Any]:

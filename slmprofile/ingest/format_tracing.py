@@ -20,7 +20,6 @@ from .common import (
     infer_provider,
     maybe_json,
     parse_timestamp,
-    response_text,
 )
 from .format_base import (
     LogFormat,
@@ -31,6 +30,7 @@ from .format_base import (
     new_row,
     register,
 )
+from .messages import response_text
 
 
 def _usage_pair(record: Mapping[str, Any], inputs: tuple[str, ...], outputs: tuple[str, ...]) -> tuple[int | None, int | None]:

@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from ..errors import IngestError
-from .core import CHUNK_ROWS, rows_frame, Ingestor, finalize, parse_mapping, read_all, resolve_files
+from .core import CHUNK_ROWS, rows_frame, Ingestor, finalize, read_all, resolve_files
+from .mapping import parse_mapping
 from .report import IngestReport
 
 if TYPE_CHECKING:  # pragma: no cover

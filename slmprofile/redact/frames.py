@@ -13,7 +13,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
-from .text import PII_KINDS, check_kinds, redact, redact_many
+from .batch import redact_many
+from .text import PII_KINDS, check_kinds, redact
 
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
@@ -64,22 +65,14 @@ def redact_frame(
             and isinstance(dtype.inner, pl.Struct)
             and any(f.name == "content" for f in dtype.inner.fields)
         ):
-            counts = collections.Counter()
-            rows: list[list[dict] | None] = []
-            for messages in df.get_column(name).to_list():
-                if messages is None:
-                    rows.append(None)
-                    continue
-                new_row = []
-                for msg in messages:
-                    if msg is not None:
-                        for key in ("content", "tool_calls"):  # tool-call arguments can carry PII too
-                            if isinstance(msg.get(key), str):
-                                text, c = redact(msg[key], kinds=wanted)
-                                counts.update(c)
-                                msg = {**msg, key: text}
-                    new_row.append(msg)
-                rows.append(new_row)
+            rows = df.get_column(name).to_list()
+            # every message text (tool-call arguments can carry PII too) in one batch, then put back
+            where = [(r, m, key) for r, messages in enumerate(rows) if messages is not None
+                     for m, msg in enumerate(messages) if msg is not None
+                     for key in ("content", "tool_calls") if isinstance(msg.get(key), str)]
+            values, counts = redact_many([rows[r][m][key] for r, m, key in where], kinds=wanted)
+            for (r, m, key), value in zip(where, values):
+                rows[r][m] = {**rows[r][m], key: value}
             replaced.append(pl.Series(name, rows, dtype=dtype))
         else:
             raise TypeError(f"column {name!r} has dtype {dtype}: expected a string or List(Struct{{content}}) column")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from ..checksums import (
     IBAN_LENGTHS,
@@ -37,6 +37,15 @@ _EMAIL = re.compile(
     r"(?<![\w.%+-])[A-Za-z0-9](?:[A-Za-z0-9._%+-]{0,62}[A-Za-z0-9_%+-])?"
     r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w-])"
 )
+
+
+#: Triggers (:mod:`slmprofile.redact.batch`): for each recognizer, a pattern in the syntax of polars' Rust regex
+#: engine that matches every text the recognizer yields anything for (its patterns with lookarounds and checks
+#: dropped, ``\s`` widened to Python's). ``[\s\x1c-\x1f]`` is Python's ``\s``; ``\d`` is Unicode in both.
+#: E-mail: an "@", or a written-out one followed by a domain label and a dot in any form (see _OB_DOMAIN).
+EMAIL_TRIGGER = (r"@|(?i:(?:[\[({<][ \t]*at[ \t]*[\])}>][ \t]*| (?:at|arroba|arobase|chiocciola|klammeraffe) )"
+                 r"[a-z0-9][a-z0-9-]{0,62}(?:\.|[\s\x1c-\x1f]*[\[({<]|[ \t]+(?:dot|punkt|point|punto|ponto|kropka|punt)"
+                 r"[ \t]))")
 
 
 def emails(text: str) -> Iterator[Cand]:
@@ -136,6 +145,9 @@ def _card_prefix_ok(d: str) -> bool:
 _NOT_CARD_BEFORE = re.compile(r"(?i)\b(?:EAN|GTIN|UPC|ISBN|barcode|SKU|IMEI)\b\W{0,5}$")
 
 
+CARD_TRIGGER = r"\d{13}|\d{4}[ -]\d{4}"
+
+
 def cards(text: str) -> Iterator[Cand]:
     for m in _CARD.finditer(text):
         if _NOT_CARD_BEFORE.search(text, max(0, m.start() - 16), m.start()):
@@ -152,6 +164,9 @@ def cards(text: str) -> Iterator[Cand]:
 
 _IBAN = re.compile(r"(?<![A-Za-z0-9])(?=([A-Z]{2}\d{2}(?: ?[A-Z0-9]){10,32}))")  # overlapping starts
 _IBAN_SHAPE = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?:(?: ?[A-Z0-9]{4}){3,8}(?: ?[A-Z0-9]{1,3})?)(?![A-Za-z0-9])")
+
+
+IBAN_TRIGGER = r"[A-Z]{2}\d{2}"
 
 
 def ibans(text: str) -> Iterator[Cand]:
@@ -184,11 +199,14 @@ _VERSION_BEFORE = re.compile(r"(?i)(?:\bv|\bver\.?|\bversion|\brelease|\bbuild|\
 _IPV6 = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]{1,4})?(?![\w:]|\.\w)")
 
 
-def ips(text: str) -> Iterator[Cand]:
+def ipv4s(text: str) -> Iterator[Cand]:
     if "." in text:
         for m in _IPV4.finditer(text):
             if not _VERSION_BEFORE.search(text, max(0, m.start() - 12), m.start()):
                 yield m.start(), m.end(), "IP"
+
+
+def ipv6s(text: str) -> Iterator[Cand]:
     if "::" in text or text.count(":") >= 7:
         for m in _IPV6.finditer(text):
             s = m.group()
@@ -200,6 +218,19 @@ def ips(text: str) -> Iterator[Cand]:
             except ValueError:
                 continue
             yield m.start(), m.end(), "IP"
+
+
+#: The ``IP`` recognizers with their triggers.
+IP_RECOGNIZERS: tuple[tuple[Callable[[str], Iterator[Cand]], str], ...] = (
+    (ipv4s, r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}"),
+    (ipv6s, r":[0-9A-Fa-f]{0,4}:"),
+)
+
+
+def ips(text: str) -> Iterator[Cand]:
+    """Every ``IP`` candidate (IPv4, then IPv6)."""
+    yield from ipv4s(text)
+    yield from ipv6s(text)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -250,6 +281,15 @@ _PASSWORD = re.compile(
 _NOT_A_PASSWORD = re.compile(r"(?i)^(?:[$<{%*]|null$|none$|true$|false$|required$|optional$|string$|\*+$|x+$)")
 
 
+_WS = r"[\s\x1c-\x1f]"
+API_KEY_TRIGGER = "|".join([
+    *(needle for _, _, needles in _KEY_PATTERNS for needle in needles),  # letters, digits, "_", "-", " " only
+    rf"(?:Bearer|Basic|bearer|BEARER){_WS}+[A-Za-z0-9._~+/-]{{16}}",
+    rf"(?i:password|passwd|passphrase|pwd)[\x22']?{_WS}*[:=]",
+    rf"(?i:key|secret|token)[\x22']?{_WS}*[:=]",
+])
+
+
 def api_keys(text: str) -> Iterator[Cand]:
     lower = text.lower()  # cheap keyword checks skip the costly assignment patterns on most texts
     for pattern, need_mixed, needles in _KEY_PATTERNS:
@@ -288,6 +328,9 @@ _URL_PARAM = re.compile(
 )
 
 
+URL_TOKEN_TRIGGER = _URL_PARAM.pattern  # no lookaround in it: the pattern itself
+
+
 def url_tokens(text: str) -> Iterator[Cand]:
     if "=" not in text:
         return
@@ -300,6 +343,9 @@ def url_tokens(text: str) -> Iterator[Cand]:
 # --------------------------------------------------------------------------------------------------
 # NATIONAL_ID
 
+# Digit runs that could be a European id number: a French NIR (15 characters, 2A/2B for Corsica) or 9-11
+# digits, with single spaces or dots between; _european_id_ok decides by length, grouping and keyword.
+_ID_RUN_PATTERN = r"\d(?:[ .]?(?:\d|2[AB])){8,14}"
 _SSN = re.compile(r"(?<![\w-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\w-]|\.\d)")
 _SSN_KEYWORD = re.compile(
     r"(?i)\b(?:ssn|ss#|social security(?: number| no\.?| #)?)\W{0,6}"
@@ -324,25 +370,43 @@ def _dni_ok(s: str) -> bool:
     return len(body) == 8 and _DNI_LETTERS[int(body) % 23] == letter
 
 
-def national_ids(text: str) -> Iterator[Cand]:
+def ssns(text: str) -> Iterator[Cand]:
     for m in _SSN.finditer(text):
         yield m.start(), m.end(), "NATIONAL_ID"
+
+
+def ssns_after_keyword(text: str) -> Iterator[Cand]:
     for m in _SSN_KEYWORD.finditer(text):
         yield m.start("tok"), m.end("tok"), "NATIONAL_ID"
+
+
+def ninos(text: str) -> Iterator[Cand]:
     for m in _NINO.finditer(text):
         yield m.start(), m.end(), "NATIONAL_ID"
+
+
+def dnis(text: str) -> Iterator[Cand]:
     for m in _DNI.finditer(text):
         if _dni_ok(m.group()):
             yield m.start(), m.end(), "NATIONAL_ID"
+
+
+def sins(text: str) -> Iterator[Cand]:
     for m in _SIN.finditer(text):
         digits = re.sub(r"\D", "", m.group("tok"))
         if digits[0] not in "08" and luhn_ok(digits):
             yield m.start("tok"), m.end("tok"), "NATIONAL_ID"
+
+
+def codici_fiscali(text: str) -> Iterator[Cand]:
     for m in _CODICE_FISCALE.finditer(text):
         start = m.start() - 6
         if start >= 0 and text[start : m.start()].isalpha() and not (start and text[start - 1].isalnum()):
             if text[start : m.start()].isascii() and codice_fiscale_ok(text[start : m.end()]):
                 yield start, m.end(), "NATIONAL_ID"
+
+
+def european_ids(text: str) -> Iterator[Cand]:
     for m in _ID_RUN.finditer(text):
         start, end = m.span()
         before = text[start - 1] if start else " "
@@ -355,15 +419,31 @@ def national_ids(text: str) -> Iterator[Cand]:
             yield start, end, "NATIONAL_ID"
 
 
+#: The ``NATIONAL_ID`` recognizers, each with its trigger (see :data:`EMAIL_TRIGGER`).
+NATIONAL_ID_RECOGNIZERS: tuple[tuple[Callable[[str], Iterator[Cand]], str], ...] = (
+    (ssns, r"\d{3}-\d{2}-\d{4}"),
+    (ssns_after_keyword, r"(?i:ssn|ss#|social security)"),
+    (ninos, r"[A-Z][A-Z](?:\d{6}|(?: \d\d){3})"),
+    (dnis, r"\d{7}-?[A-Z]"),
+    (sins, r"(?i:sin|social insurance)(?i: number| no\.?)?[^0-9A-Za-z_]{0,6}\d{3}"),
+    (codici_fiscali, r"\d\d[ABCDEHLMPRSTabcdehlmprst][0-9LMNP-Vlmnp-v]{2}[A-Za-z][0-9LMNP-Vlmnp-v]{3}[A-Za-z]"),
+    (european_ids, _ID_RUN_PATTERN),
+)
+
+
+def national_ids(text: str) -> Iterator[Cand]:
+    """Every ``NATIONAL_ID`` candidate (the recognizers of :data:`NATIONAL_ID_RECOGNIZERS` in turn)."""
+    for recognizer, _ in NATIONAL_ID_RECOGNIZERS:
+        yield from recognizer(text)
+
+
 # Italian codice fiscale: surname and name letters, birth year, month letter, day (+40 for women),
 # municipality code, check letter; digits may be replaced by L-V (omocodia). Checked in codice_fiscale_ok.
 # The pattern starts at the birth year (two digits: omocodia reaches them last), which regex search finds
 # much faster than a run of six letters; the letters are checked by hand.
 _OMO = "[0-9LMNP-Vlmnp-v]"
 _CODICE_FISCALE = re.compile(rf"\d\d[ABCDEHLMPRSTabcdehlmprst]{_OMO}{{2}}[A-Za-z]{_OMO}{{3}}[A-Za-z](?![A-Za-z0-9])")
-# Digit runs that could be a European id number: a French NIR (15 characters, 2A/2B for Corsica) or 9-11
-# digits, with single spaces or dots between; _european_id_ok decides by length, grouping and keyword.
-_ID_RUN = re.compile(r"\d(?:[ .]?(?:\d|2[AB])){8,14}")  # the neighbours are checked by hand (faster than lookarounds)
+_ID_RUN = re.compile(_ID_RUN_PATTERN)  # the neighbours are checked by hand (faster than lookarounds)
 _NIR_SPACED = re.compile(r"[12] \d\d \d\d (?:\d\d|2[ABab]) \d{3} \d{3} \d\d")
 _STEUER_SPACED = re.compile(r"\d\d \d{3} \d{3} \d{3}")
 _BSN_DOTTED = re.compile(r"\d{4}\.\d\d\.\d{3}")

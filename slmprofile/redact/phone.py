@@ -84,6 +84,11 @@ def _phone_shape(groups: list[str], seps: list[str], plus: bool, paren: list[boo
     )
 
 
+#: Trigger (:mod:`slmprofile.redact.batch`): every phone candidate holds 9 digits of one ``_PHONE_RUN``, and at most
+#: ``)``, one separator and ``(`` lie between two of its digits.
+PHONE_TRIGGER = "\\d(?:[-./ \u00a0()]{0,3}\\d){8}"
+
+
 def phones(text: str) -> Iterator[Cand]:
     for m in _PHONE_RUN.finditer(text):
         start, end = m.span()

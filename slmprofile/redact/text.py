@@ -66,7 +66,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from ..checksums import iban_ok as iban_ok  # re-exported: public API
-from .patterns import BLOCK_CARD, BLOCK_IBAN, Cand, api_keys, cards, emails, ibans, ips, national_ids, url_tokens
+from .patterns import (BLOCK_CARD, BLOCK_IBAN, IP_RECOGNIZERS, NATIONAL_ID_RECOGNIZERS, Cand, api_keys, cards, emails,
+                       ibans, url_tokens)
 from .phone import phones
 
 #: Every kind name :func:`find_pii` can report; the placeholder of kind ``K`` is ``<K>``.
@@ -100,19 +101,21 @@ _TIE_ORDER = {k: i for i, k in enumerate(("URL_TOKEN", "API_KEY", "EMAIL", "IBAN
 
 # --------------------------------------------------------------------------------------------------
 
-_RECOGNIZERS: tuple[Callable[[str], Iterator[Cand]], ...] = (
+#: Every recognizer, each yielding ``(start, end, kind)`` candidates for a text.
+RECOGNIZERS: tuple[Callable[[str], Iterator[Cand]], ...] = (
     api_keys,
     url_tokens,
     emails,
     ibans,
     cards,
-    national_ids,
-    ips,
+    *(recognizer for recognizer, _ in NATIONAL_ID_RECOGNIZERS),
+    *(recognizer for recognizer, _ in IP_RECOGNIZERS),
     phones,
 )
 #: Recognizers that find nothing in a text without a digit: every IBAN, card, national id, IP (an IPv6 address
 #: counts only with a digit in it) and phone number has one. Most prompts have none, and these are skipped there.
-_NEED_DIGITS = frozenset({ibans, cards, national_ids, ips, phones})
+_NEED_DIGITS = frozenset({ibans, cards, *(r for r, _ in NATIONAL_ID_RECOGNIZERS), *(r for r, _ in IP_RECOGNIZERS),
+                          phones})
 _DIGIT = re.compile(r"\d")
 
 
@@ -128,21 +131,24 @@ def check_kinds(kinds: Iterable[str] | None) -> frozenset[str]:
     return wanted
 
 
-def find_pii(text: str, *, kinds: Iterable[str] | None = None) -> list[Finding]:
+def find_pii(text: str, *, kinds: Iterable[str] | None = None,
+             recognizers: Iterable[Callable[[str], Iterator[Cand]]] | None = None) -> list[Finding]:
     """Detect PII/secret spans in ``text``: non-overlapping, sorted by start.
 
     All recognizers always run, so that overlaps are resolved the same way whatever ``kinds`` is; only
     findings of ``kinds`` (default: all of :data:`PII_KINDS`, case-insensitive) are returned.
-    Raises ``ValueError`` for an unknown kind name.
+    ``recognizers`` runs only those of :data:`RECOGNIZERS` (for a caller that knows the others find nothing in
+    ``text``: :mod:`.batch`). Raises ``ValueError`` for an unknown kind name.
     """
     wanted = check_kinds(kinds)
     if not text:
         return []
     cands: list[Cand] = []
-    digits = _DIGIT.search(text) is not None
-    for recognizer in _RECOGNIZERS:
-        if digits or recognizer not in _NEED_DIGITS:
-            cands.extend(recognizer(text))
+    if recognizers is None:
+        digits = _DIGIT.search(text) is not None
+        recognizers = [r for r in RECOGNIZERS if digits or r not in _NEED_DIGITS]
+    for recognizer in recognizers:
+        cands.extend(recognizer(text))
     blocks = [c for c in cands if c[2] in _BLOCKS]
     if blocks:
         cands = [
@@ -162,13 +168,14 @@ def find_pii(text: str, *, kinds: Iterable[str] | None = None) -> list[Finding]:
     return [Finding(k, s, e, text[s:e]) for s, e, k in chosen if k in wanted]
 
 
-def redact(text: str, *, kinds: Iterable[str] | None = None) -> tuple[str, collections.Counter[str]]:
+def redact(text: str, *, kinds: Iterable[str] | None = None,
+           recognizers: Iterable[Callable[[str], Iterator[Cand]]] | None = None) -> tuple[str, collections.Counter[str]]:
     """Replace every finding of :func:`find_pii` with its placeholder; return the text and counts per kind.
 
     >>> redact("key sk-proj-4f9Qx2LmZ7aB1cD3eF5gH7jK", kinds=["API_KEY"])
     ('key <API_KEY>', Counter({'API_KEY': 1}))
     """
-    findings = find_pii(text, kinds=kinds)
+    findings = find_pii(text, kinds=kinds, recognizers=recognizers)
     counts: collections.Counter[str] = collections.Counter(f.kind for f in findings)
     if not findings:
         return text, counts
@@ -180,20 +187,3 @@ def redact(text: str, *, kinds: Iterable[str] | None = None) -> tuple[str, colle
         pos = f.end
     parts.append(text[pos:])
     return "".join(parts), counts
-
-
-def redact_many(
-    texts: Iterable[str | None], *, kinds: Iterable[str] | None = None
-) -> tuple[list[str | None], collections.Counter[str]]:
-    """:func:`redact` each text (``None`` passes through); return the texts and the summed counts."""
-    wanted = check_kinds(kinds)
-    total: collections.Counter[str] = collections.Counter()
-    out: list[str | None] = []
-    for text in texts:
-        if text is None:
-            out.append(None)
-            continue
-        red, counts = redact(text, kinds=wanted)
-        total.update(counts)
-        out.append(red)
-    return out, total
