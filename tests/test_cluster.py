@@ -428,3 +428,40 @@ def test_bootstrap_stability_separates_real_clusters_from_noise() -> None:
     if fuzzy.n_clusters_:
         assert np.nanmean(fuzzy.stability_) < min(model.stability_[real])
     assert np.isnan(TaskTypeClusterer(reducer="pca", n_bootstrap=0).fit(X).stability_).all()
+
+
+def test_cosine_umap_is_plain_umap_faster() -> None:
+    """The small-data path (distances in a compiled loop, UMAP fitted on the nearest neighbours taken from them) gives
+    UMAP's own embedding bit for bit, and UMAP's compiled code lands in the numba cache."""
+    umap = pytest.importorskip("umap")
+    from slmprofile.cluster.reduce import CosineUMAP, make_reducer
+
+    X, _ = _blobs(n_per=50, k=6, d=32, seed=3)
+    settings = dict(n_components=5, n_neighbors=15, metric="cosine", min_dist=0.0, random_state=0, low_memory=True,
+                    n_jobs=1)
+    fast = make_reducer("umap", n_components=5, n_neighbors=15, random_state=0)
+    assert isinstance(fast, CosineUMAP)
+    got = fast.fit_transform(X.astype(np.float64))  # converted as UMAP converts its input
+    assert fast.umap_.precomputed_knn[0] is not None  # the fast path was taken
+    assert np.array_equal(got, umap.UMAP(**settings).fit_transform(X))
+    from numba.core.caching import NullCache
+    from umap.utils import fast_knn_indices
+
+    assert not isinstance(fast_knn_indices._cache, NullCache)  # compiled code kept for the next process
+
+
+def test_jit_cache_switches_on_and_off(tmp_path: Path, monkeypatch) -> None:
+    numba = pytest.importorskip("numba")
+    from slmprofile.jit_cache import enable_jit_cache
+
+    @numba.njit
+    def double(x):  # pragma: no cover - compiled
+        return 2 * x
+
+    monkeypatch.setenv("SLMPROFILE_JIT_CACHE", "0")
+    assert enable_jit_cache([double], packages=()) == 0
+    monkeypatch.setenv("SLMPROFILE_JIT_CACHE", "1")
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "unwritable" / "x"))
+    (tmp_path / "unwritable").write_text("a file, not a folder")
+    assert enable_jit_cache([double], packages=()) == 0  # cannot be made: compiled as before
+    assert double(21) == 42

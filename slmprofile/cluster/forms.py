@@ -16,6 +16,7 @@ among themselves by their mean form features.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -85,7 +86,7 @@ def cue_vector(system_prompt: str | None, prompt: str | None) -> list[float]:
     return [
         1.0 if n_options >= 3 or _INLINE_OPTIONS.search(req[-600:]) else 0.0,
         has(_ANSWER), has(_CODE_ASK), has(_LANGUAGE), has(_CODE_LINE),
-        min(sum(ch in _CODE_CHARS for ch in req) / chars * 10, 1.0),
+        min(sum(req.count(ch) for ch in _CODE_CHARS) / chars * 10, 1.0),
         has(_CLASSIFY), has(_EXTRACT), has(_TRANSLATE), has(_SUMMARISE), has(_REWRITE), has(_COMPOSE), has(_ROLE),
         has(_EXPLAIN), has(_SOLVE), has(_BLANK),
         min(req.count("?") / max(len(lines), 1), 1.0),
@@ -95,8 +96,8 @@ def cue_vector(system_prompt: str | None, prompt: str | None) -> list[float]:
         math.log1p(len(numbers)) / 4,
         math.log1p(len(req)) / 8,
         math.log1p(len(lines)) / 4,
-        min(sum(ord(c) > 127 for c in req) / chars * 20, 1.0),
-        min(sum(c.isupper() for c in req) / chars * 5, 1.0),
+        min((len(req) - len(req.encode("ascii", "ignore"))) / chars * 20, 1.0),  # characters past ASCII
+        min(sum(map(str.isupper, req)) / chars * 5, 1.0),
         1.0 if system_prompt and system_prompt.strip() else 0.0,
     ]
 
@@ -109,10 +110,16 @@ def cue_matrix(system_prompts: Sequence[str | None], prompts: Sequence[str | Non
     return np.asarray(rows, dtype=np.float32).reshape(len(rows), len(CUE_NAMES))
 
 
+@functools.cache
 def _stop_words() -> frozenset[str]:
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
     return frozenset(ENGLISH_STOP_WORDS)
+
+
+@functools.cache
+def _mask_vocab() -> frozenset[str]:
+    return _stop_words() | INSTRUCTION_WORDS
 
 
 #: Instruction and answer-format words that :func:`mask_content` keeps, besides English function words.
@@ -136,7 +143,7 @@ def mask_content(text: str, *, vocab: frozenset[str] | None = None, max_chars: i
     lower-cased), single letters (option labels) and punctuation are kept; numbers become ``0``; every other word
     becomes ``x``, and runs of ``x`` collapse to one. ``"Which bone is the femur? A. leg"`` -> ``"which x is the x ?
     A . x"``."""
-    vocab = vocab if vocab is not None else _stop_words() | INSTRUCTION_WORDS
+    vocab = vocab if vocab is not None else _mask_vocab()
     out = []
     for line in text[:max_chars].splitlines():
         tokens: list[str] = []
