@@ -230,7 +230,9 @@ class Embedder:
         if self.cache_dir is False:
             return None
         if getattr(self, "_cache", None) is None:
-            backend = self._resolved_backend()  # sets model_id_
+            # PyTorch: the cache folder needs only the model's identity, not the loaded model
+            backend = "torch" if self.backend == "torch" else self._resolved_backend()  # sets model_id_
+            self._identity()
             root = Path(self.cache_dir) if self.cache_dir else default_cache_dir()
             suffix = ".onnx-int8" if backend == "onnx-int8" else ""
             self._cache = EmbeddingCache(root / "embeddings" / (self.model_id_ + suffix))
@@ -240,6 +242,12 @@ class Embedder:
         """Cache key of ``text`` under this embedder's settings."""
         salt = f"{self.long_text}|{int(self.normalize)}|".encode()
         return hashlib.blake2b(salt + text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+    def _identity(self) -> str:
+        """The model's identity (:func:`~slmprofile.encoder.model_identity`), without loading it."""
+        if getattr(self, "model_id_", None) is None:
+            self.model_id_ = model_identity(self._model_path())
+        return self.model_id_
 
     # ------------------------------------------------------------------ backend
     def _resolved_backend(self) -> str:
@@ -354,8 +362,6 @@ class Embedder:
         texts = ["" if t is None else str(t) for t in texts]
         self._check_settings()
         self._model_path()  # a clear error for a model that is not a local directory
-        if self.backend == "torch":
-            self._resolved_backend()  # load first so timings below are encoding only
         keys = [self.key(t) for t in texts]
         first: dict[str, int] = {}
         for pos, key in enumerate(keys):
@@ -373,6 +379,10 @@ class Embedder:
             for j, pos in enumerate(found):
                 vectors[distinct_keys[pos]] = hits[j]
         todo = [k for k in distinct_keys if k not in vectors]
+        if todo or not vectors:
+            self._resolved_backend()  # PyTorch: the model is loaded only when something is left to encode
+        elif getattr(self, "dim_", None) is None:
+            self.dim_ = int(len(next(iter(vectors.values()))))
         todo.sort(key=lambda k: len(texts[first[k]]), reverse=True)
         blocks = [todo[i:i + BLOCK_SIZE] for i in range(0, len(todo), BLOCK_SIZE)]
         show = self.progress if self.progress is not None else len(todo) > BLOCK_SIZE
@@ -417,12 +427,33 @@ class Embedder:
         return other
 
     def info(self) -> dict[str, Any]:
-        """Model identity and settings, for ``run.json`` and reports."""
-        self._resolved_backend()
+        """Model identity and settings, for ``run.json`` and reports. A PyTorch embedder whose every vector came
+        from the cache is described without loading the model."""
+        if self.backend == "torch" and getattr(self, "_model", None) is None and getattr(self, "dim_", None):
+            self._identity()
+            if getattr(self, "device_", None) is None:
+                self.device_ = resolve_device(self.device)
+            if getattr(self, "max_seq_length_", None) is None:
+                self.max_seq_length_ = _configured_max_seq_length(self._model_path())
+        if getattr(self, "max_seq_length_", None) is None or getattr(self, "device_", None) is None:
+            self._resolved_backend()
         return {"model_id": self.model_id_, "device": self.device_, "dim": self.dim_,
                 "max_seq_length": self.max_seq_length_, "long_text": self.long_text, "normalize": self.normalize,
                 "batch_size": self.batch_size, "backend": getattr(self, "backend_", None) or self.backend,
                 "onnx_parity": getattr(self, "parity_", None)}
+
+
+def _configured_max_seq_length(path: Path) -> int | None:
+    """``max_seq_length`` of a sentence-transformers model directory as its ``sentence_bert_config.json`` sets it
+    (None when it does not: the model is then loaded to ask it)."""
+    import json
+
+    config = path / "sentence_bert_config.json"
+    try:
+        value = json.loads(config.read_text(encoding="utf-8")).get("max_seq_length")
+    except (OSError, ValueError):
+        return None
+    return int(value) if isinstance(value, int) else None
 
 
 def distinct_prompts(logs: pl.DataFrame | pl.LazyFrame, *, column: str = "prompt_text") -> pl.DataFrame:

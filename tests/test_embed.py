@@ -42,6 +42,20 @@ def test_cache_makes_a_rerun_encode_nothing(tmp_path: Path, embedder: Embedder) 
     assert len(files) == 4 and all(f.endswith(".npy") for f in files)  # two shards, no pickles
 
 
+def test_a_rerun_served_from_the_cache_never_loads_the_model(tmp_path: Path, embedder: Embedder) -> None:
+    first = embedder.clone(cache_dir=tmp_path)
+    a = first.encode(TEXTS)
+    again = Embedder(cache_dir=tmp_path, device="cpu", progress=False)
+    b = again.encode(list(reversed(TEXTS)))
+    assert again.stats_.cache_hits == 4 and again.stats_.encoded == 0
+    assert getattr(again, "_model", None) is None  # every vector from the cache: nothing loaded
+    assert np.array_equal(a, b[::-1])
+    assert again.info() == first.info()  # described from the model directory, the same as when loaded
+    assert getattr(again, "_model", None) is None
+    again.encode(["A prompt the cache has never seen"])  # something to encode: now the model loads
+    assert again._model is not None and again.stats_.encoded == 1
+
+
 def test_cache_ignores_a_shard_whose_write_was_interrupted(tmp_path: Path) -> None:
     cache = EmbeddingCache(tmp_path)
     cache.put(["a" * 32, "b" * 32], np.ones((2, 3), dtype=np.float32))

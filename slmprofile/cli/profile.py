@@ -99,10 +99,10 @@ def embed(
     except (SlmprofileError, ValueError) as exc:
         fail(str(exc))
     write_atomic(frame, out)
-    s = embedder.stats_
+    s, info = embedder.stats_, embedder.info()
     make_console().print(f"embedded {s.distinct:,} distinct prompts ({s.cache_hits:,} from cache, {s.encoded:,} encoded "
-                     f"in {s.seconds:.1f} s) with {embedder.model_id_} on {embedder.device_} "
-                     f"({embedder.info()['backend']}) -> {out}")
+                     f"in {s.seconds:.1f} s) with {info['model_id']} on {info['device']} "
+                     f"({info['backend']}) -> {out}")
 
 
 def cluster(

@@ -68,8 +68,8 @@ def archetype_vectors(embedder: Any) -> tuple[list[str], np.ndarray]:
     names = list(ARCHETYPES)
     texts = [text for name in names for text in ARCHETYPES[name]]
     owners = np.array([i for i, name in enumerate(names) for _ in ARCHETYPES[name]])
-    # a clone shares the loaded model but keeps the caller's cache and statistics untouched
-    encoder = embedder.clone(cache_dir=False, progress=False) if hasattr(embedder, "clone") else embedder
+    # a clone shares the loaded model and the cache (a warm run loads no model) but keeps the caller's statistics
+    encoder = embedder.clone(progress=False) if hasattr(embedder, "clone") else embedder
     all_vecs = np.asarray(encoder.encode(texts), dtype=np.float32)
     vecs = np.stack([all_vecs[owners == i].mean(0) for i in range(len(names))])
     return names, vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
