@@ -450,6 +450,18 @@ def test_cosine_umap_is_plain_umap_faster() -> None:
     assert not isinstance(fast_knn_indices._cache, NullCache)  # compiled code kept for the next process
 
 
+def test_task_map_projection_is_plain_umap_on_the_fast_path() -> None:
+    """The report's 2-D task map goes through the same compiled-distance path: UMAP's own picture, bit for bit."""
+    umap = pytest.importorskip("umap")
+    from slmprofile.cluster.plots import project_2d
+
+    X, _ = _blobs(n_per=40, k=5, d=24, seed=7)
+    idx, xy = project_2d(X.astype(np.float32))
+    assert np.array_equal(idx, np.arange(len(X)))
+    plain = umap.UMAP(n_components=2, n_neighbors=30, min_dist=0.1, metric="cosine", random_state=0, n_jobs=1)
+    assert np.array_equal(xy, plain.fit_transform(X.astype(np.float32)))
+
+
 def test_jit_cache_switches_on_and_off(tmp_path: Path, monkeypatch) -> None:
     numba = pytest.importorskip("numba")
     from slmprofile.jit_cache import enable_jit_cache

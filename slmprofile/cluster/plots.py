@@ -34,8 +34,12 @@ def project_2d(X: np.ndarray, *, random_state: int = 0, max_points: int = 20_000
     umap = require("umap", package="umap-learn", purpose="the task map")
     rng = np.random.default_rng(random_state)
     idx = np.sort(rng.choice(len(X), max_points, replace=False)) if len(X) > max_points else np.arange(len(X))
-    xy = umap.UMAP(n_components=2, n_neighbors=30, min_dist=0.1, metric="cosine",
-                   random_state=random_state, n_jobs=1 if random_state is not None else -1).fit_transform(X[idx])
+    from .reduce import CosineUMAP
+
+    # CosineUMAP: the same layout as umap.UMAP's, its small-data distances in compiled code (see its docs)
+    xy = CosineUMAP(umap.UMAP(n_components=2, n_neighbors=30, min_dist=0.1, metric="cosine",
+                              random_state=random_state, n_jobs=1 if random_state is not None else -1)
+                    ).fit_transform(X[idx])
     return idx, np.asarray(xy)
 
 
