@@ -403,3 +403,40 @@ def test_graph_is_written_unfused_when_fusion_does_not_apply(case, tmp_path, mon
     session = ort.InferenceSession(str(files["fp32"]), providers=["CPUExecutionProvider"])
     ids = np.array([[1, 2, 3]], dtype=np.int64)
     assert session.run(["p_slm"], {"input_ids": ids, "attention_mask": np.ones_like(ids)})[0].shape == (1,)
+
+
+def test_export_joins_the_cached_encoder_graph_and_decides_like_the_one_piece_export(artifact, tmp_path, monkeypatch):
+    """The second export of a model reuses its cached, fused encoder graphs (no encoder loaded, nothing fused) and
+    gives the one-piece export's p_slm; a broken cache entry falls back to the one-piece export."""
+    from slmprofile.router import export as ex
+    from slmprofile.router.graft import encoder_cache_dir
+    from slmprofile.runtime import Router
+
+    _, router = artifact
+    cache = tmp_path / "cache"
+    first = ex.export_router(router, tmp_path / "first", cache_dir=cache)
+    assert first.config["graph"]["built"] == "joined" and first.config["graph"]["fused"]["Attention"] == 6
+    one_piece = ex.export_router(router, tmp_path / "one", reuse_encoder=False)
+    assert one_piece.config["graph"]["built"] == "one piece"
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("the encoder was loaded although its graphs are cached")
+
+    monkeypatch.setattr(ex, "load_graph_encoder", no_loading)
+    second = ex.export_router(router, tmp_path / "second", cache_dir=cache)
+    assert second.config["graph"]["built"] == "joined" and second.config["graph"]["max_abs_diff_vs_parts"] < 1e-5
+    assert second.config["outputs"] == one_piece.config["outputs"] == ["p_slm", "score", "novelty"]
+    texts = sample_calls(n=40, seed=5)["prompt_text"].to_list()
+    for variant in ("fp32", "int8"):
+        joined = Router.load(tmp_path / "second", variant=variant).route(texts, batch_size=8)
+        whole = Router.load(tmp_path / "one", variant=variant).route(texts, batch_size=8)
+        assert np.abs(joined.p_slm - whole.p_slm).max() < 1e-5
+        assert (joined.to_slm == whole.to_slm).all() and joined.novel_share == whole.novel_share
+    monkeypatch.undo()
+    from slmprofile.encoder import default_model_path
+
+    (encoder_cache_dir(default_model_path(), opset=ex.OPSET, cache_dir=cache) / "router.int8.onnx").write_bytes(b"x")
+    fallback = ex.export_router(router, tmp_path / "fallback", cache_dir=cache)
+    assert fallback.config["graph"]["built"] == "one piece"
+    again = Router.load(tmp_path / "fallback", variant="int8").route(texts, batch_size=8)
+    assert np.abs(again.p_slm - Router.load(tmp_path / "one", variant="int8").route(texts, batch_size=8).p_slm).max() < 1e-5

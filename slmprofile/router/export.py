@@ -51,10 +51,10 @@ def load_graph_encoder(model_path: Path) -> tuple[Any, int]:
     return load_transformer(model_path)
 
 
-def build_graph_module(router: SlmRouter, encoder: Any, max_length: int) -> Any:
-    """The ``torch.nn.Module`` that the ONNX graph is exported from (also the PyTorch reference path): the encoder's
-    pooled, unit-norm embedding through the head's maths of :mod:`.head_math`, the same functions the numpy path
-    runs."""
+def build_head_module(router: SlmRouter, max_length: int) -> Any:
+    """The ``torch.nn.Module`` of the router's head: ``(embedding, n_tokens, input_ids, attention_mask) -> p_slm,
+    score (, novelty)`` from the pooled unit embedding, through the head's maths of :mod:`.head_math` (the same
+    functions the numpy path runs)."""
     import math
 
     import numpy as np
@@ -66,10 +66,9 @@ def build_graph_module(router: SlmRouter, encoder: Any, max_length: int) -> Any:
     def buffer(array: Any) -> Any:
         return torch.from_numpy(np.ascontiguousarray(np.asarray(array, dtype=np.float32)))
 
-    class RouterGraph(torch.nn.Module):
+    class RouterHead(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.encoder = encoder
             self.register_buffer("emb_coef_t", buffer(heads.emb_coef.T))
             self.register_buffer("len_coef_t", buffer(heads.len_coef.T))
             self.register_buffer("intercept", buffer(heads.intercept))
@@ -92,12 +91,9 @@ def build_graph_module(router: SlmRouter, encoder: Any, max_length: int) -> Any:
                     self.register_buffer(name, buffer(ramps[name]))
                 self.y0 = ramps["y0"]
 
-        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, ...]:
-            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-            n_tokens = mask.sum(dim=1)  # [batch, 1]
-            pooled = (hidden * mask).sum(dim=1) / torch.clamp(n_tokens, min=1e-9)
-            emb = pooled / torch.clamp(pooled.norm(p=2, dim=1, keepdim=True), min=1e-12)
+        def forward(self, emb: torch.Tensor, n_tokens: torch.Tensor, input_ids: torch.Tensor,
+                    attention_mask: torch.Tensor) -> tuple[torch.Tensor, ...]:
+            mask = attention_mask.unsqueeze(-1).to(emb.dtype)
             bow_sum = (torch.nn.functional.embedding(input_ids, self.bow_coef_t) * mask).sum(dim=1) \
                 if self.has_bow else None
             z = head_logits(ops, emb, n_tokens, emb_coef_t=self.emb_coef_t, len_coef_t=self.len_coef_t,
@@ -110,6 +106,49 @@ def build_graph_module(router: SlmRouter, encoder: Any, max_length: int) -> Any:
             if self.has_guard:
                 return p, score, novelty(ops, emb, self.centroids_t)
             return p, score
+
+    return RouterHead().eval()
+
+
+def build_pooled_encoder(encoder: Any) -> Any:
+    """The ``torch.nn.Module`` ``(input_ids, attention_mask) -> (embedding, n_tokens)``: the encoder's mean-pooled,
+    unit-norm embedding and the count of word pieces (float, ``[batch, 1]``)."""
+    import torch
+
+    class PooledEncoder(torch.nn.Module):
+        output_names = ["embedding", "n_tokens"]
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = encoder  # node names start with /encoder/, which quantize_int8 relies on
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            n_tokens = mask.sum(dim=1)  # [batch, 1]
+            pooled = (hidden * mask).sum(dim=1) / torch.clamp(n_tokens, min=1e-9)
+            return pooled / torch.clamp(pooled.norm(p=2, dim=1, keepdim=True), min=1e-12), n_tokens
+
+    return PooledEncoder().eval()
+
+
+def build_graph_module(router: SlmRouter, encoder: Any, max_length: int) -> Any:
+    """The ``torch.nn.Module`` that the one-piece ONNX graph is exported from (also the PyTorch reference path):
+    :func:`build_pooled_encoder` then :func:`build_head_module`."""
+    import torch
+
+    pooled, head = build_pooled_encoder(encoder), build_head_module(router, max_length)
+
+    class RouterGraph(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = encoder  # node names start with /encoder/, which quantize_int8 relies on
+            self.head = head
+            self.has_guard = head.has_guard
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, ...]:
+            emb, n_tokens = pooled.forward(input_ids, attention_mask)
+            return self.head(emb, n_tokens, input_ids, attention_mask)
 
     return RouterGraph().eval()
 
@@ -125,7 +164,10 @@ class ExportResult:
 
 
 def graph_outputs(module: Any) -> list[str]:
-    """Output names of a graph module: ``p_slm``, ``score`` and, with a novelty guard, ``novelty``."""
+    """Output names of a graph module: ``p_slm``, ``score`` and, with a novelty guard, ``novelty`` (a module that
+    names its outputs, like :func:`build_pooled_encoder`'s, gives those)."""
+    if getattr(module, "output_names", None):
+        return list(module.output_names)
     return ["p_slm", "score"] + (["novelty"] if getattr(module, "has_guard", False) else [])
 
 
@@ -224,8 +266,31 @@ def write_graphs(module: Any, directory: Path, *, opset: int, int8: bool,
     return files, info
 
 
+def transformer_shape(model_path: Path) -> dict[str, int] | None:
+    """``hidden_size``, ``vocab_size`` and ``max_length`` of a sentence-transformers model directory, read from its
+    ``config.json`` and ``sentence_bert_config.json`` without loading it (None when either does not say)."""
+    try:
+        config = json.loads((model_path / "config.json").read_text(encoding="utf-8"))
+        st_config = json.loads((model_path / "sentence_bert_config.json").read_text(encoding="utf-8"))
+        shape = {"hidden_size": config["hidden_size"], "vocab_size": config["vocab_size"],
+                 "max_length": st_config["max_seq_length"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return shape if all(isinstance(v, int) for v in shape.values()) else None
+
+
+def _check_encoder(router: SlmRouter, model_path: Path, hidden_size: int, max_length: int) -> None:
+    if hidden_size != router.n_features_in_:
+        raise SlmprofileError(f"the router was trained on {router.n_features_in_}-d embeddings but {model_path} "
+                              f"gives {hidden_size}-d ones: export with the training encoder")
+    if max_length != router.max_length_:
+        raise SlmprofileError(f"the router was trained with max_length {router.max_length_}, {model_path} has "
+                              f"{max_length}")
+
+
 def export_router(router: SlmRouter | str | Path, directory: str | Path, *, model: str | Path | None = None,
-                  int8: bool = True, opset: int = OPSET, training: dict[str, Any] | None = None) -> ExportResult:
+                  int8: bool = True, opset: int = OPSET, training: dict[str, Any] | None = None,
+                  reuse_encoder: bool = True, cache_dir: str | Path | None = None) -> ExportResult:
     """Write ``router.onnx`` (+ ``router.int8.onnx``), ``tokenizer.json`` and ``router.json`` into ``directory``.
 
     ``router``: a fitted :class:`SlmRouter` or the path of its ``head.npz``; ``model``: the encoder directory it was
@@ -234,6 +299,9 @@ def export_router(router: SlmRouter | str | Path, directory: str | Path, *, mode
     record (read from beside ``head.npz`` when ``router`` is a path). With a static embedding folder
     (:mod:`slmprofile.static_embed`) the graph is its table look-up + the same pooling and head, no int8 variant is
     written (nothing to quantise), and ``router.json`` says ``"encoder": {"kind": "static", ...}``.
+    ``reuse_encoder`` (transformer encoders): join the cached, fused encoder graphs with this router's head
+    (:mod:`.graft`, built once per model under ``cache_dir``, default the slmprofile cache) instead of exporting
+    and fusing the encoder again; ``router.json`` -> ``graph.built`` says ``joined`` or ``one piece``.
     """
     import datetime as dt
 
@@ -261,19 +329,39 @@ def export_router(router: SlmRouter | str | Path, directory: str | Path, *, mode
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     model_path = Path(model) if model else default_model_path()
-    encoder, max_length = load_graph_encoder(model_path)
-    if encoder.config.hidden_size != router.n_features_in_:
-        raise SlmprofileError(f"the router was trained on {router.n_features_in_}-d embeddings but {model_path} "
-                              f"gives {encoder.config.hidden_size}-d ones: export with the training encoder")
-    if max_length != router.max_length_:
-        raise SlmprofileError(f"the router was trained with max_length {router.max_length_}, {model_path} has "
-                              f"{max_length}")
     static = is_static_folder(model_path)
-    if static and int8:  # a look-up table has no MatMul to quantise: the fp32 graph is the fast one
-        logger.info("static encoder: no int8 variant (the graph is a table look-up and the head)")
-        int8 = False
-    module = build_graph_module(router, encoder, max_length)
-    files, graph = write_graphs(module, directory, opset=opset, int8=int8, max_length=max_length)
+    shape = None if static or not reuse_encoder else transformer_shape(model_path)
+    files: dict[str, Path] = {}
+    graph: dict[str, Any] = {}
+    if shape is not None:  # the cached encoder graphs + this router's head (see .graft)
+        _check_encoder(router, model_path, shape["hidden_size"], shape["max_length"])
+        from .graft import write_joined_graphs
+
+        def build_encoder(staging: Path) -> dict[str, Any]:
+            encoder, length = load_graph_encoder(model_path)
+            return write_graphs(build_pooled_encoder(encoder), staging, opset=opset, int8=True, max_length=length)[1]
+
+        head = build_head_module(router, shape["max_length"])
+        try:
+            files, graph = write_joined_graphs(head, graph_outputs(head), model_path, directory, build_encoder,
+                                               opset=opset, int8=int8, dim=shape["hidden_size"],
+                                               max_length=shape["max_length"], vocab_size=shape["vocab_size"],
+                                               cache_dir=cache_dir)
+        except Exception as exc:  # noqa: BLE001 - the one-piece export below is always there
+            logger.warning("joining the cached encoder graph failed (%s: %s); exporting in one piece",
+                           type(exc).__name__, str(exc)[:200])
+            files, graph = {}, {}
+    if not files:
+        encoder, max_length = load_graph_encoder(model_path)
+        _check_encoder(router, model_path, encoder.config.hidden_size, max_length)
+        if static and int8:  # a look-up table has no MatMul to quantise: the fp32 graph is the fast one
+            logger.info("static encoder: no int8 variant (the graph is a table look-up and the head)")
+            int8 = False
+        module = build_graph_module(router, encoder, max_length)
+        files, graph = write_graphs(module, directory, opset=opset, int8=int8, max_length=max_length)
+        graph["built"] = "one piece"
+    max_length = router.max_length_
+    outputs = graph_outputs(build_head_module(router, max_length))
 
     from tokenizers import Tokenizer
 
@@ -299,7 +387,7 @@ def export_router(router: SlmRouter | str | Path, directory: str | Path, *, mode
                   "block_size": INT8_BLOCK, "symmetric": True, "accuracy_level": 4,
                   "kept_fp32": ["word embeddings", "router head", "calibration"]} if int8 else None),
         "inputs": ["input_ids", "attention_mask"],
-        "outputs": graph_outputs(module),
+        "outputs": outputs,
         "novelty": None if getattr(router, "novelty_", None) is None else router.novelty_.summary(),
         "estimates": getattr(router, "estimates_", {}),
         "selection": {k: v for k, v in getattr(router, "selection_", {}).items() if k in ("chosen", "why", "folds")},
