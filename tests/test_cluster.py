@@ -458,7 +458,8 @@ def test_task_map_projection_is_plain_umap_on_the_fast_path() -> None:
     X, _ = _blobs(n_per=40, k=5, d=24, seed=7)
     idx, xy = project_2d(X.astype(np.float32))
     assert np.array_equal(idx, np.arange(len(X)))
-    plain = umap.UMAP(n_components=2, n_neighbors=30, min_dist=0.1, metric="cosine", random_state=0, n_jobs=1)
+    plain = umap.UMAP(n_components=2, n_neighbors=30, min_dist=0.1, metric="cosine", n_epochs=200, random_state=0,
+                      n_jobs=1)
     assert np.array_equal(xy, plain.fit_transform(X.astype(np.float32)))
 
 

@@ -26,6 +26,10 @@ def _top_ids(task_types: pl.DataFrame, top: int, by: str = "calls") -> list[int]
         "cluster_id"].head(top).to_list()
 
 
+#: UMAP layout epochs of the task map.
+MAP_EPOCHS = 200
+
+
 def project_2d(X: np.ndarray, *, random_state: int = 0, max_points: int = 20_000) -> tuple[np.ndarray, np.ndarray]:
     """(indices, 2-D coordinates) of up to ``max_points`` embeddings, by UMAP (umap-learn, a core dependency: a
     missing one is an error naming the package, not a quietly different picture)."""
@@ -36,8 +40,9 @@ def project_2d(X: np.ndarray, *, random_state: int = 0, max_points: int = 20_000
     idx = np.sort(rng.choice(len(X), max_points, replace=False)) if len(X) > max_points else np.arange(len(X))
     from .reduce import CosineUMAP
 
-    # CosineUMAP: the same layout as umap.UMAP's, its small-data distances in compiled code (see its docs)
-    xy = CosineUMAP(umap.UMAP(n_components=2, n_neighbors=30, min_dist=0.1, metric="cosine",
+    # CosineUMAP: the same layout as umap.UMAP's, its small-data distances in compiled code (see its docs); 200
+    # layout epochs (UMAP's own choice above 10,000 points; 500 below) are plenty for a picture
+    xy = CosineUMAP(umap.UMAP(n_components=2, n_neighbors=30, min_dist=0.1, metric="cosine", n_epochs=MAP_EPOCHS,
                               random_state=random_state, n_jobs=1 if random_state is not None else -1)
                     ).fit_transform(X[idx])
     return idx, np.asarray(xy)
