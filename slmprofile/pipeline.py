@@ -95,13 +95,16 @@ STAGES: tuple[Callable[[RunState], None], ...] = (
 def run(paths: Iterable[str | Path], out_dir: str | Path, settings: RunSettings | None = None, *,
         embedder: Embedder | None = None, clusterer: Any = None, engine: str | Engine = "local",
         ray_address: str | None = None, on_stage: Callable[[str], None] | None = None, overwrite: bool = False,
-        **options: Any) -> RunResult:
+        fast_embed: bool = True, **options: Any) -> RunResult:
     """Run :data:`STAGES` on log files, writing everything under ``out_dir`` (see :class:`~slmprofile.rundir.
     RunDir`), and return what they made.
 
     ``settings``: a :class:`RunSettings`, or its fields as keywords (``outcomes=...``, ``router=False``,
     ``shadow_model=...``; see :meth:`RunSettings.from_options`). ``embedder`` / ``clusterer``: the encoder and
     :class:`~slmprofile.cluster.TaskTypeClusterer` to use (defaults: the bundled MiniLM, the default clusterer).
+    ``fast_embed``: on the large-log path, an embedder on the PyTorch backend (the default) switches to ``auto``
+    (int8 ONNX once its vectors agree with PyTorch's, about 1.5x faster on a CPU; its vectors are cached apart);
+    ``run.json`` -> ``mode.embed_backend`` says so.
     ``engine``: ``"local"``, ``"ray"`` (redaction, embedding and call assignment as Ray Data pipelines on the
     cluster at ``ray_address``, or on a local Ray instance; adds ``calls_by_task_type/``) or an engine object
     (:mod:`slmprofile.engines`). ``on_stage`` is called with each stage's name as it starts (the CLI prints it).
@@ -127,6 +130,11 @@ def run(paths: Iterable[str | Path], out_dir: str | Path, settings: RunSettings 
     paths = [str(p) for p in paths]
     mode = settings.choose_path(paths)
     settings = replace(settings, stream=mode["stream"])
+    if fast_embed and mode["stream"] and (embedder is None or embedder.backend == "torch"):
+        from .embed import Embedder
+
+        embedder = embedder.clone(backend="auto") if embedder is not None else Embedder(backend="auto")
+        mode["embed_backend"] = "auto: int8 ONNX where it agrees with PyTorch (large logs; fast_embed)"
     claimed = claim_dir(out_dir, overwrite=overwrite, inputs=paths, reserved=RunDir.RUN_FILES)
     state = RunState(run=RunDir(claimed.path), paths=paths, settings=settings, engine=resolved, outputs=claimed,
                      notify=on_stage or (lambda stage: None), embedder=embedder, clusterer=clusterer, mode=mode)

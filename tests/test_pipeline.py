@@ -203,6 +203,7 @@ def test_a_log_over_the_threshold_takes_the_bounded_memory_path_by_itself(tmp_pa
     assert modes["big"]["stream"] is True and modes["big"]["chosen"] == "auto"
     assert "> 1,000" in modes["big"]["reason"] and modes["big"]["estimated_calls"] == estimate_rows([logs])
     assert modes["forced"] == {"stream": False, "chosen": "forced", "reason": "stream=False"}
+    assert modes["big"]["embed_backend"].startswith("auto") and "embed_backend" not in modes["small"]
     assert isinstance(big.logs, pl.LazyFrame) and not isinstance(small.logs, pl.LazyFrame)  # the streaming path
     assert big.logs.collect().sort("id").equals(small.logs.sort("id"))  # same calls either way
     assert forced.report.rows_out == small.report.rows_out

@@ -72,7 +72,7 @@ def test_ray_engine_with_stream_writes_what_the_local_stream_writes(tmp_path: Pa
     from slmprofile.engines.ray_engine import RayEngine
     from slmprofile.pipeline import run
 
-    common = {"router": False, "html_report": False, "stream": True}
+    common = {"router": False, "html_report": False, "stream": True, "fast_embed": False}
     run([LOG], tmp_path / "local", embedder=Embedder(cache_dir=tmp_path / "c1", device="cpu"), **common)
     engine = RayEngine(block_rows=500, min_remote_texts=100)  # several slices and batches even on the sample
     run([LOG], tmp_path / "ray", engine=engine, embedder=Embedder(cache_dir=tmp_path / "c2", device="cpu"), **common)

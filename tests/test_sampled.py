@@ -122,7 +122,7 @@ def test_parallel_redaction_equals_sequential(tmp_path: Path) -> None:
 def test_run_stream_writes_the_same_files_in_bounded_memory(tmp_path: Path, embedder) -> None:
     from slmprofile.pipeline import run
 
-    result = run([DATA / "logs"], tmp_path / "out", stream=True, embedder=embedder,
+    result = run([DATA / "logs"], tmp_path / "out", stream=True, embedder=embedder, fast_embed=False,
                  outcomes=DATA / "evals" / "offline_eval.csv",
                  sampled_settings={"fit_sample": 1500, "audit": 100}, router=False, html_report=True)
     out = tmp_path / "out"

@@ -10,7 +10,7 @@ import typer
 
 from ..rundir import RunDir
 from ..terminal import fail, make_console
-from .options import (ApiModelOpt, BackendOpt, CacheOpt, CandidateHelp, DeviceOpt, FormatOpt, GpuOpt, MapOpt, ModelOpt,
+from .options import (ApiModelOpt, BackendOpt, CacheOpt, RunBackendOpt, CandidateHelp, DeviceOpt, FormatOpt, GpuOpt, MapOpt, ModelOpt,
                       OutcomesKeyOpt, OutcomesOpt, OverwriteOpt, StrictOpt, parse_prices, read_logs, read_parquet,
                       savings_options, write_atomic)
 from .tables import print_report, print_suitability, print_task_types
@@ -202,7 +202,7 @@ def run(
     gpu: GpuOpt = None,
     router: Annotated[bool, typer.Option("--router/--no-router", help="Train, export and bench the router.")] = True,
     report: Annotated[bool, typer.Option("--report/--no-report", help="Write report.html.")] = True,
-    backend: BackendOpt = "torch",
+    backend: RunBackendOpt = None,
     engine: Annotated[Literal["local", "ray"], typer.Option("--engine", help="local, or ray: redaction, embedding and call assignment "
                                         "as Ray Data pipelines (extra 'scale').")] = "local",
     ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="A running Ray cluster (e.g. auto or "
@@ -242,7 +242,8 @@ def run(
             html_report=report, engine=engine, ray_address=ray_address, stream=stream,
             auto_stream_calls=auto_stream_calls, sampled_settings={"fit_sample": fit_sample},
             overwrite=overwrite,
-            embedder=Embedder(model, device=device, cache_dir=cache_dir, backend=backend),
+            embedder=Embedder(model, device=device, cache_dir=cache_dir, backend=backend or "torch"),
+            fast_embed=backend is None,
             on_stage=lambda stage: progress.print(f"== {stage}", style="bold cyan"),
         )
     except (SlmprofileError, ValueError) as exc:
