@@ -299,7 +299,8 @@ def export_router(router: SlmRouter | str | Path, directory: str | Path, *, mode
     record (read from beside ``head.npz`` when ``router`` is a path). With a static embedding folder
     (:mod:`slmprofile.static_embed`) the graph is its table look-up + the same pooling and head, no int8 variant is
     written (nothing to quantise), and ``router.json`` says ``"encoder": {"kind": "static", ...}``.
-    ``reuse_encoder`` (transformer encoders): join the cached, fused encoder graphs with this router's head
+    ``reuse_encoder`` (transformer encoders that were not fine-tuned for this router): join the cached, fused
+    encoder graphs with this router's head
     (:mod:`.graft`, built once per model under ``cache_dir``, default the slmprofile cache) instead of exporting
     and fusing the encoder again; ``router.json`` -> ``graph.built`` says ``joined`` or ``one piece``.
     """
@@ -330,7 +331,9 @@ def export_router(router: SlmRouter | str | Path, directory: str | Path, *, mode
     directory.mkdir(parents=True, exist_ok=True)
     model_path = Path(model) if model else default_model_path()
     static = is_static_folder(model_path)
-    shape = None if static or not reuse_encoder else transformer_shape(model_path)
+    # a fine-tuned encoder belongs to one router: caching its graphs would only fill the cache
+    fine_tuned = model_path.name == ENCODER_DIR or bool((training or {}).get("finetune"))
+    shape = None if static or fine_tuned or not reuse_encoder else transformer_shape(model_path)
     files: dict[str, Path] = {}
     graph: dict[str, Any] = {}
     if shape is not None:  # the cached encoder graphs + this router's head (see .graft)
