@@ -190,21 +190,17 @@ def fuse_graph(source: Path, target: Path, *, num_heads: int, hidden_size: int,
 
 
 def graph_max_abs_diff(first: Path, second: Path, *, vocab_size: int, max_length: int, seed: int = 0) -> float:
-    """Largest |difference| between two router graphs' outputs on random right-padded token batches (1 x 9, 4 x 48
-    with rows of different lengths, 1 x ``max_length``)."""
+    """Largest |difference| between two router graphs' outputs on random right-padded token batches
+    (:func:`~.graft.check_batches`)."""
     import numpy as np
     import onnxruntime as ort
 
-    rng = np.random.default_rng(seed)
+    from .graft import check_batches
+
     sessions = [ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]) for path in (first, second)]
     worst = 0.0
-    for batch, length in ((1, 9), (4, min(48, max_length)), (1, max_length)):
-        ids = rng.integers(1000, max(vocab_size, 1001), size=(batch, length), dtype=np.int64)
-        lengths = np.maximum(2, length - rng.integers(0, max(1, length // 2), size=batch)) if batch > 1 else [length]
-        mask = (np.arange(length)[None, :] < np.asarray(lengths)[:, None]).astype(np.int64)
-        ids[:, 0] = 101
-        ids[mask == 0] = 0
-        outs = [s.run(None, {"input_ids": ids, "attention_mask": mask}) for s in sessions]
+    for feeds in check_batches(vocab_size=vocab_size, max_length=max_length, seed=seed):
+        outs = [s.run(None, feeds) for s in sessions]
         worst = max([worst] + [float(np.max(np.abs(a - b))) for a, b in zip(*outs)])
     return worst
 

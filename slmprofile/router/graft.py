@@ -21,7 +21,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from ..encoder import default_cache_dir, model_identity, versions
 from ..runtime import ONNX_FP32, ONNX_INT8
@@ -148,10 +148,25 @@ def join_graphs(encoder_path: Path, head_path: Path, target: Path) -> Path:
     return target
 
 
+def check_batches(*, vocab_size: int, max_length: int, seed: int = 0) -> Iterator[dict[str, Any]]:
+    """Graph feeds of random right-padded token batches (1 x 9, 4 x 48 with rows of different lengths, 1 x
+    ``max_length``) that graph checks compare outputs on."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    for batch, length in ((1, 9), (4, min(48, max_length)), (1, max_length)):
+        ids = rng.integers(1000, max(vocab_size, 1001), size=(batch, length), dtype=np.int64)
+        lengths = np.maximum(2, length - rng.integers(0, max(1, length // 2), size=batch)) if batch > 1 else [length]
+        mask = (np.arange(length)[None, :] < np.asarray(lengths)[:, None]).astype(np.int64)
+        ids[:, 0] = 101
+        ids[mask == 0] = 0
+        yield {"input_ids": ids, "attention_mask": mask}
+
+
 def check_join(joined: Path, encoder_path: Path, head_path: Path, *, vocab_size: int, max_length: int,
                seed: int = 0) -> float:
     """Largest |difference| between the joined graph and the encoder then the head run one after the other, on
-    random right-padded token batches (as :func:`~.export.graph_max_abs_diff` draws them)."""
+    :func:`check_batches`."""
     import numpy as np
     import onnxruntime as ort
 
@@ -160,15 +175,8 @@ def check_join(joined: Path, encoder_path: Path, head_path: Path, *, vocab_size:
 
     whole, enc, head = session(joined), session(encoder_path), session(head_path)
     head_inputs = {i.name for i in head.get_inputs()}
-    rng = np.random.default_rng(seed)
     worst = 0.0
-    for batch, length in ((1, 9), (4, min(48, max_length)), (1, max_length)):
-        ids = rng.integers(1000, max(vocab_size, 1001), size=(batch, length), dtype=np.int64)
-        lengths = np.maximum(2, length - rng.integers(0, max(1, length // 2), size=batch)) if batch > 1 else [length]
-        mask = (np.arange(length)[None, :] < np.asarray(lengths)[:, None]).astype(np.int64)
-        ids[:, 0] = 101
-        ids[mask == 0] = 0
-        feeds = {"input_ids": ids, "attention_mask": mask}
+    for feeds in check_batches(vocab_size=vocab_size, max_length=max_length, seed=seed):
         emb, n_tokens = enc.run(list(ENCODER_OUTPUTS), feeds)
         parts = head.run(None, {k: v for k, v in {"embedding": emb, "n_tokens": n_tokens, **feeds}.items()
                                 if k in head_inputs})
