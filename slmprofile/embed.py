@@ -429,15 +429,17 @@ class Embedder:
     def info(self) -> dict[str, Any]:
         """Model identity and settings, for ``run.json`` and reports. A PyTorch embedder whose every vector came
         from the cache is described without loading the model."""
+        device = getattr(self, "device_", None)
         if self.backend == "torch" and getattr(self, "_model", None) is None and getattr(self, "dim_", None):
             self._identity()
-            if getattr(self, "device_", None) is None:
-                self.device_ = resolve_device(self.device)
+            if device is None:  # nothing ran on a device; resolving "auto" would import PyTorch (2 s) to say so
+                device = self.device if self.device != "auto" else "none (every vector from the cache)"
             if getattr(self, "max_seq_length_", None) is None:
                 self.max_seq_length_ = _configured_max_seq_length(self._model_path())
-        if getattr(self, "max_seq_length_", None) is None or getattr(self, "device_", None) is None:
+        if getattr(self, "max_seq_length_", None) is None or device is None:
             self._resolved_backend()
-        return {"model_id": self.model_id_, "device": self.device_, "dim": self.dim_,
+            device = self.device_
+        return {"model_id": self.model_id_, "device": device, "dim": self.dim_,
                 "max_seq_length": self.max_seq_length_, "long_text": self.long_text, "normalize": self.normalize,
                 "batch_size": self.batch_size, "backend": getattr(self, "backend_", None) or self.backend,
                 "onnx_parity": getattr(self, "parity_", None)}

@@ -28,6 +28,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: With ``stream=True`` the router trains on a seeded sample of at most this many labelled calls.
 ROUTER_MAX_CALLS = 20_000
+#: Seconds of timed calls per benchmark configuration in a run (at least 10 calls each; p50 settles within ~5 %).
+BENCH_SECONDS = 0.3
 
 
 @dataclass
@@ -277,8 +279,9 @@ def router_stage(state: RunState) -> None:
 
     ``router_settings``: ``target`` / ``target_value`` (see :class:`slmprofile.router.SlmRouter`), ``test_size``,
     ``finetune`` (``True`` or :class:`~slmprofile.router.finetune.FinetuneSettings`: fine-tune the encoder),
-    ``max_calls`` (default :data:`ROUTER_MAX_CALLS` with ``stream``), ``batch_sizes`` and ``max_seconds`` for the
-    benchmark. Writes ``router/`` (ONNX fp32 + int8, tokenizer.json, router.json, evaluation) and ``bench.json``.
+    ``max_calls`` (default :data:`ROUTER_MAX_CALLS` with ``stream``), ``batch_sizes``, ``max_seconds`` (per
+    configuration, default :data:`BENCH_SECONDS`) and ``bench_pytorch`` (also time the PyTorch path; default off) for
+    the benchmark. Writes ``router/`` (ONNX fp32 + int8, tokenizer.json, router.json, evaluation) and ``bench.json``.
     """
     import polars as pl
 
@@ -319,9 +322,12 @@ def router_stage(state: RunState) -> None:
         with state.stage("bench"):
             texts = [x for x in lazy.select("prompt_text").drop_nulls().head(1024).collect()["prompt_text"].to_list()
                      if x][:256]
+            # the run measures what the exported router costs; its comparison with the PyTorch path (importing
+            # sentence-transformers alone takes 3-4 s) is `slmprofile router bench`'s, or bench_pytorch=True here
             result = run_benchmark(run.router, texts=texts, batch_sizes=settings.get("batch_sizes", (1, 8)),
-                                   max_seconds=settings.get("max_seconds", 1.0),
-                                   min_calls=settings.get("min_calls", 10), n_prompts=256)
+                                   max_seconds=settings.get("max_seconds", BENCH_SECONDS),
+                                   min_calls=settings.get("min_calls", 10), warmup=settings.get("warmup", 2),
+                                   pytorch=bool(settings.get("bench_pytorch", False)), n_prompts=256)
             files.update({f"bench_{k}": str(v) for k, v in result.write(run.bench.parent).items()})
             info["bench_skipped"] = list(result.skipped)
     state.router_info = info

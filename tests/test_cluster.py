@@ -97,6 +97,23 @@ def test_fit_on_a_sample_assigns_the_rest() -> None:
     assert (model.flags_ == FLAG_ASSIGNED).sum() >= len(X) - 400 - 20
 
 
+def test_compiled_cosine_matrix_is_bit_for_bit_umaps_cosine() -> None:
+    """UMAP's layout is chaotic in the last bit of a distance: the fast kernel must give exactly UMAP's values,
+    for sizes that do and do not fill its blocks of eight, and for zero rows."""
+    from umap.distances import cosine
+
+    from slmprofile.cluster.cosine_kernel import cosine_matrix
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(203, 384)).astype(np.float32)
+    X[[4, 9]] = 0.0
+    X[11] = X[12]
+    for n in (1, 2, 7, 8, 9, 64, 203):
+        got = cosine_matrix(np.ascontiguousarray(X[:n]))
+        want = np.array([[np.float32(cosine(X[i], X[j])) for j in range(n)] for i in range(n)], dtype=np.float32)
+        assert got.dtype == np.float32 and np.array_equal(got, want), n
+
+
 def test_template_blending_pulls_members_together() -> None:
     rng = np.random.default_rng(0)
     X = rng.normal(size=(6, 16)).astype(np.float32)

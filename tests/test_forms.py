@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from slmprofile.cluster.forms import (CUE_INDEX, OTHER_FORM, cue_matrix, cue_vector, form_families, form_name,
-                                      mask_content)
+                                      mask_content, mask_contents)
 
 MCQ = ("Which bone is the longest in the human body?\nA. femur\nB. tibia\nC. humerus\nD. radius\nAnswer:")
 MCQ_LAW = ("Under the doctrine of consideration, which promise is enforceable?\nA. gifts\nB. bargains\n"
@@ -44,6 +44,30 @@ def test_masking_keeps_the_instruction_and_hides_the_topic() -> None:
     first, second = mask_content(MCQ).splitlines(), mask_content(MCQ_LAW).splitlines()
     assert first[1:] == second[1:] == ["A . x", "B . x", "C . x", "D . x", "answer :"]
     assert mask_content("I lost my card, can you block it?") != mask_content(MCQ)
+
+
+def test_masking_edge_cases_line_breaks_empty_and_long_texts() -> None:
+    texts = ["", None, "\n \n", "Choose one?\r\n(A) cats\r(B) dogs\u2028Answer:", "alpha beta gamma 7 delta",
+             "lorem " * 1000]
+    assert mask_contents(texts) == ["", "", "", "choose one ?\n( A ) x\n( B ) x\nanswer :", "x 0 x", "x"]
+    assert mask_content("ab. cd ef\n\n\ngh") == "x . x\nx"  # runs of x collapse within a line, not across lines
+    assert mask_content("Answer: " + "lorem " * 2000, max_chars=20) == "answer : x"
+
+
+def test_column_wise_cues_equal_the_per_request_definition(tmp_path) -> None:
+    from slmprofile.ingest import ingest
+    from slmprofile.sample import generate_sample
+
+    generate_sample(tmp_path, n_calls=600, seed=5)
+    frame = ingest([tmp_path / "logs"], estimate=False, templates=False).frame.unique(["system_prompt",
+                                                                                         "prompt_text"])
+    systems = frame["system_prompt"].to_list() + [None, "  ", "sys\r\nline", "ÉCOLE", None, None]
+    prompts = frame["prompt_text"].to_list() + [
+        "", None, "Which is it?\r\n(A) one\n(b) two\n C) three\nAnswer:", "Ⅷ über 12,5 Straße ²³ ___ ( )",
+        "line1\r\rline2\x0bline3\u2028x   ", "a" * 2000 + " 12 B. x C. y D. z"]
+    want = np.asarray([cue_vector(s, t) for s, t in zip(systems, prompts)], dtype=np.float32)
+    np.testing.assert_allclose(cue_matrix(systems, prompts), want, rtol=0, atol=1e-6)
+    assert cue_matrix([], []).shape == (0, len(CUE_INDEX))
 
 
 def test_form_names_of_groups_of_requests() -> None:

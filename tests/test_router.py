@@ -348,6 +348,42 @@ def test_head_save_load_roundtrip_without_pickles(sample, tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------------- export
+@pytest.mark.parametrize("bag, calibration, guard", [(True, "isotonic", 0.99), (False, "platt", None)])
+def test_the_head_graph_built_without_torch_matches_numpy_and_the_torch_module(sample, bag, calibration, guard):
+    import onnx
+    import onnxruntime as ort
+    import torch
+
+    from slmprofile.router import SlmRouter
+    from slmprofile.router.export import build_head_module
+    from slmprofile.router.features import build_features
+    from slmprofile.router.head_graph import build_head_graph, head_output_names
+
+    calls, vectors = sample
+    feats = build_features(calls["prompt_text"].to_list(), embeddings=vectors)
+    router = SlmRouter(cv=3, bag_of_pieces=bag, C=1.0, fallback=False, calibration=calibration,
+                       novelty_quantile=guard).fit(feats, calls["slm_correct"], calls["frontier_correct"])
+    model = build_head_graph(router, feats.max_length)
+    onnx.checker.check_model(model)
+    assert [o.name for o in model.graph.output] == head_output_names(router)
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    feeds = {"embedding": feats.embeddings.astype(np.float32), "n_tokens": feats.n_tokens[:, None].astype(np.float32),
+             "input_ids": feats.input_ids.astype(np.int64), "attention_mask": feats.attention_mask.astype(np.int64)}
+    wanted = {i.name for i in session.get_inputs()}
+    assert ("input_ids" in wanted) == bag
+    got = dict(zip(head_output_names(router), session.run(None, {k: v for k, v in feeds.items() if k in wanted})))
+    np.testing.assert_allclose(got["p_slm"], router.predict_proba(feats), atol=1e-5)
+    np.testing.assert_allclose(got["score"], router.score(feats), atol=1e-5)
+    assert ("novelty" in got) == (guard is not None)
+    if guard is not None:
+        np.testing.assert_allclose(got["novelty"], router.novelty(feats), atol=1e-5)
+    module = build_head_module(router, feats.max_length)
+    with torch.no_grad():
+        ref = module(*(torch.from_numpy(feeds[k]) for k in ("embedding", "n_tokens", "input_ids", "attention_mask")))
+    for value, name in zip(ref, head_output_names(router)):
+        np.testing.assert_allclose(got[name], value.numpy(), atol=1e-6)
+
+
 def test_onnx_fp32_matches_pytorch_and_int8_agrees(artifact, embedder):
     from slmprofile.router import parity_report
     from slmprofile.runtime import Router

@@ -102,12 +102,76 @@ def cue_vector(system_prompt: str | None, prompt: str | None) -> list[float]:
     ]
 
 
-def cue_matrix(system_prompts: Sequence[str | None], prompts: Sequence[str | None]) -> np.ndarray:
-    """(n, len(CUE_NAMES)) float32 cues of aligned system prompts and user texts."""
-    import numpy as np
+def _rust(rx: re.Pattern[str]) -> str:
+    """A pattern of this module for polars' regex engine (Rust ``regex``: the same syntax for what is used here),
+    its compile flags written inline."""
+    flags = "".join(f for f, bit in (("s", re.S), ("m", re.M)) if rx.flags & bit)
+    return (f"(?{flags})" if flags else "") + rx.pattern
 
-    rows = [cue_vector(s, p) for s, p in zip(system_prompts, prompts)]
-    return np.asarray(rows, dtype=np.float32).reshape(len(rows), len(CUE_NAMES))
+
+#: Line breaks ``str.splitlines`` knows besides ``\n``, made ``\n`` before lines are counted or masked.
+_LINE_BREAKS = r"\r\n?|[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]"
+
+
+def _requests(system_prompts: Sequence[str | None], prompts: Sequence[str | None]) -> Any:
+    """A polars frame: ``req`` (:func:`request_of` of each row), ``text`` (the user text, "" for None) and
+    ``has_system``."""
+    import polars as pl
+
+    frame = pl.DataFrame({"s": list(system_prompts), "p": list(prompts)}, schema={"s": pl.String, "p": pl.String})
+    sys_, user = pl.col("s").str.strip_chars(), pl.col("p").str.strip_chars()
+    return frame.select(
+        req=pl.concat_str([pl.when(sys_ != "").then(sys_), pl.when(user != "").then(user)], separator="\n",
+                          ignore_nulls=True).fill_null(""),
+        text=pl.col("p").fill_null(""), has_system=(sys_ != "").fill_null(False))
+
+
+def cue_matrix(system_prompts: Sequence[str | None], prompts: Sequence[str | None]) -> np.ndarray:
+    """(n, len(CUE_NAMES)) float32 cues of aligned system prompts and user texts: :func:`cue_vector` of each row,
+    computed column-wise by polars' regex engine (about 10x faster on 2 cores; ``tests/test_forms.py`` checks the
+    two agree)."""
+    import numpy as np
+    import polars as pl
+
+    frame = _requests(system_prompts, prompts)
+    if frame.height == 0:
+        return np.zeros((0, len(CUE_NAMES)), dtype=np.float32)
+    req, text = pl.col("req"), pl.col("text")
+
+    def has(rx: re.Pattern[str]) -> pl.Expr:
+        return req.str.contains(_rust(rx)).cast(pl.Float64)
+
+    def capped(expr: pl.Expr) -> pl.Expr:
+        return pl.min_horizontal(expr, pl.lit(1.0))
+
+    counts = frame.with_columns(
+        n_words=pl.max_horizontal(req.str.count_matches(_WORD.pattern), pl.lit(1)),
+        n_numbers=req.str.count_matches(_NUMBER.pattern),
+        n_lines=req.str.replace_all(_LINE_BREAKS, "\n").str.split("\n")
+        .list.eval(pl.element().str.contains(r"\S")).list.sum(),
+        n_options=req.str.extract_all(_rust(_OPTION_LINE))
+        .list.eval(pl.element().str.extract(r"([A-Ja-j])", 1).str.to_uppercase()).list.n_unique(),
+        chars=pl.max_horizontal(req.str.len_chars(), pl.lit(1)))
+    n_lines, chars = pl.col("n_lines"), pl.col("chars")
+    columns = [
+        ((pl.col("n_options") >= 3) | req.str.slice(-600).str.contains(_rust(_INLINE_OPTIONS))).cast(pl.Float64),
+        has(_ANSWER), has(_CODE_ASK), has(_LANGUAGE), has(_CODE_LINE),
+        capped(req.str.count_matches(r"[{}\[\]();=<>_/\\|#$`*]") / chars * 10),
+        has(_CLASSIFY), has(_EXTRACT), has(_TRANSLATE), has(_SUMMARISE), has(_REWRITE), has(_COMPOSE), has(_ROLE),
+        has(_EXPLAIN), has(_SOLVE), has(_BLANK),
+        capped(req.str.count_matches("?", literal=True) / pl.max_horizontal(n_lines, pl.lit(1))),
+        req.str.contains(r"\?\s*$").cast(pl.Float64),
+        capped(text.str.count_matches(_FIRST_PERSON.pattern) / pl.col("n_words") * 5),
+        capped(pl.col("n_numbers") / pl.col("n_words") * 3),
+        pl.col("n_numbers").log1p() / 4,
+        req.str.len_chars().log1p() / 8,
+        n_lines.log1p() / 4,
+        capped(req.str.count_matches(r"[^\x00-\x7F]") / chars * 20),  # characters past ASCII
+        capped(req.str.count_matches(r"\p{Uppercase}") / chars * 5),
+        pl.col("has_system").cast(pl.Float64),
+    ]
+    out = counts.select([c.alias(name) for c, name in zip(columns, CUE_NAMES)])
+    return out.to_numpy().astype(np.float32).reshape(frame.height, len(CUE_NAMES))
 
 
 @functools.cache
@@ -132,7 +196,8 @@ sentence sentences paragraph text message email letter story poem essay blog pos
 please help tell show give want need like know make use using based provide suggest recommend advise pretend act role
 imagine step steps short brief concise only exactly one two three first last best why how what which who when where
 problem assume given let if then each per""".split())
-_TOKEN = re.compile(r"[A-Za-z][A-Za-z']*|\d+(?:[.,]\d+)*|\S")
+#: What :func:`mask_contents` reads as one token: a word, a number, any other character, a line break.
+_TOKEN = r"[A-Za-z][A-Za-z']*|\d+(?:[.,]\d+)*|\S|\n"
 #: Characters of a request that are masked (the instruction and the answer format sit in the opening and the end of
 #: most prompts; long documents only add placeholders).
 MASK_CHARS = 1500
@@ -140,27 +205,40 @@ MASK_CHARS = 1500
 
 def mask_content(text: str, *, vocab: frozenset[str] | None = None, max_chars: int = MASK_CHARS) -> str:
     """``text`` with its content masked: vocabulary words (English function words and :data:`INSTRUCTION_WORDS`,
-    lower-cased), single letters (option labels) and punctuation are kept; numbers become ``0``; every other word
-    becomes ``x``, and runs of ``x`` collapse to one. ``"Which bone is the femur? A. leg"`` -> ``"which x is the x ?
-    A . x"``."""
+    lower-cased), single characters (option labels, punctuation) are kept; numbers become ``0``; every other word
+    becomes ``x``, and runs of ``x`` on a line collapse to one; lines without a token are dropped. Only the first
+    ``max_chars`` characters are read. ``"Which bone is the femur? A. leg"`` -> ``"which x is the x ? A . x"``.
+    (One text of :func:`mask_contents`.)"""
+    return mask_contents([text], vocab=vocab, max_chars=max_chars)[0]
+
+
+def mask_contents(texts: Sequence[str | None], *, vocab: frozenset[str] | None = None,
+                  max_chars: int = MASK_CHARS) -> list[str]:
+    """:func:`mask_content` of each text, column-wise in polars' regex engine (0.15 s for the sample's 3,299
+    requests on 2 cores, where a Python loop over their tokens took 1.3 s)."""
+    import polars as pl
+
     vocab = vocab if vocab is not None else _mask_vocab()
-    out = []
-    for line in text[:max_chars].splitlines():
-        tokens: list[str] = []
-        for tok in _TOKEN.findall(line):
-            if tok[0].isdigit():
-                masked = "0"
-            elif tok[0].isalpha():
-                low = tok.lower()
-                masked = tok if len(tok) == 1 else low if low in vocab else "x"
-            else:
-                masked = tok
-            if masked == "x" and tokens and tokens[-1] == "x":
-                continue
-            tokens.append(masked)
-        if tokens:
-            out.append(" ".join(tokens))
-    return "\n".join(out)
+    if not len(texts):
+        return []
+    tok = pl.col("tok")
+    low = tok.str.to_lowercase()
+    masked = (pl.when(tok.str.contains(r"^\d")).then(pl.lit("0"))
+              .when(tok.str.len_chars() == 1).then(tok)  # option labels, punctuation, line breaks
+              .when(low.is_in(sorted(vocab))).then(low)
+              .otherwise(pl.lit("x")))
+    rows = pl.DataFrame({"text": list(texts)}, schema={"text": pl.String}).with_row_index("row")
+    tokens = (rows.select("row", tok=pl.col("text").fill_null("").str.slice(0, max_chars)
+                          .str.replace_all(_LINE_BREAKS, "\n")
+                          .str.extract_all(_TOKEN))
+              .explode("tok").drop_nulls("tok")
+              .with_columns(m=masked))
+    repeat = (pl.col("m") == "x") & (pl.col("m").shift(1).over("row") == "x")  # runs of x collapse to one
+    joined = tokens.filter(~repeat.fill_null(False)).group_by("row").agg(pl.col("m").str.join(" "))
+    out = (rows.select("row").join(joined, on="row", how="left").sort("row")
+           .select(pl.col("m").str.replace_all(r" ?\n ?", "\n").str.replace_all(r"\n+", "\n")
+                   .str.strip_chars("\n").fill_null("")))
+    return out["m"].to_list()
 
 
 @dataclass
@@ -196,7 +274,7 @@ class FormSignals:
         one string), so each distinct one is embedded once."""
         import numpy as np
 
-        masked = [mask_content(request_of(s, p)) or "x" for s, p in zip(system_prompts, prompts)]
+        masked = [m or "x" for m in mask_contents(_requests(system_prompts, prompts)["req"].to_list())]
         distinct = list(dict.fromkeys(masked))
         vectors = np.asarray(encode(distinct), dtype=np.float32)
         where = {text: i for i, text in enumerate(distinct)}

@@ -26,6 +26,7 @@ from ..errors import SlmprofileError
 from ..runtime import (ARTIFACT_FORMAT, ARTIFACT_VERSION, CONFIG_FILE, ONNX_FP32, ONNX_INT8, TOKENIZER_FILE,
                        configure_tokenizer)
 from .finetune import ENCODER_DIR
+from .head_graph import build_head_graph, head_output_names
 from .head_math import (head_logits, head_score, mix_vector, novelty, platt_calibration, ramp_calibration,
                         ramp_knots, torch_ops)
 from ..rundir import RunDir
@@ -340,9 +341,9 @@ def export_router(router: SlmRouter | str | Path, directory: str | Path, *, mode
             encoder, length = load_graph_encoder(model_path)
             return write_graphs(build_pooled_encoder(encoder), staging, opset=opset, int8=True, max_length=length)[1]
 
-        head = build_head_module(router, shape["max_length"])
+        head = build_head_graph(router, shape["max_length"], opset=opset)  # no PyTorch: built from .head_math
         try:
-            files, graph = write_joined_graphs(head, graph_outputs(head), model_path, directory, build_encoder,
+            files, graph = write_joined_graphs(head, head_output_names(router), model_path, directory, build_encoder,
                                                opset=opset, int8=int8, dim=shape["hidden_size"],
                                                max_length=shape["max_length"], vocab_size=shape["vocab_size"],
                                                cache_dir=cache_dir)
@@ -360,7 +361,7 @@ def export_router(router: SlmRouter | str | Path, directory: str | Path, *, mode
         files, graph = write_graphs(module, directory, opset=opset, int8=int8, max_length=max_length)
         graph["built"] = "one piece"
     max_length = router.max_length_
-    outputs = graph_outputs(build_head_module(router, max_length))
+    outputs = head_output_names(router)
 
     from tokenizers import Tokenizer
 

@@ -190,15 +190,20 @@ def write_joined_graphs(head: Any, outputs: list[str], model_path: Path, directo
                         max_length: int, vocab_size: int,
                         cache_dir: str | Path | None = None) -> tuple[dict[str, Path], dict[str, Any]]:
     """``router.onnx`` (+ ``router.int8.onnx``) in ``directory``, joined from the cached encoder graphs of
-    ``model_path`` (built by ``build_encoder`` on first use, see :func:`cached_encoder_graphs`) and the ``head``
-    module; returns the files and the summary for ``router.json`` (the encoder build's summary, plus ``built:
+    ``model_path`` (built by ``build_encoder`` on first use, see :func:`cached_encoder_graphs`) and the ``head`` (an
+    ONNX model, or a torch module traced by :func:`export_head`); returns the files and the summary for ``router.json`` (the encoder build's summary, plus ``built:
     "joined"``, the cache folder and the join check)."""
     folder, graph = cached_encoder_graphs(model_path, build_encoder, opset=opset, cache_dir=cache_dir)
     files: dict[str, Path] = {}
     worst = 0.0
     with tempfile.TemporaryDirectory(prefix="slmprofile-head-") as tmp:
         head_path = Path(tmp) / "head.onnx"
-        export_head(head, head_path, outputs=outputs, dim=dim, opset=opset)
+        if hasattr(head, "SerializeToString"):  # an ONNX model already (:func:`.head_graph.build_head_graph`)
+            import onnx
+
+            onnx.save(head, str(head_path))
+        else:
+            export_head(head, head_path, outputs=outputs, dim=dim, opset=opset)
         for variant, name in (("fp32", ONNX_FP32), ("int8", ONNX_INT8))[: 2 if int8 else 1]:
             staged = Path(tmp) / name
             join_graphs(folder / name, head_path, staged)

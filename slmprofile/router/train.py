@@ -272,29 +272,48 @@ def train_router(texts: list[str], slm_correct: Any, frontier_correct: Any = Non
     split["test_prompts"] = int(test.sum())
     evaluation = None
     scores: dict[str, Any] = {}
-    if test.any():
-        train = ~test
-        estimator.fit(features.subset(train), s[train], f[train], sample_weight=w[train],
-                      groups=None if g is None else g[train], groups_source=groups_source,
-                      templates=None if templates is None or g is not None else [templates[i] for i in
-                                                                                 np.flatnonzero(train)],
-                      progress=progress)
-        f_ref = f if estimator.has_frontier_ else np.ones(n)
-        judged = test & np.isin(s, (0.0, 1.0)) & np.isfinite(f_ref)
-        if judged.sum() >= 10 and abs(np.nanmean(f_ref[judged]) - np.nanmean(s[judged])) > 1e-9:
-            te = features.subset(judged)
-            labelled_train = train & np.isfinite(s) & (w > 0)
-            knn_target = np.maximum(s, 1 - f_ref)[labelled_train]
-            candidates = {"router": estimator.score(te),
-                          f"knn{knn_k}": knn_scores(features.embeddings[labelled_train], knn_target,
-                                                    te.embeddings, k=knn_k)}
-            evaluation, scores = evaluate_routers(candidates, s[judged], f_ref[judged])
-            split["evaluated_prompts"] = int(judged.sum())
-        else:
-            logger.warning("too few held-out prompts with outcomes (or no quality gap) to evaluate the router")
-    if refit or not test.any():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_limits
+
+    concurrent = bool(test.any() and refit)
+
+    def fit_all() -> None:
         estimator.fit(features, s, f, sample_weight=w, groups=g, groups_source=groups_source,
-                      templates=templates if g is None else None, progress=progress)
+                      templates=templates if g is None else None, progress=progress and not concurrent)
+
+    # The held-out fit and the fit on all prompts are independent: they run side by side, each on one BLAS thread
+    # (their matrices are small: one thread each is faster than two shared, and the two fits fill both cores of a
+    # 2-core machine: 9.4 s -> 5.7 s on the sample). The results do not depend on the order.
+    with threadpool_limits(limits=1), ThreadPoolExecutor(max_workers=1) as pool:
+        final = pool.submit(fit_all) if concurrent else None
+        if test.any():
+            train = ~test
+            # the held-out fit is scored, not served: with a refit beside it, it skips the novelty guard (its 11
+            # k-means fits), which scoring does not use
+            held = type(estimator)(**{**estimator.get_params(), "novelty_quantile": None}) if refit else estimator
+            held.fit(features.subset(train), s[train], f[train], sample_weight=w[train],
+                     groups=None if g is None else g[train], groups_source=groups_source,
+                     templates=None if templates is None or g is not None else [templates[i] for i in
+                                                                                np.flatnonzero(train)],
+                     progress=progress)
+            f_ref = f if held.has_frontier_ else np.ones(n)
+            judged = test & np.isin(s, (0.0, 1.0)) & np.isfinite(f_ref)
+            if judged.sum() >= 10 and abs(np.nanmean(f_ref[judged]) - np.nanmean(s[judged])) > 1e-9:
+                te = features.subset(judged)
+                labelled_train = train & np.isfinite(s) & (w > 0)
+                knn_target = np.maximum(s, 1 - f_ref)[labelled_train]
+                candidates = {"router": held.score(te),
+                              f"knn{knn_k}": knn_scores(features.embeddings[labelled_train], knn_target,
+                                                        te.embeddings, k=knn_k)}
+                evaluation, scores = evaluate_routers(candidates, s[judged], f_ref[judged])
+                split["evaluated_prompts"] = int(judged.sum())
+            else:
+                logger.warning("too few held-out prompts with outcomes (or no quality gap) to evaluate the router")
+        if final is not None:
+            final.result()
+        elif not test.any():
+            fit_all()
     if evaluation is None:
         import polars as pl
 
