@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from .outputs import OutputDir
 from .redact import redact_json
+from .router.data import ROUTER_MAX_CALLS
 from .rundir import RunDir
 from .settings import RunSettings, ShadowSettings
 
@@ -26,8 +27,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from .engines import Engine
     from .ingest import IngestReport
 
-#: With ``stream=True`` the router trains on a seeded sample of at most this many labelled calls.
-ROUTER_MAX_CALLS = 20_000
 #: Seconds of timed calls per benchmark configuration in a run (at least 10 calls each; p50 settles within ~5 %).
 BENCH_SECONDS = 0.3
 

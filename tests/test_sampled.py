@@ -155,8 +155,10 @@ def test_run_stream_writes_the_same_files_in_bounded_memory(tmp_path: Path, embe
     assert logs["slm_correct"].drop_nulls().len() > 1000
 
     # the router's training data: a seeded sample of labelled calls, read lazily
-    from slmprofile.router.data import load_run_data
+    from slmprofile.router.data import ROUTER_MAX_CALLS, default_max_calls, load_run_data
 
+    # `router train` on this run's directory samples as the run did; on an in-memory run or a bare Parquet it reads all
+    assert default_max_calls(out) == ROUTER_MAX_CALLS and default_max_calls(out / "logs.parquet") is None
     data = load_run_data(out, max_calls=300)
     assert len(data.texts) == 300 and data.report["sampled_from"] == logs["slm_correct"].drop_nulls().len()
     assert np.isfinite(data.slm_correct).all()

@@ -60,6 +60,10 @@ def train(
                                                     "familiar held-out prompts go to the frontier model (0: no "
                                                     "guard).")] = 0.99,
     seed: Annotated[int, typer.Option("--seed")] = 0,
+    max_calls: Annotated[Optional[int], typer.Option("--max-calls", min=0, help="Train on a seeded sample of at most "
+                                                     "this many labelled calls, read lazily (default: 20,000 when "
+                                                     "SOURCE is a run that took the bounded-memory path, else all; "
+                                                     "0: all).")] = None,
     finetune: Annotated[bool, typer.Option("--finetune/--no-finetune", help="Fine-tune the encoder on the "
                                            "training prompts (slow on a CPU); written to OUT/encoder/.")] = False,
     finetune_epochs: Annotated[int, typer.Option("--finetune-epochs")] = 1,
@@ -93,7 +97,7 @@ def train(
     """
     from ..errors import SlmprofileError
     from ..outputs import claim_dir
-    from .data import load_run_data
+    from .data import default_max_calls, load_run_data
     from .finetune import ENCODER_DIR, FinetuneSettings
     from .train import SlmRouter, train_router
 
@@ -110,7 +114,9 @@ def train(
                             reserved=(*RunDir.ROUTER_TRAIN_FILES, *ARTIFACT_FILES))
         data = load_run_data(source, label_column=label_column, frontier_column=frontier_column or None,
                              embeddings=embeddings, groups=None if groups == "none" else groups,
-                             weak_labels=weak_labels, weak_column=weak_column, weak_weight=weak_weight)
+                             weak_labels=weak_labels, weak_column=weak_column, weak_weight=weak_weight,
+                             max_calls=default_max_calls(source) if max_calls is None else max_calls or None,
+                             random_state=seed)
         console.print("data: " + ", ".join(f"{k} {v}" for k, v in data.report.items()), highlight=False)
         estimator = SlmRouter(target=target, target_value=target_value,
                               bag_of_pieces="auto" if bag_of_pieces is None else bag_of_pieces,  # type: ignore[arg-type]

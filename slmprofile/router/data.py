@@ -50,6 +50,26 @@ def _read_table(path: Path) -> Any:
     raise SlmprofileError(f"{path}: unsupported table type (use .parquet, .csv, .tsv or .jsonl)")
 
 
+#: On the bounded-memory path (``slmprofile run`` on a large log, or ``--stream``) the router trains on a seeded
+#: sample of at most this many labelled calls; ``router train`` does the same on such a run's directory.
+ROUTER_MAX_CALLS = 20_000
+
+
+def default_max_calls(source: str | Path) -> int | None:
+    """:data:`ROUTER_MAX_CALLS` when ``source`` is a run directory whose ``run.json`` says it took the
+    bounded-memory path, else None (every labelled call)."""
+    import json
+
+    info = RunDir(source).run_info if Path(source).is_dir() else None
+    if info is None or not info.is_file():
+        return None
+    try:
+        mode = json.loads(info.read_text(encoding="utf-8")).get("mode") or {}
+    except (OSError, ValueError):
+        return None
+    return ROUTER_MAX_CALLS if mode.get("stream") else None
+
+
 def load_run_data(source: str | Path, *, label_column: str = "slm_correct",
                   frontier_column: str | None = "frontier_correct", embeddings: str | Path | None = None,
                   groups: str | None = "task_type", weak_labels: str | Path | None = None,
