@@ -52,6 +52,8 @@ def test_masking_edge_cases_line_breaks_empty_and_long_texts() -> None:
     assert mask_contents(texts) == ["", "", "", "choose one ?\n( A ) x\n( B ) x\nanswer :", "x 0 x", "x"]
     assert mask_content("ab. cd ef\n\n\ngh") == "x . x\nx"  # runs of x collapse within a line, not across lines
     assert mask_content("Answer: " + "lorem " * 2000, max_chars=20) == "answer : x"
+    # the embedded view keeps the opening: at most max_tokens masked tokens, line breaks not counted
+    assert mask_contents(["a b. c d\nthe of and\n1 2 3", "lorem " * 50, ""], max_tokens=5) == ["a b . c d", "x", ""]
 
 
 def test_column_wise_cues_equal_the_per_request_definition(tmp_path) -> None:
