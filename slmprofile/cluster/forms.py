@@ -203,8 +203,8 @@ _TOKEN = r"[A-Za-z][A-Za-z']*|\d+(?:[.,]\d+)*|\S|\n"
 MASK_CHARS = 1500
 #: Masked tokens of a request that are embedded (about one word piece each: 64 with the encoder's two markers). The
 #: instruction sits in the opening; the answer-format cues read the whole request. On the development set
-#: (``benchmarks/cluster_quality.py``, seeds 0-2, 2026-12-07) families and archetypes scored the same as with the
-#: encoder's 256 pieces (family V 0.812 both; 0.769 vs 0.767 with instructions inline), at half the word pieces.
+#: (``benchmarks/cluster_quality.py``, seeds 0-4, 2026-12-07) families and archetypes scored the same as with the
+#: encoder's 256 pieces (family V 0.818 both; 0.779 vs 0.775 with instructions inline), at half the word pieces.
 MASK_TOKENS = 62
 
 
