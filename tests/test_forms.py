@@ -207,3 +207,56 @@ def test_development_set_has_every_form(shared_data: Path) -> None:
     assert d["archetype"].null_count() == 0  # transform rows take their sample task's archetype
     again = form_devset.build(0, cap=60, per_task=5, root=shared_data)
     assert again.equals(d) and not form_devset.build(1, cap=60, per_task=5, root=shared_data).equals(d)
+
+
+def _counting_encoder(dim: int = 16):
+    """A deterministic stand-in encoder (a seeded vector per text) that records every text it embeds."""
+    import hashlib
+
+    seen: list[str] = []
+
+    def encode(texts: list[str]) -> np.ndarray:
+        seen.extend(texts)
+        return np.stack([np.random.default_rng(int(hashlib.md5(t.encode()).hexdigest()[:8], 16)).normal(size=dim)
+                         for t in texts]).astype(np.float32)
+
+    return encode, seen
+
+
+def test_form_signals_embed_only_the_rows_the_families_need() -> None:
+    from slmprofile.cluster import TaskTypeClusterer
+    from slmprofile.cluster.forms import FormSignals, form_rows
+
+    rng = np.random.default_rng(0)
+    sizes = [150, 120, 90, 60]
+    texts = [MCQ, MCQ_LAW, "Write a Python function that parses a date string.",
+             "Tom buys 3 pens at $2 each. How much does he pay in total?"]
+    centres = np.eye(32)[:4] * 4
+    X = np.vstack([centres[c] + rng.normal(scale=0.15, size=(n, 32)) for c, n in enumerate(sizes)])
+    X[-3:] = rng.normal(scale=3, size=(3, 32))  # three prompts far from every type
+    cues = np.vstack([np.repeat(cue_matrix([None], [t]), n, axis=0) for t, n in zip(texts, sizes)])
+    masked = [f"masked request {i}" for i in range(len(X))]  # every row's masked request distinct
+    encode, seen = _counting_encoder()
+    form = FormSignals(cues=cues, texts=masked, encode=encode)
+    model = TaskTypeClusterer(reducer="pca", n_components=5, min_cluster_size=20, n_bootstrap=0,
+                              random_state=0).fit(X, form=form)
+    k, lost = model.n_clusters_, int((model.labels_ < 0).sum())
+    assert k >= 3
+    # the families read the types' mean features: at most 32 members per type and every unassigned prompt embedded
+    assert len(seen) == len(set(seen)) == form.n_encoded <= 32 * k + lost < len(X)
+    assert (model.prompt_families_ >= 0).all()  # unassigned prompts take the nearest family all the same
+    assert model.families_[model.labels_[0]] == model.families_[model.labels_[150]]  # two exam-question types
+    assert model.families_[model.labels_[0]] != model.families_[model.labels_[300]]
+    # rows drawn per type: all of a small type, 32 of a large one, every unassigned row, sorted
+    labels = np.repeat([0, 1, -1], [10, 100, 4])
+    rows = form_rows(labels, per_type=32, random_state=1)
+    assert np.array_equal(rows, np.sort(rows)) and len(rows) == 10 + 32 + 4
+    assert set(range(10)) <= set(rows.tolist()) and set(range(110, 114)) <= set(rows.tolist())
+    # on rows only, the families are those of every row's features when a type is no larger than the draw
+    blob_labels, feats, blob_cues = _form_blobs(0)
+    assert np.array_equal(form_families(blob_labels, feats[form_rows(blob_labels)], cues=blob_cues,
+                                        rows=form_rows(blob_labels)),
+                          form_families(blob_labels, feats, cues=blob_cues))
+    # vectors given up front are used as they are
+    given = FormSignals(cues=cues[:5], masked=np.ones((5, 3), dtype=np.float32))
+    assert given.vectors([1, 2]).shape == (2, 3) and given.n_encoded == 0

@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -250,49 +250,105 @@ def mask_contents(texts: Sequence[str | None], *, vocab: frozenset[str] | None =
     return out["m"].to_list()
 
 
+#: Form features are computed for at most this many members of each task type (the families need the types' mean
+#: form features, not every prompt's) and for every unassigned prompt: the content-masked requests of the other
+#: prompts are never embedded (at 100k calls 35k masked requests -> a few thousand).
+FORM_ROWS_PER_TYPE = 32
+
+
 @dataclass
 class FormSignals:
-    """Form signals of the rows a clusterer is fit on: ``masked`` (n, d) embeddings of the content-masked requests
-    and ``cues`` (n, len(CUE_NAMES)). :meth:`features` is the form space families are found in."""
+    """Form signals of the rows a clusterer is fit on: ``cues`` (n, len(CUE_NAMES)) and the content-masked requests,
+    embedded only for the rows asked for (:meth:`vectors`, :meth:`features`): ``masked`` holds them when they were
+    given, else ``texts`` (one masked request per row) and ``encode`` compute them on demand, each distinct masked
+    request once. :meth:`features` is the form space families are found in."""
 
-    masked: np.ndarray
     cues: np.ndarray
+    masked: np.ndarray | None = None
+    texts: list[str] | None = field(default=None, repr=False)
+    encode: Callable[[list[str]], Any] | None = field(default=None, repr=False)
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.masked is None and (self.texts is None or self.encode is None):
+            raise ValueError("FormSignals needs the masked vectors, or the masked texts and an encode function")
 
     def __len__(self) -> int:
         return len(self.cues)
 
     def take(self, idx: Any) -> FormSignals:
-        return FormSignals(masked=self.masked[idx], cues=self.cues[idx])
+        """The signals of rows ``idx`` (vectors computed so far are shared)."""
+        import numpy as np
 
-    def features(self, scale: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
-        """[standardised cues / sqrt(#cues), unit masked embedding]: both blocks weigh about 1.
-        ``scale``: (mean, std) of the cues to standardise with (default: these rows')."""
+        idx = np.asarray(idx)
+        if self.masked is not None:
+            return FormSignals(cues=self.cues[idx], masked=self.masked[idx])
+        return FormSignals(cues=self.cues[idx], texts=[self.texts[i] for i in idx.tolist()], encode=self.encode,
+                           _cache=self._cache)
+
+    @property
+    def n_encoded(self) -> int:
+        """Distinct masked requests embedded so far (0 when the vectors were given)."""
+        return len(self._cache)
+
+    def vectors(self, rows: Any = None) -> np.ndarray:
+        """Masked-request embeddings of ``rows`` (all rows when None), embedding the distinct ones not done yet."""
+        import numpy as np
+
+        rows = np.arange(len(self)) if rows is None else np.asarray(rows, dtype=np.int64)
+        if self.masked is not None:
+            return np.asarray(self.masked)[rows]
+        texts = [self.texts[i] for i in rows.tolist()]
+        todo = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if todo:
+            self._cache.update(zip(todo, np.asarray(self.encode(todo), dtype=np.float32)))
+        if not texts:
+            dim = len(next(iter(self._cache.values()))) if self._cache else 0
+            return np.zeros((0, dim), dtype=np.float32)
+        return np.stack([self._cache[t] for t in texts])
+
+    def features(self, rows: Any = None, scale: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+        """[standardised cues / sqrt(#cues), unit masked embedding] of ``rows`` (all when None): both blocks weigh
+        about 1. ``scale``: (mean, std) of the cues to standardise with (default: all rows', whatever ``rows``)."""
         import numpy as np
 
         cues = np.asarray(self.cues, dtype=np.float64)
         mean, std = scale if scale is not None else (cues.mean(0), cues.std(0))
+        if rows is not None:
+            cues = cues[np.asarray(rows, dtype=np.int64)]
         block = (cues - mean) / np.maximum(std, 1e-6) / np.sqrt(cues.shape[1])
-        masked = np.asarray(self.masked, dtype=np.float64)
+        masked = np.asarray(self.vectors(rows), dtype=np.float64)
         masked = masked / np.maximum(np.linalg.norm(masked, axis=1, keepdims=True), 1e-12)
         return np.hstack([block, masked])
 
     @classmethod
     def from_texts(cls, system_prompts: Sequence[str | None], prompts: Sequence[str | None],
                    encode: Callable[[list[str]], Any]) -> FormSignals:
-        """Cues and masked-request embeddings of aligned columns. Masked requests repeat a lot (a template masks to
-        one string), so each distinct one is embedded once."""
-        import numpy as np
-
+        """Cues and content-masked requests of aligned columns; the masked requests are embedded with ``encode``
+        only when their vectors are asked for (a template masks to one string, so each distinct one once)."""
         masked = [m or "x" for m in mask_contents(_requests(system_prompts, prompts)["req"].to_list(),
                                                   max_tokens=MASK_TOKENS)]
-        distinct = list(dict.fromkeys(masked))
-        vectors = np.asarray(encode(distinct), dtype=np.float32)
-        where = {text: i for i, text in enumerate(distinct)}
-        return cls(masked=vectors[[where[t] for t in masked]], cues=cue_matrix(system_prompts, prompts))
+        return cls(cues=cue_matrix(system_prompts, prompts), texts=masked, encode=encode)
+
+
+def form_rows(labels: np.ndarray, *, per_type: int = FORM_ROWS_PER_TYPE,
+              random_state: int | None = 0) -> np.ndarray:
+    """Rows whose form features the families need (sorted): at most ``per_type`` members of each task type, drawn
+    with ``random_state``, and every unassigned row (-1)."""
+    import numpy as np
+
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(random_state)
+    picked = [np.flatnonzero(labels < 0)]
+    for c in np.unique(labels[labels >= 0]):
+        members = np.flatnonzero(labels == c)
+        picked.append(members if len(members) <= per_type else rng.choice(members, per_type, replace=False))
+    return np.sort(np.concatenate(picked)).astype(np.int64)
 
 
 def form_families(labels: np.ndarray, features: np.ndarray, *, cues: np.ndarray | None = None,
-                  max_families: int = 20, sample: int = 5000, random_state: int | None = 0) -> np.ndarray:
+                  rows: np.ndarray | None = None, max_families: int = 20, sample: int = 5000,
+                  random_state: int | None = 0) -> np.ndarray:
     """Family of each task type (labels 0..k-1; -1 ignored) by task form.
 
     With ``cues`` (the rows' :func:`cue_matrix`), a type's family is the form its members read as
@@ -300,6 +356,7 @@ def form_families(labels: np.ndarray, features: np.ndarray, *, cues: np.ndarray 
     a topic, and the number of families is the number of forms the log holds, whatever its size. Types whose
     requests show no form cue (:data:`OTHER_FORM`) are grouped among themselves by their form ``features``
     (:func:`_ward_families`). Without ``cues``, every type is grouped that way. Nothing here looks at labels.
+    ``rows``: the rows ``features`` holds (e.g. :func:`form_rows`; all rows when None); the cues are every row's.
     """
     import numpy as np
 
@@ -307,8 +364,9 @@ def form_families(labels: np.ndarray, features: np.ndarray, *, cues: np.ndarray 
     k = int(labels.max()) + 1 if len(labels) else 0
     if k == 0:
         return np.zeros(0, dtype=int)
+    held = labels if rows is None else labels[np.asarray(rows, dtype=np.int64)]
     if cues is None:
-        return _ward_families(labels, features, np.arange(k), max_families=max_families, sample=sample,
+        return _ward_families(held, features, np.arange(k), max_families=max_families, sample=sample,
                               random_state=random_state)
     forms = [form_name(cues[labels == c]) for c in range(k)]
     out = np.full(k, -1)
@@ -318,7 +376,7 @@ def form_families(labels: np.ndarray, features: np.ndarray, *, cues: np.ndarray 
             out[c] = order.setdefault(form, len(order))
     other = np.flatnonzero(out < 0)
     if len(other):
-        sub = _ward_families(labels, features, other, max_families=max_families, sample=sample,
+        sub = _ward_families(held, features, other, max_families=max_families, sample=sample,
                              random_state=random_state)
         out[other] = len(order) + sub
     return out
@@ -336,7 +394,7 @@ def _ward_families(labels: np.ndarray, features: np.ndarray, types: np.ndarray, 
     if len(types) < 4:
         return np.zeros(len(types), dtype=int)
     descriptors = np.stack([features[labels == c].mean(0) for c in types])
-    pos = np.full(int(labels.max()) + 1, -1)
+    pos = np.full(max(int(labels.max()), int(np.max(types))) + 1, -1)
     pos[types] = np.arange(len(types))
     kept = np.flatnonzero(np.isin(labels, types))
     rng = np.random.default_rng(random_state)

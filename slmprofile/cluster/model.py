@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from ..params import Interval, Options, Rule, check_params
 from .density import CLUSTERERS, make_clusterer
-from .forms import FormSignals, form_families
+from .forms import FormSignals, form_families, form_rows
 from .reduce import make_reducer
 from .templates import blend_templates, group_means, merge_by_groups, normalize_rows
 from .views import PromptViews, ViewMerge, merge_by_views
@@ -255,10 +255,11 @@ class TaskTypeClusterer:
         self.flags_ = flags
         self.distances_ = 1.0 - own
         if form is not None and self.family_features == "form":
-            features = form.features()
-            self.families_ = form_families(labels, features, cues=form.cues, random_state=self.random_state)
+            rows = form_rows(labels, random_state=self.random_state)  # the families need no more
+            features = form.features(rows)
+            self.families_ = form_families(labels, features, cues=form.cues, rows=rows, random_state=self.random_state)
             self.family_basis_ = "form"
-            self.prompt_families_ = _nearest_family(labels, self.families_, features)
+            self.prompt_families_ = _nearest_family(labels, self.families_, features, rows)
         else:
             self.families_ = self._families(self.centroids_, Xb, labels)
             self.family_basis_ = "content"
@@ -271,12 +272,12 @@ class TaskTypeClusterer:
 
         X = normalize_rows(X)
         if fitting and form is not None and self.form_weight > 0:
-            self.form_dims_ = int(form.masked.shape[1])
+            self.form_dims_ = int(form.vectors([0]).shape[1])
         if not getattr(self, "form_dims_", 0):
             return X
         if form is None:
             raise ValueError("this TaskTypeClusterer was fit with form signals: pass form= for new prompts too")
-        return normalize_rows(np.hstack([X, self.form_weight * normalize_rows(form.masked)]))
+        return normalize_rows(np.hstack([X, self.form_weight * normalize_rows(form.vectors())]))
 
     def content_centroids(self) -> np.ndarray:
         """Unit centroids in the prompt-embedding space (``centroids_`` without the masked-request part)."""
@@ -424,17 +425,22 @@ class TaskTypeClusterer:
         return self.fit(X, groups=groups, form=form).labels_
 
 
-def _nearest_family(labels: np.ndarray, families: np.ndarray, features: np.ndarray) -> np.ndarray:
+def _nearest_family(labels: np.ndarray, families: np.ndarray, features: np.ndarray,
+                    rows: np.ndarray | None = None) -> np.ndarray:
     """Every prompt's family: its type's, or for an unassigned prompt the family whose members' mean form features
-    are nearest."""
+    are nearest. ``features`` are those of ``rows`` (all rows when None), which hold every unassigned prompt."""
     import numpy as np
 
     out = np.where(labels >= 0, families[np.maximum(labels, 0)], -1)
     lost = out < 0
     if not lost.any() or not len(families):
         return out
+    rows = np.arange(len(labels)) if rows is None else np.asarray(rows, dtype=np.int64)
+    held = out[rows]
     fams = np.unique(families)
-    means = np.stack([features[out == f].mean(0) for f in fams])
-    d = ((features[lost, None, :] - means[None]) ** 2).sum(-1)
-    out[lost] = fams[d.argmin(1)]
+    means = np.stack([features[held == f].mean(0) if (held == f).any() else np.full(features.shape[1], np.inf)
+                      for f in fams])
+    mine = features[held < 0]
+    d = ((mine[:, None, :] - means[None]) ** 2).sum(-1)
+    out[rows[held < 0]] = fams[d.argmin(1)]
     return out
