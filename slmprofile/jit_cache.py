@@ -51,6 +51,7 @@ def enable_jit_cache(functions: Iterable[Any] = (), *, packages: Iterable[str] =
         logger.info("numba cache off: %s is not writable", directory)
         return 0
     numba.config.CACHE_DIR = str(directory)
+    _quiet_uncacheable()
     prefixes = tuple(packages)
     found = list(functions)
     for name, module in list(sys.modules.items()):
@@ -66,3 +67,14 @@ def enable_jit_cache(functions: Iterable[Any] = (), *, packages: Iterable[str] =
                 continue
             switched += 1
     return switched
+
+
+def _quiet_uncacheable() -> None:
+    """Silence numba's "Cannot cache compiled function ..." warning: some of the switched functions (pynndescent's
+    ``nn_descent`` uses dynamic globals) cannot be cached after all; they compile in memory as they did before this
+    module asked, and a user should not read a warning about a cache they never asked for."""
+    import warnings
+
+    from numba.core.errors import NumbaWarning
+
+    warnings.filterwarnings("ignore", message="Cannot cache compiled function", category=NumbaWarning)

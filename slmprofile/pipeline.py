@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from .outputs import claim_dir
 from .rundir import RunDir
 from .settings import RunSettings, ShadowSettings
-from .stages import (ROUTER_MAX_CALLS, RunState, embed_stage, ingest_stage, redact_stage, report_stage, router_stage,
-                     run_info_stage, run_versions, savings_stage, suitability_stage, task_types_stage,
+from .stages import (ROUTER_MAX_CALLS, RunState, embed_stage, ingest_stage, redact_stage, release_memory, report_stage,
+                     router_stage, run_info_stage, run_versions, savings_stage, suitability_stage, task_types_stage,
                      write_logs_stage)
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -143,6 +143,8 @@ def run(paths: Iterable[str | Path], out_dir: str | Path, settings: RunSettings 
     try:
         for stage in STAGES:
             stage(state)
+            if settings.stream:
+                release_memory()
     finally:
         claimed.close()
     assert state.report is not None

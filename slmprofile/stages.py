@@ -273,6 +273,26 @@ def savings_stage(state: RunState) -> None:
             state.files["candidates"] = str(state.run / RunDir.CANDIDATES)
 
 
+def release_memory() -> int:
+    """Collect garbage and hand the C heap's free pages back to the system (glibc's ``malloc_trim``; elsewhere only
+    the collection). Between the stages of the bounded-memory path: what one stage freed (onnxruntime arenas, the
+    router's training data, polars buffers) otherwise stays in the process's resident set, and the next stage's peak
+    lands on top of it. Returns 1 when memory was trimmed, else 0."""
+    import ctypes
+    import ctypes.util
+    import gc
+    import sys
+
+    gc.collect()
+    if not sys.platform.startswith("linux"):
+        return 0
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return int(libc.malloc_trim(0))
+    except (OSError, AttributeError):  # not glibc (musl has no malloc_trim)
+        return 0
+
+
 def router_stage(state: RunState) -> None:
     """Train, export and benchmark the router when the logs carry per-call outcome labels.
 
@@ -311,6 +331,8 @@ def router_stage(state: RunState) -> None:
                                embedder=state.embedder, finetune=settings.get("finetune"),
                                finetune_dir=run.router / RunDir.ROUTER_ENCODER if settings.get("finetune") else None)
         files = {f"router_{k}": str(v) for k, v in trained.write(run.router).items()}
+        if s.stream:
+            release_memory()
         exported = export_router(run.router / RunDir.ROUTER_HEAD, run.router, int8=True)
         files.update({f"router_{k}": str(v) for k, v in exported.files.items()})
     info: dict[str, Any] = {"data": data.report, "threshold": float(trained.router.threshold_),
@@ -318,6 +340,8 @@ def router_stage(state: RunState) -> None:
     if s.bench:
         from .router.bench import run_benchmark
 
+        if s.stream:
+            release_memory()
         with state.stage("bench"):
             texts = [x for x in lazy.select("prompt_text").drop_nulls().head(1024).collect()["prompt_text"].to_list()
                      if x][:256]

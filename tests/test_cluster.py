@@ -495,3 +495,25 @@ def test_jit_cache_switches_on_and_off(tmp_path: Path, monkeypatch) -> None:
     (tmp_path / "unwritable").write_text("a file, not a folder")
     assert enable_jit_cache([double], packages=()) == 0  # cannot be made: compiled as before
     assert double(21) == 42
+
+
+def test_jit_cache_keeps_quiet_about_functions_numba_cannot_cache(tmp_path: Path, monkeypatch) -> None:
+    """pynndescent's nn_descent uses dynamic globals: switched on, numba compiles it in memory and would warn."""
+    import warnings
+
+    pytest.importorskip("numba")
+    from slmprofile.jit_cache import enable_jit_cache
+
+    (tmp_path / "dynamic_globals_mod.py").write_text(
+        "import numba\nimport numpy as np\nbig = np.arange(2_000_000, dtype=np.float64)\n\n\n"
+        "@numba.njit\ndef pick(i):\n    return big[i]\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("SLMPROFILE_JIT_CACHE", "1")
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "cache"))
+    import dynamic_globals_mod
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert enable_jit_cache([dynamic_globals_mod.pick], packages=()) == 1
+        assert dynamic_globals_mod.pick(3) == 3.0
+    assert not [w for w in caught if "Cannot cache" in str(w.message)]

@@ -407,14 +407,20 @@ def test_graph_is_written_unfused_when_fusion_does_not_apply(case, tmp_path, mon
 
 def test_export_joins_the_cached_encoder_graph_and_decides_like_the_one_piece_export(artifact, tmp_path, monkeypatch):
     """The second export of a model reuses its cached, fused encoder graphs (no encoder loaded, nothing fused) and
-    gives the one-piece export's p_slm; a broken cache entry falls back to the one-piece export."""
+    gives the one-piece export's p_slm; a broken cache entry falls back to the one-piece export. The first export,
+    in a process without PyTorch, builds the cached graphs in a child process."""
+    from slmprofile import child
     from slmprofile.router import export as ex
     from slmprofile.router.graft import encoder_cache_dir
     from slmprofile.runtime import Router
 
     _, router = artifact
     cache = tmp_path / "cache"
+    children = []
+    monkeypatch.setattr(ex, "_torch_loaded", lambda: False)
+    monkeypatch.setattr(child, "call", lambda fn, *a, _call=child.call, **k: children.append(fn) or _call(fn, *a, **k))
     first = ex.export_router(router, tmp_path / "first", cache_dir=cache)
+    assert children == [ex.build_encoder_graphs]
     assert first.config["graph"]["built"] == "joined" and first.config["graph"]["fused"]["Attention"] == 6
     one_piece = ex.export_router(router, tmp_path / "one", reuse_encoder=False)
     assert one_piece.config["graph"]["built"] == "one piece"

@@ -161,6 +161,10 @@ def test_run_stream_writes_the_same_files_in_bounded_memory(tmp_path: Path, embe
     assert default_max_calls(out) == ROUTER_MAX_CALLS and default_max_calls(out / "logs.parquet") is None
     data = load_run_data(out, max_calls=300)
     assert len(data.texts) == 300 and data.report["sampled_from"] == logs["slm_correct"].drop_nulls().len()
+    # drawn from the calls of the task types' uniform fit sample, whose prompts are embedded: nothing to embed again
+    embedded = pl.read_parquet(out / "embeddings.parquet")
+    assert embedded["fit_sample"].sum() == 1500 and not embedded["fit_sample"].all()
+    assert data.report["sampled_from_fit_sample"] == 300 and data.report["embeddings"].endswith("embeddings.parquet")
     assert np.isfinite(data.slm_correct).all()
     assert data.groups is not None and len(set(data.groups)) > 5
 
@@ -175,3 +179,20 @@ def test_run_stream_reports_bad_input_from_its_reader_process(tmp_path: Path) ->
     bad.write_text("\n".join([*good, "{not json"]) + "\n", encoding="utf-8")
     with pytest.raises(IngestError, match=r"calls\.jsonl:4"):
         run([bad], tmp_path / "out", stream=True, strict=True, router=False, html_report=False)
+
+
+def test_router_sample_draws_from_the_fit_sample_first_and_tops_up_from_the_rest() -> None:
+    from slmprofile.router.data import _sample_calls
+
+    calls = pl.DataFrame({"prompt_hash": [f"h{i % 40}" for i in range(200)]})
+    preferred = pl.Series("prompt_hash", [f"h{i}" for i in range(0, 40, 4)])  # 10 of 40 prompts: 50 calls
+    inside = calls["prompt_hash"].is_in(preferred.implode()).to_numpy()
+    keep, report = _sample_calls(calls.lazy(), 30, preferred, 0)
+    assert len(set(keep.tolist())) == 30 and inside[keep].all() and report == {
+        "sampled_from": 200, "sampled_from_fit_sample": 30}
+    keep, report = _sample_calls(calls.lazy(), 80, preferred, 0)  # every preferred call, then 30 of the others
+    assert len(set(keep.tolist())) == 80 and inside[keep].sum() == 50 and list(keep) == sorted(keep)
+    assert report["sampled_from_fit_sample"] == 50
+    keep, report = _sample_calls(calls.lazy(), 80, None, 0)  # no fit sample: a plain seeded sample
+    assert len(set(keep.tolist())) == 80 and report == {"sampled_from": 200}
+    assert _sample_calls(calls.lazy(), 200, preferred, 0) == (None, {})

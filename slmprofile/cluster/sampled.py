@@ -37,10 +37,17 @@ if TYPE_CHECKING:  # pragma: no cover
 logger = logging.getLogger(__name__)
 
 
+#: Column of the sampled path's ``embeddings.parquet``: True for the prompts of the seeded uniform fit sample. Their
+#: calls are a uniform sample of all calls (each distinct prompt was drawn with the same chance, whatever its
+#: frequency, template or outcome), so the router draws its training calls from them first and embeds nothing new
+#: (:func:`slmprofile.router.data.load_run_data`).
+FIT_SAMPLE_COLUMN = "fit_sample"
+
+
 @dataclass
 class SampledResult:
-    """The task types, the embeddings that were computed (``prompt_hash, n_calls, template_id, embedding``: the
-    sample, the prompts no template could place, the audit) and how the prompts were placed."""
+    """The task types, the embeddings that were computed (``prompt_hash, n_calls, template_id, embedding,
+    fit_sample``: the sample, the prompts no template could place, the audit) and how the prompts were placed."""
 
     result: TaskTypeResult
     embeddings: pl.DataFrame
@@ -224,8 +231,11 @@ def discover_task_types_sampled(logs: pl.DataFrame | pl.LazyFrame, *, embedder: 
         pl.Series("cluster_id", labels, dtype=pl.Int64),
         pl.when(dist_col.is_nan()).then(None).otherwise(dist_col).alias("distance"),
         pl.Series("flags", flags.tolist(), dtype=pl.Utf8))
+    in_fit = np.zeros(len(all_embedded), dtype=bool)
+    in_fit[:len(fit_idx)] = True
     embeddings = distinct[all_embedded.tolist()].select("prompt_hash", "n_calls", "template_id").with_columns(
-        pl.Series("embedding", X_all, dtype=pl.Array(pl.Float32, X_all.shape[1])))
+        pl.Series("embedding", X_all, dtype=pl.Array(pl.Float32, X_all.shape[1])),
+        pl.Series(FIT_SAMPLE_COLUMN, in_fit, dtype=pl.Boolean))
     del distinct, prompt_col  # the prompt texts: only the embedded ones are needed from here on
     info = {
         "distinct_prompts": n,

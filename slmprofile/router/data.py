@@ -70,6 +70,44 @@ def default_max_calls(source: str | Path) -> int | None:
     return ROUTER_MAX_CALLS if mode.get("stream") else None
 
 
+def _fit_sample_hashes(path: Path) -> Any:
+    """The prompt hashes of a sampled run's uniform fit sample (``embeddings.parquet`` rows flagged
+    :data:`~slmprofile.cluster.sampled.FIT_SAMPLE_COLUMN`), or None when the file has no such column."""
+    import polars as pl
+
+    from ..cluster.sampled import FIT_SAMPLE_COLUMN
+
+    if not path.is_file():
+        return None
+    scan = pl.scan_parquet(path)
+    if FIT_SAMPLE_COLUMN not in scan.collect_schema().names():
+        return None
+    return scan.filter(pl.col(FIT_SAMPLE_COLUMN)).select("prompt_hash").collect()["prompt_hash"]
+
+
+def _sample_calls(scan: Any, max_calls: int, preferred: Any, random_state: int) -> tuple[Any, dict[str, int]]:
+    """Row numbers of a seeded sample of at most ``max_calls`` calls of ``scan`` (None: keep all) and what to
+    report. With ``preferred`` (prompt hashes whose calls are themselves a uniform sample of the calls, and whose
+    vectors are already in ``embeddings.parquet``) the sample is drawn from their calls first, topped up from the
+    others when they are too few: a uniform sample of a uniform sample, with nothing new to embed."""
+    import numpy as np
+    import polars as pl
+
+    total = scan.select(pl.len()).collect().item()
+    if total <= max_calls:
+        return None, {}
+    rng = np.random.default_rng(random_state)
+    if preferred is None or "prompt_hash" not in scan.collect_schema().names():
+        return np.sort(rng.choice(total, max_calls, replace=False)), {"sampled_from": total}
+    inside = scan.select(pl.col("prompt_hash").is_in(preferred.implode())).collect().to_series().to_numpy()
+    rows_in, rows_out = np.flatnonzero(inside), np.flatnonzero(~inside)
+    if len(rows_in) >= max_calls:
+        keep = rng.choice(rows_in, max_calls, replace=False)
+    else:
+        keep = np.concatenate([rows_in, rng.choice(rows_out, max_calls - len(rows_in), replace=False)])
+    return np.sort(keep), {"sampled_from": total, "sampled_from_fit_sample": int(min(len(rows_in), max_calls))}
+
+
 def load_run_data(source: str | Path, *, label_column: str = "slm_correct",
                   frontier_column: str | None = "frontier_correct", embeddings: str | Path | None = None,
                   groups: str | None = "task_type", weak_labels: str | Path | None = None,
@@ -85,7 +123,9 @@ def load_run_data(source: str | Path, *, label_column: str = "slm_correct",
     the embeddings). ``weak_labels``: a table with ``weak_key`` (e.g. ``task_type``) and ``weak_column`` (bool or rate) that labels
     calls without an outcome, each with ``weak_weight``. ``max_calls``: train on a seeded random sample of at most
     this many calls (of the labelled ones when there are no weak labels), read lazily: for logs of millions of
-    calls, whose full text need not be in memory to train a router.
+    calls, whose full text need not be in memory to train a router. On a sampled run (``embeddings.parquet`` with
+    a ``fit_sample`` column) the calls are drawn from those of the task types' uniform fit sample first, whose
+    prompts are embedded already (``report["sampled_from_fit_sample"]``).
     """
     import numpy as np
     import polars as pl
@@ -96,22 +136,19 @@ def load_run_data(source: str | Path, *, label_column: str = "slm_correct",
     if not logs_path.is_file():
         raise SlmprofileError(f"{logs_path}: not found (give a run directory from `slmprofile run` or a logs Parquet)")
     scan = pl.scan_parquet(logs_path)
-    sampled_from = None
+    emb_path = Path(embeddings) if embeddings else RunDir(run_dir).embeddings
+    sampled: dict[str, int] = {}
     if max_calls is not None:
         if label_column in scan.collect_schema().names() and weak_labels is None:
             scan = scan.filter(pl.col(label_column).is_not_null())
-        total = scan.select(pl.len()).collect().item()
-        if total > max_calls:
-            keep = np.sort(np.random.default_rng(random_state).choice(total, max_calls, replace=False))
+        keep, sampled = _sample_calls(scan, max_calls, _fit_sample_hashes(emb_path), random_state)
+        if keep is not None:
             scan = scan.with_row_index("__row").filter(pl.col("__row").is_in(keep.tolist())).drop("__row")
-            sampled_from = total
     logs = scan.collect()
     for column in ("prompt_text",):
         if column not in logs.columns:
             raise SlmprofileError(f"{logs_path}: missing column {column!r} (is it a normalized logs file?)")
-    report: dict[str, Any] = {"calls": logs.height}
-    if sampled_from is not None:
-        report["sampled_from"] = sampled_from
+    report: dict[str, Any] = {"calls": logs.height, **sampled}
     logs = logs.filter(pl.col("prompt_text").is_not_null() & (pl.col("prompt_text").str.len_chars() > 0))
     report["skipped_empty_prompt"] = report["calls"] - logs.height
 
@@ -160,7 +197,6 @@ def load_run_data(source: str | Path, *, label_column: str = "slm_correct",
         report["weak_labelled"] = int(fill.sum())
 
     vectors = None
-    emb_path = Path(embeddings) if embeddings else RunDir(run_dir).embeddings
     if emb_path.is_file() and "prompt_hash" in logs.columns:
         table = pl.read_parquet(emb_path).select("prompt_hash", "embedding")
         joined = logs.select("prompt_hash").join(table, on="prompt_hash", how="left", maintain_order="left")

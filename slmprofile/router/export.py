@@ -210,6 +210,21 @@ def graph_max_abs_diff(first: Path, second: Path, *, vocab_size: int, max_length
 FUSION_TOLERANCE = 1e-4
 
 
+def _torch_loaded() -> bool:
+    import sys
+
+    return "torch" in sys.modules
+
+
+def build_encoder_graphs(model_path: str, directory: str, opset: int) -> dict[str, Any]:
+    """Write the pooled encoder graphs of ``model_path`` (fp32 + int8, :func:`write_graphs`) to ``directory`` and
+    return their summary. :func:`export_router` runs this once per model (the graphs are cached) and, when the
+    process has not loaded PyTorch, in a child process (:mod:`slmprofile.child`): a large run's router stage then
+    never holds PyTorch and the export's copies of the graph (about 1.5 GB at its peak)."""
+    encoder, length = load_graph_encoder(Path(model_path))
+    return write_graphs(build_pooled_encoder(encoder), Path(directory), opset=opset, int8=True, max_length=length)[1]
+
+
 def write_graphs(module: Any, directory: Path, *, opset: int, int8: bool,
                  max_length: int = 128) -> tuple[dict[str, Path], dict[str, Any]]:
     """Export ``module`` to ``router.onnx`` (+ ``router.int8.onnx``), fused by :func:`fuse_graph` when that works.
@@ -338,8 +353,11 @@ def export_router(router: SlmRouter | str | Path, directory: str | Path, *, mode
         from .graft import write_joined_graphs
 
         def build_encoder(staging: Path) -> dict[str, Any]:
-            encoder, length = load_graph_encoder(model_path)
-            return write_graphs(build_pooled_encoder(encoder), staging, opset=opset, int8=True, max_length=length)[1]
+            if _torch_loaded():  # PyTorch is loaded already: building here costs no more memory
+                return build_encoder_graphs(str(model_path), str(staging), opset)
+            from .. import child
+
+            return child.call(build_encoder_graphs, str(model_path), str(staging), opset)
 
         head = build_head_graph(router, shape["max_length"], opset=opset)  # no PyTorch: built from .head_math
         try:
