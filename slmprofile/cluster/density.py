@@ -48,7 +48,8 @@ def sklearn_hdbscan_clusterer(*, min_cluster_size: int, min_samples: int) -> Den
     """scikit-learn's HDBSCAN (no extra package; no ``relative_validity_``)."""
     from sklearn.cluster import HDBSCAN
 
-    return HDBSCAN(min_cluster_size=min_cluster_size, min_samples=min_samples)
+    # copy=True: never overwrite the caller's array (and scikit-learn 1.9 warns until the choice is explicit)
+    return HDBSCAN(min_cluster_size=min_cluster_size, min_samples=min_samples, copy=True)
 
 
 register_clusterer("hdbscan", hdbscan_clusterer)
