@@ -82,15 +82,16 @@ def calls(tmp_path):
 
 # --------------------------------------------------------------------------------------------------- shadow mode
 def test_shadow_mode_answers_from_the_frontier_and_never_waits_for_the_small_model(router, tmp_path):
-    with FakeOpenAI() as frontier, FakeOpenAI(latency_s=1.5) as slm:
-        # the small model answers slowly but well inside its timeout: the answer must not wait for it
-        small = Upstream(slm.base_url, api_key_env="SLM_TEST_KEY", timeout_s=10.0, retries=0)
+    with FakeOpenAI() as frontier, FakeOpenAI(latency_s=4.0) as slm:
+        # the small model answers slowly but well inside its timeout: the answer must not wait for it (the margin
+        # leaves room for a first request on two busy cores: router session warm-up, connections)
+        small = Upstream(slm.base_url, api_key_env="SLM_TEST_KEY", timeout_s=20.0, retries=0)
         with BackgroundGateway(settings(frontier, small, tmp_path), router) as gw:
             started = time.perf_counter()
             reply = chat(gw, TO_SLM)
             elapsed = time.perf_counter() - started
             assert reply.status_code == 200 and content(reply) == "billing"
-            assert elapsed < 1.0, f"the answer waited for the shadow call ({elapsed:.2f} s)"
+            assert elapsed < 2.5, f"the answer waited for the shadow call ({elapsed:.2f} s)"
             assert reply.headers["x-slmprofile-served-by"] == "frontier"
             streamed = chat(gw, TO_FRONTIER + ". How many is 2 and 3 in total?", stream=True)
             assert streamed.status_code == 200 and streamed.headers["content-type"].startswith("text/event-stream")
