@@ -103,19 +103,18 @@ def run_versions() -> dict[str, str]:
 # -- the stages ------------------------------------------------------------------------------------------------------
 
 def ingest_stage(state: RunState) -> None:
-    """Read the logs (and join outcome tables): a frame, or with ``stream`` Parquet parts written by a child
-    process, so that what the reader allocates goes back to the system before embedding starts."""
+    """Read the logs (and join outcome tables): a frame, or with ``stream`` Parquet parts written where the engine
+    says (the local engine: a child process, so that what the reader allocates goes back to the system before
+    embedding starts; Ray: the workers)."""
     s = state.settings
     with state.stage("ingest"):
         if s.stream:
             import tempfile
 
-            from . import child
-            from .ingest import ingest_to_parquet
-
             state.parts_dir = Path(tempfile.mkdtemp(prefix=".parts-", dir=state.run.root))  # ours alone
-            state.parts = child.call(ingest_to_parquet, state.paths, state.parts_dir, format=s.format, mapping=s.mapping,
-                                     strict=s.strict, progress=True, outcomes=s.outcomes, outcomes_key=s.outcomes_key)
+            state.parts = state.engine.ingest_parts(state.paths, state.parts_dir, format=s.format, mapping=s.mapping,
+                                                    strict=s.strict, progress=True, outcomes=s.outcomes,
+                                                    outcomes_key=s.outcomes_key)
             state.report = state.parts.report
         else:
             from .ingest import ingest

@@ -368,6 +368,47 @@ def test_streaming_ingest_joins_outcome_tables_like_the_in_memory_reader(tmp_pat
     assert report.unmatched == 1 and report.duplicate == 1 and report.matched == table.height
 
 
+def _reversed_tasks(fn, args, desc, progress=False):
+    """Each round's tasks run last-first: a result that leaned on another task of its round would show."""
+    return [fn(*a) for a in reversed(args)][::-1]
+
+
+def test_ingest_in_pieces_equals_the_streaming_reader(tmp_path: Path) -> None:
+    """The task-by-task ingest the Ray workers run (a task per file, per id bucket, per part) gives the one-process
+    reader's calls, in its order, and its report to the line: ids repeated within and across files (a copied log,
+    a Batch API input whose custom id is a logged call's id) dropped where they were read, an eval table joined,
+    templates learnt from the merged samples (small enough that the sample is a true subset)."""
+    import json
+    import shutil
+
+    from slmprofile.ingest import ingest_to_parquet
+    from slmprofile.ingest.pieces import ingest_in_pieces
+
+    logs = tmp_path / "logs"
+    shutil.copytree(SAMPLE_LOGS, logs)
+    shutil.copy(SAMPLE_LOGS / "openai_chat.jsonl", logs / "openai_chat_again.jsonl")
+    fixtures = Path(__file__).parent / "fixtures"
+    batch = [json.loads(line) for line in (fixtures / "batch_input.jsonl").read_text().splitlines()]
+    batch[0]["custom_id"] = ingest(SAMPLE_LOGS / "openai_chat.jsonl").frame["id"][0]
+    (logs / "batch_input.jsonl").write_text("".join(json.dumps(r) + "\n" for r in batch))
+    shutil.copy(fixtures / "batch_output.jsonl", logs / "batch_output.jsonl")
+    evals = SAMPLE_LOGS.parent / "evals" / "offline_eval.csv"
+    options = {"chunk_rows": 300, "template_sample": 900, "outcomes": evals}
+
+    one = ingest_to_parquet(logs, tmp_path / "one", **options)
+    pieces = ingest_in_pieces(logs, tmp_path / "pieces", run_tasks=_reversed_tasks, bucket_ids=700, **options)
+    a, b = one.report.to_dict(), pieces.report.to_dict()
+    a.pop("seconds"), b.pop("seconds")
+    assert a == b
+    assert a["skipped"]["duplicate_id"] > 870 and a["batch_joined"] >= 1 and a["templates"] > 1
+    again = next(f for f in a["files"] if f["path"].endswith("openai_chat_again.jsonl"))
+    assert again["rows_kept"] == 0 and again["examples"]["duplicate_id"][0].startswith(f"{logs}/openai_chat_again")
+    assert b["outcomes"][0]["matched"] > 0
+    frame = pieces.scan().collect()
+    assert frame.equals(one.scan().collect()) and frame["id"].is_unique().all()
+    assert len(pieces.parts) > len(list(logs.iterdir()))  # several parts per file, cut per file
+
+
 def test_streaming_ingest_learns_templates_from_a_bounded_sample(tmp_path: Path) -> None:
     from slmprofile.ingest import ingest_to_parquet
 

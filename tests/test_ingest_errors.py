@@ -1,5 +1,6 @@
 """Hostile and broken inputs: every one is a counted, reported skip (or a nulled value) naming file:line and field,
-or a one-line error naming the file - in ``ingest``, in the streaming ``ingest_to_parquet`` and in the CLI alike.
+or a one-line error naming the file - in ``ingest``, in the streaming ``ingest_to_parquet``, in its task-by-task form
+``ingest_in_pieces`` (what the Ray engine's workers run) and in the CLI alike.
 
 Each case is a small hand-made log. ``kind`` says what must happen without ``--strict``:
 
@@ -32,6 +33,7 @@ from slmprofile.errors import IngestError
 from slmprofile.ingest import FORMATS, ingest, ingest_to_parquet, parse_mapping
 from slmprofile.ingest.common import Skip, collect_invalid_values
 from slmprofile.ingest.formats import Table
+from slmprofile.ingest.pieces import ingest_in_pieces
 
 
 def _chat(i: int, **top: Any) -> dict[str, Any]:
@@ -210,8 +212,10 @@ def test_bad_input_is_a_counted_skip_or_a_one_line_error(tmp_path: Path, case: C
             ingest(paths, **case.options)
         with pytest.raises(IngestError) as streamed:
             ingest_to_parquet(paths, tmp_path / "parts", **case.options)
+        with pytest.raises(IngestError) as pieces:
+            ingest_in_pieces(paths, tmp_path / "pieces", **case.options)
         message = str(memory.value)
-        assert str(streamed.value) == message and "\n" not in message
+        assert str(streamed.value) == message == str(pieces.value) and "\n" not in message
         assert re.search(case.match, message), message
         if not message.startswith("bad --map"):
             assert name in message
@@ -221,8 +225,10 @@ def test_bad_input_is_a_counted_skip_or_a_one_line_error(tmp_path: Path, case: C
     else:
         memory = ingest(paths, **case.options)
         streamed = ingest_to_parquet(paths, tmp_path / "parts", **case.options)
-        assert _report(streamed) == _report(memory)
+        in_pieces = ingest_in_pieces(paths, tmp_path / "pieces", **case.options)
+        assert _report(streamed) == _report(memory) == _report(in_pieces)
         assert streamed.scan().collect().sort("id").equals(memory.frame.sort("id"))
+        assert in_pieces.scan().collect().equals(streamed.scan().collect())
         report = memory.report
         file = report.files[0]
         assert file.rows_read == file.rows_kept + file.rows_skipped
@@ -271,6 +277,9 @@ def test_bad_input_is_a_counted_skip_or_a_one_line_error(tmp_path: Path, case: C
     with pytest.raises(IngestError) as strict_streamed:
         ingest_to_parquet(paths, tmp_path / "strict-parts", strict=True, **case.options)
     assert str(strict_streamed.value) == message
+    with pytest.raises(IngestError) as strict_pieces:
+        ingest_in_pieces(paths, tmp_path / "strict-pieces", strict=True, **case.options)
+    assert str(strict_pieces.value) == message
     assert strict_cli.exit_code == 2, strict_cli.output
     assert _one_error_line(strict_cli.output) == f"error: {message}"
 

@@ -78,6 +78,43 @@ def test_ray_engine_with_stream_writes_what_the_local_stream_writes(tmp_path: Pa
     run([LOG], tmp_path / "ray", engine=engine, embedder=Embedder(cache_dir=tmp_path / "c2", device="cpu"), **common)
     info = json.loads((tmp_path / "ray" / "run.json").read_text())
     assert info["engine"]["name"] == "ray-stream" and info["engine"]["embed_actors"] >= 1
+    assert info["engine"]["parse"] == "workers"  # parsed and redacted by worker tasks, not on the driver
     assert info["redactions"] == json.loads((tmp_path / "local" / "run.json").read_text())["redactions"]
     assert info["embedding"]["sampled"]["prompts_embedded"] > 100  # so the actor pool embedded them
     _assert_same_outputs(tmp_path / "local", tmp_path / "ray")
+
+
+def test_ray_workers_parse_the_logs_into_what_the_local_reader_writes(tmp_path: Path, local_ray) -> None:
+    """``RayEngine.ingest_parts``: a task per file, per id bucket and per part on the local cluster's worker
+    processes; the same calls, order and report as the one-process streaming reader, with ids
+    repeated across files and an eval table. Where the workers cannot see the files the driver parses them."""
+    import shutil
+
+    from slmprofile.engines.ray_engine import RayEngine
+    from slmprofile.ingest import ingest_to_parquet
+    from slmprofile.ingest.pieces import parse_file
+
+    logs = tmp_path / "logs"
+    shutil.copytree(LOG.parent, logs)
+    shutil.copy(LOG, logs / "copy.jsonl")  # every id again, in a later file
+    evals = LOG.parents[1] / "evals" / "offline_eval.csv"
+    one = ingest_to_parquet(logs, tmp_path / "one", chunk_rows=400, outcomes=evals)
+    engine = RayEngine(block_rows=500)
+    on_ray = engine.ingest_parts([logs], tmp_path / "ray", chunk_rows=400, outcomes=evals, bucket_ids=1_000)
+    assert engine.info_["parse"] == "workers"
+    a, b = one.report.to_dict(), on_ray.report.to_dict()
+    a.pop("seconds"), b.pop("seconds")
+    assert a == b and a["skipped"]["duplicate_id"] >= 870
+    assert on_ray.scan().collect().equals(one.scan().collect())
+    counts = engine.redact_parts(on_ray.parts)
+    assert sum(counts.values()) > 0
+    assert on_ray.scan().collect().height == one.scan().collect().height
+
+    driver = RayEngine(parse_on_workers=False)
+    parsed_here = driver.ingest_parts([logs], tmp_path / "driver", chunk_rows=400, outcomes=evals)
+    assert driver.info_["parse"].startswith("driver")
+    assert parsed_here.scan().collect().equals(one.scan().collect())
+    # a worker that does not see a file says so in one line
+    with pytest.raises(Exception, match="not found on .*storage they all see"):
+        parse_file(0, str(tmp_path / "elsewhere.jsonl"), "elsewhere.jsonl", str(tmp_path / "x"),
+                   {"estimate": True, "chunk_rows": 10, "format": None, "mapping": {}, "strict": False})

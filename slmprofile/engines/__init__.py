@@ -16,6 +16,8 @@ from .local import LocalEngine
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
 
+    from ..ingest import StreamResult
+
 ENGINES = ("local", "ray")
 
 __all__ = ["ENGINES", "Engine", "LocalEngine", "make_engine"]
@@ -26,6 +28,9 @@ class Engine(Protocol):
 
     name: str
     info_: dict[str, Any]
+
+    def ingest_parts(self, paths: Sequence[str | Path], directory: str | Path, *, progress: bool = False,  # noqa: D102
+                     **options: Any) -> StreamResult: ...
 
     def redact(self, logs: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, int]]: ...  # noqa: D102
 

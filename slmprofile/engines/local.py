@@ -11,6 +11,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
 
     from ..embed import Embedder
+    from ..ingest import StreamResult
 
 
 @dataclass
@@ -19,6 +20,15 @@ class LocalEngine:
 
     name: str = "local"
     info_: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def ingest_parts(self, paths: Sequence[str | Path], directory: str | Path, *, progress: bool = False,
+                     **options: Any) -> StreamResult:
+        """:func:`~slmprofile.ingest.ingest_to_parquet` in a child process, so that what the reader allocates goes
+        back to the system before embedding starts."""
+        from .. import child
+        from ..ingest import ingest_to_parquet
+
+        return child.call(ingest_to_parquet, paths, directory, progress=progress, **options)
 
     def redact(self, logs: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, int]]:
         from ..redact import redact_logs

@@ -5,15 +5,19 @@ What runs where:
 - on the cluster, as Ray Data ``map_batches``: redaction (a task per block of calls), embedding (a pool of
   embedding actors, one model each, on GPUs when the cluster has them) and the assignment of every call to its task
   type, written as Parquet partitioned by task type (``calls_by_task_type/task_type=.../``);
-- on the driver: parsing the log files (streamed to Parquet parts by
-  :func:`~slmprofile.ingest.ingest_to_parquet` when they are large), the distinct-prompt table, fitting task types on
-  at most 50k prompts, suitability, savings and the router. These work on samples or per-task-type tables, whose
-  size does not grow with the number of calls.
+- on the driver: the distinct-prompt table, fitting task types on at most 50k prompts, suitability, savings and the
+  router. These work on samples or per-task-type tables, whose size does not grow with the number of calls.
 
-With ``run(..., stream=True)`` the calls never sit in the driver's memory: Parquet parts are redacted by Ray tasks
-(:meth:`RayEngine.redact_parts`, through the object store), the sampled task types send every large batch of
+With ``run(..., stream=True)`` the calls never sit in the driver's memory. The log files are parsed on the workers
+(:meth:`RayEngine.ingest_parts`: the rounds of :mod:`slmprofile.ingest.pieces` as Ray tasks, a task per file, per id
+bucket, per part; the driver merges reports, the duplicate positions and one bottom-k sample of prompts) and the
+workers redact the parts in place (:meth:`RayEngine.redact_parts`). That needs the log files and the run directory
+on storage every node sees (one machine, or a shared filesystem); a probe task checks it first, and where the workers
+do not see them the driver parses the logs (in a child process) and the parts travel to the redaction tasks through
+the object store (``run.json``: ``engine.parse``). Ray tasks rather than Ray Data readers: the readers would lose
+the per-line skip report and the cross-file duplicate check. The sampled task types send every large batch of
 prompts to the actor pool (:class:`RayEmbedder`) and ``calls_by_task_type/`` is written from slices of
-``logs.parquet``; parsing, the fit and the lazy statistics stay on the driver.
+``logs.parquet``; the fit and the lazy statistics stay on the driver.
 
 Outputs equal the local engine's, with and without ``stream`` (tested on the sample with
 ``ray.init(num_cpus=2)``): the same files, the same task types and counts. Import of this module does not import Ray; :class:`RayEngine` starts or joins a cluster on
@@ -26,7 +30,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ..errors import SlmprofileError
 
@@ -34,6 +38,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
 
     from ..embed import Embedder
+    from ..ingest import StreamResult
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +67,13 @@ def _redact_batch(batch: Any) -> Any:
     frame, counts = redact_logs(pl.from_arrow(batch))
     marker = [json.dumps(counts)] + [None] * (frame.height - 1)
     return frame.with_columns(pl.Series(_COUNTS, marker, dtype=pl.Utf8)).to_arrow()
+
+
+def _visible(paths: list[str]) -> list[str]:
+    """Ray task: those of ``paths`` this worker cannot see."""
+    import os
+
+    return [p for p in paths if not os.path.exists(p)]
 
 
 def _redact_table(table: Any) -> tuple[Any, dict[str, int]]:
@@ -133,6 +145,8 @@ class RayEngine:
         block_rows: calls per block for redaction and assignment.
         max_in_flight: Parquet parts out on the cluster at once when redacting a streamed ingest.
         min_remote_texts: with ``stream=True``, batches of fewer texts are embedded on the driver (no actor pool).
+        parse_on_workers: with ``stream=True``, parse the logs and redact the parts on the workers when a probe finds
+            that they see the files (``False``: always on the driver).
     """
 
     address: str | None = None
@@ -141,6 +155,7 @@ class RayEngine:
     block_rows: int = BLOCK_ROWS
     max_in_flight: int = 8
     min_remote_texts: int = EMBED_BATCH
+    parse_on_workers: bool = True
     info_: dict[str, Any] = field(default_factory=dict, repr=False)
     name: str = field(default="ray", init=False)
 
@@ -165,7 +180,87 @@ class RayEngine:
         blocks = max(1, -(-frame.height // self.block_rows))
         return ray.data.from_arrow(frame.to_arrow(), override_num_blocks=blocks)
 
+    def run_tasks(self, fn: Callable[..., Any], args: list[tuple[Any, ...]], desc: str,
+                  progress: bool = False) -> list[Any]:
+        """``[fn(*a) for a in args]`` as Ray tasks of one CPU each, at most ``max_in_flight`` (or two per CPU) out at
+        once; results in order. An argument object shared by several tasks goes to the object store once. A task's
+        own error (a one-line :class:`~slmprofile.errors.SlmprofileError`) is raised here as itself."""
+        ray = self.start()
+        if not args:
+            return []
+        task = ray.remote(num_cpus=1, max_retries=0)(fn)
+        stored: dict[int, Any] = {}
+
+        def share(value: Any) -> Any:
+            if value is None or isinstance(value, (str, int, float, bool)):
+                return value
+            if id(value) not in stored:
+                stored[id(value)] = ray.put(value)
+            return stored[id(value)]
+
+        limit = max(self.max_in_flight, 2 * int(self.info_.get("cpus", 1)))
+        todo = list(enumerate(args))
+        pending: dict[Any, int] = {}
+        results: dict[int, Any] = {}
+        bar = None
+        if progress and len(args) > 1:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(args), desc=f"{desc} (ray)", unit="task")
+        try:
+            while todo or pending:
+                while todo and len(pending) < limit:
+                    index, call = todo.pop(0)
+                    pending[task.remote(*[share(a) for a in call])] = index
+                done, _ = ray.wait(list(pending), num_returns=1)
+                for ref in done:
+                    index = pending.pop(ref)
+                    try:
+                        results[index] = ray.get(ref)
+                    except ray.exceptions.RayTaskError as exc:
+                        cause = getattr(exc, "cause", None)
+                        if isinstance(cause, SlmprofileError):
+                            raise cause from None
+                        raise
+                    if bar is not None:
+                        bar.update(1)
+        finally:
+            for ref in pending:
+                ray.cancel(ref)
+            if bar is not None:
+                bar.close()
+        return [results[i] for i in range(len(args))]
+
+    def workers_see(self, paths: Sequence[str | Path]) -> bool:
+        """Whether a worker task sees ``paths`` (the logs and the run directory); ``info_["parse"]`` says where the
+        logs will be parsed and why."""
+        import os
+
+        if not self.parse_on_workers:
+            self.info_["parse"] = "driver (parse_on_workers=False)"
+            return False
+        ray = self.start()
+        missing = ray.get(ray.remote(num_cpus=0.1)(_visible).remote([os.path.abspath(p) for p in paths]))
+        self.info_["parse"] = "workers" if not missing else f"driver (the workers do not see {missing[0]})"
+        return not missing
+
     # ------------------------------------------------------------------ stages
+    def ingest_parts(self, paths: Sequence[str | Path], directory: str | Path, *, progress: bool = False,
+                     **options: Any) -> StreamResult:
+        """The logs to Parquet parts under ``directory``: parsed on the workers when they see the files
+        (:func:`slmprofile.ingest.pieces.ingest_in_pieces` with :meth:`run_tasks`), else on the driver in a child
+        process. Same parts' calls and report either way."""
+        from .local import LocalEngine
+
+        paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        if not self.workers_see([*paths, directory]):
+            options.pop("bucket_ids", None)  # a setting of the task rounds only
+            return LocalEngine().ingest_parts(paths, directory, progress=progress, **options)
+        from ..ingest.pieces import ingest_in_pieces
+
+        return ingest_in_pieces(paths, directory, run_tasks=self.run_tasks, progress=progress, **options)
+
     def redact(self, logs: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, int]]:
         """:func:`slmprofile.redact.redact_logs` block by block on the cluster; same frame (row order kept)."""
         import polars as pl
@@ -230,13 +325,22 @@ class RayEngine:
         return RayEmbedder(self, embedder)
 
     def redact_parts(self, parts: Sequence[str | Path], *, progress: bool = False) -> dict[str, int]:
-        """:func:`slmprofile.redact.redact_parts` on the cluster: each Parquet part travels to a task through
-        the object store (workers need not see the driver's disk) and is written back in place; at most
-        ``max_in_flight`` parts are out at once, so the driver holds a bounded number of parts."""
+        """:func:`slmprofile.redact.redact_parts` on the cluster. Where the workers parsed the logs they redact the
+        parts in place; otherwise each part travels to a task through the object store (workers need not see the
+        driver's disk) and is written back here, at most ``max_in_flight`` parts out at once, so the driver holds a
+        bounded number of parts."""
         import os
 
         import polars as pl
 
+        if self.info_.get("parse") == "workers":  # the workers see the parts: each redacts its part in place
+            from ..redact import redact_part
+
+            summed: dict[str, int] = {}
+            for counts in self.run_tasks(redact_part, [(str(p),) for p in parts], "redact", progress):
+                for kind, n in counts.items():
+                    summed[kind] = summed.get(kind, 0) + int(n)
+            return summed
         ray = self.start()
         task = ray.remote(_redact_table)
         todo = [Path(p) for p in parts]

@@ -102,6 +102,8 @@ class Ingestor:
         self.strict = strict
         self.report = IngestReport()
         self.seen_ids: set[str] = set()
+        #: skip ids already read (off where another pass finds repeated ids: :mod:`slmprofile.ingest.pieces`)
+        self.check_ids = True
         self.rows: list[dict[str, Any]] = []
         self.frames: list[pl.DataFrame] = []
         self.batch_inputs: dict[str, tuple[dict[str, Any], FileReport, str]] = {}
@@ -124,8 +126,9 @@ class Ingestor:
             file.null(problem.reason, f"{location} {problem.where()}")
 
     # -- files
-    def read_file(self, path: Path) -> None:
-        display = str(path)
+    def read_file(self, path: Path, display: str | None = None) -> None:
+        """Read one file (``display``: its name in the report and in ``source``; default ``str(path)``)."""
+        display = str(path) if display is None else display
         file = FileReport(path=display)
         self.report.files.append(file)
         if not path.exists():
@@ -252,10 +255,11 @@ class Ingestor:
             self.batch_inputs[row["id"]] = (row, file, location)
             file.rows_kept += 1
             return
-        if row["id"] in self.seen_ids:
-            self.skip(file, location, Skip(DUPLICATE_ID, "id", f"{row['id']!r} already read"))
-            return
-        self.seen_ids.add(row["id"])
+        if self.check_ids:
+            if row["id"] in self.seen_ids:
+                self.skip(file, location, Skip(DUPLICATE_ID, "id", f"{row['id']!r} already read"))
+                return
+            self.seen_ids.add(row["id"])
         file.rows_kept += 1
         self.rows.append(row)
         if len(self.rows) >= CHUNK_ROWS:

@@ -57,12 +57,15 @@ class StreamingIngestor(Ingestor):
     """An :class:`Ingestor` whose ``flush`` writes each chunk to disk instead of keeping it."""
 
     def __init__(self, *, directory: Path, estimate: bool, template_sample: int, chunk_rows: int,
-                 **kwargs: Any) -> None:
+                 prefix: str = "", sample: bool = True, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.directory = directory
         self.estimate = estimate
         self.template_sample = template_sample
         self.chunk_rows = chunk_rows
+        #: part names are ``part-{prefix}{n:05d}.parquet``; ``sample``: keep the bottom-k sample of prompt pairs
+        self.prefix = prefix
+        self.keep_sample = sample
         self.parts: list[Path] = []
         self.sample: pl.DataFrame | None = None
         self.rows_out = 0
@@ -73,26 +76,35 @@ class StreamingIngestor(Ingestor):
             self.flush()
 
     def flush(self) -> None:
-        import polars as pl
 
         if not self.rows:
             return
         frame = finalize(rows_frame(self.rows, self.extra_targets), self.report, estimate=self.estimate,
                          templates=False)
         self.rows = []
-        pairs = frame.select("prompt_text", "system_prompt",
-                             pl.struct("prompt_text", "system_prompt").hash(seed=11).alias("_k"))
-        merged = pairs if self.sample is None else pl.concat([self.sample, pairs])
-        kept = merged.unique("_k").sort("_k").head(self.template_sample)
-        # polars strings are views into shared buffers: a sorted, sliced sample would keep every earlier chunk's
-        # text alive (memory then grows with the log). A round trip through Arrow copies just the kept strings.
-        self.sample = pl.from_arrow(kept.to_arrow())
-        path = self.directory / f"part-{len(self.parts):05d}.parquet"
+        if self.keep_sample:
+            self.sample = bottom_k_pairs(frame, self.template_sample, self.sample)
+        path = self.directory / f"part-{self.prefix}{len(self.parts):05d}.parquet"
         if path.exists():  # never replace a file that may be the user's (or one of this very call's inputs)
             raise IngestError(f"{path}: already exists; write the parts to a new or empty directory")
         frame.write_parquet(path)
         self.parts.append(path)
         self.rows_out += frame.height
+
+
+def bottom_k_pairs(frame: pl.DataFrame, k: int, sample: pl.DataFrame | None = None) -> pl.DataFrame:
+    """The ``k`` distinct ``(prompt_text, system_prompt)`` pairs of ``frame`` and ``sample`` with the smallest hashes
+    (columns ``prompt_text``, ``system_prompt``, ``_k``): a uniform sample that repeats never bias, and the bottom-k
+    of a union is the bottom-k of the parts' bottom-k, so samples of separate parts merge exactly."""
+    import polars as pl
+
+    pairs = (frame if "_k" in frame.columns else frame.select(
+        "prompt_text", "system_prompt", pl.struct("prompt_text", "system_prompt").hash(seed=11).alias("_k")))
+    merged = pairs if sample is None else pl.concat([sample, pairs])
+    kept = merged.unique("_k").sort("_k").head(k)
+    # polars strings are views into shared buffers: a sorted, sliced sample would keep every earlier chunk's
+    # text alive (memory then grows with the log). A round trip through Arrow copies just the kept strings.
+    return pl.from_arrow(kept.to_arrow())
 
 
 def ingest_to_parquet(

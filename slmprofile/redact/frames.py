@@ -135,7 +135,8 @@ def redact_json(value: Any) -> Any:
     return value
 
 
-def _redact_part(part: Path) -> dict[str, int]:
+def redact_part(part: str | Path) -> dict[str, int]:
+    """:func:`redact_logs` on one Parquet part, rewritten in place; the part's counts."""
     import polars as pl
 
     frame, counts = redact_logs(pl.read_parquet(part))
@@ -160,7 +161,7 @@ def redact_parts(parts: Sequence[Path], *, progress: bool = False, workers: int 
         # each part in its own short-lived process (redaction is pure-Python regex work, so threads alone would
         # not run in parallel); the threads only wait on them
         with ThreadPoolExecutor(max_workers=min(workers, len(parts))) as pool:
-            results: Iterable[dict[str, int]] = pool.map(lambda part: child.call(_redact_part, part), parts)
+            results: Iterable[dict[str, int]] = pool.map(lambda part: child.call(redact_part, part), parts)
             if progress:
                 from tqdm.auto import tqdm
 
@@ -172,7 +173,7 @@ def redact_parts(parts: Sequence[Path], *, progress: bool = False, workers: int 
             from tqdm.auto import tqdm
 
             iterator = tqdm(parts, desc="redact", unit="part")
-        counts_list = [_redact_part(part) for part in iterator]
+        counts_list = [redact_part(part) for part in iterator]
     for counts in counts_list:
         for kind, n in counts.items():
             totals[kind] = totals.get(kind, 0) + n
