@@ -95,10 +95,8 @@ def main() -> None:
 
     def run_tasks(fn, calls_, desc, progress=False):  # noqa: ANN001, ANN202 - times each round
         begun = time.perf_counter()
-        try:
-            return timed_run(fn, calls_, desc, progress)
-        finally:
-            rounds[desc] = round(time.perf_counter() - begun, 1)
+        yield from timed_run(fn, calls_, desc, progress)
+        rounds[desc] = round(time.perf_counter() - begun, 1)
 
     engine.run_tasks = run_tasks  # type: ignore[method-assign]
     base_rss = PeakRss().process.memory_info().rss

@@ -369,8 +369,10 @@ def test_streaming_ingest_joins_outcome_tables_like_the_in_memory_reader(tmp_pat
 
 
 def _reversed_tasks(fn, args, desc, progress=False):
-    """Each round's tasks run last-first: a result that leaned on another task of its round would show."""
-    return [fn(*a) for a in reversed(args)][::-1]
+    """Each round's tasks run, and come back, last-first: a result that leaned on another task of its round, or a
+    coordinator that leaned on the order results arrive in, would show."""
+    for i in reversed(range(len(args))):
+        yield i, fn(*args[i])
 
 
 def test_ingest_in_pieces_equals_the_streaming_reader(tmp_path: Path) -> None:

@@ -30,7 +30,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 from ..errors import SlmprofileError
 
@@ -181,13 +181,14 @@ class RayEngine:
         return ray.data.from_arrow(frame.to_arrow(), override_num_blocks=blocks)
 
     def run_tasks(self, fn: Callable[..., Any], args: list[tuple[Any, ...]], desc: str,
-                  progress: bool = False) -> list[Any]:
-        """``[fn(*a) for a in args]`` as Ray tasks of one CPU each, at most ``max_in_flight`` (or two per CPU) out at
-        once; results in order. An argument object shared by several tasks goes to the object store once. A task's
-        own error (a one-line :class:`~slmprofile.errors.SlmprofileError`) is raised here as itself."""
+                  progress: bool = False) -> Iterator[tuple[int, Any]]:
+        """``fn(*args[i])`` as Ray tasks of one CPU each, yielded as ``(i, result)`` as they finish; at most
+        ``max_in_flight`` (or two per CPU) out at once, so the driver never holds more results than that. An
+        argument object shared by several tasks goes to the object store once. A task's own error (a one-line
+        :class:`~slmprofile.errors.SlmprofileError`) is raised here as itself; the other tasks are cancelled."""
         ray = self.start()
         if not args:
-            return []
+            return
         task = ray.remote(num_cpus=1, max_retries=0)(fn)
         stored: dict[int, Any] = {}
 
@@ -200,8 +201,8 @@ class RayEngine:
 
         limit = max(self.max_in_flight, 2 * int(self.info_.get("cpus", 1)))
         todo = list(enumerate(args))
+        todo.reverse()  # popped from the end: first task first
         pending: dict[Any, int] = {}
-        results: dict[int, Any] = {}
         bar = None
         if progress and len(args) > 1:
             from tqdm.auto import tqdm
@@ -210,13 +211,13 @@ class RayEngine:
         try:
             while todo or pending:
                 while todo and len(pending) < limit:
-                    index, call = todo.pop(0)
+                    index, call = todo.pop()
                     pending[task.remote(*[share(a) for a in call])] = index
                 done, _ = ray.wait(list(pending), num_returns=1)
                 for ref in done:
                     index = pending.pop(ref)
                     try:
-                        results[index] = ray.get(ref)
+                        value = ray.get(ref)
                     except ray.exceptions.RayTaskError as exc:
                         cause = getattr(exc, "cause", None)
                         if isinstance(cause, SlmprofileError):
@@ -224,12 +225,13 @@ class RayEngine:
                         raise
                     if bar is not None:
                         bar.update(1)
+                    yield index, value
+                    del value
         finally:
             for ref in pending:
                 ray.cancel(ref)
             if bar is not None:
                 bar.close()
-        return [results[i] for i in range(len(args))]
 
     def workers_see(self, paths: Sequence[str | Path]) -> bool:
         """Whether a worker task sees ``paths`` (the logs and the run directory); ``info_["parse"]`` says where the
@@ -337,7 +339,7 @@ class RayEngine:
             from ..redact import redact_part
 
             summed: dict[str, int] = {}
-            for counts in self.run_tasks(redact_part, [(str(p),) for p in parts], "redact", progress):
+            for _, counts in self.run_tasks(redact_part, [(str(p),) for p in parts], "redact", progress):
                 for kind, n in counts.items():
                     summed[kind] = summed.get(kind, 0) + int(n)
             return summed

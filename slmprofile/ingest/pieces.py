@@ -17,8 +17,9 @@ is small (reports, positions, one sample):
    is the bottom-k of the parts' bottom-k, so the coordinator's merge equals the one-process sample).
 4. :func:`label_part`, a task per part: template ids from the lines learnt on that sample, and the outcome columns.
 
-:func:`ingest_in_pieces` runs the rounds through any ``run_tasks(fn, argument tuples, description)`` that returns
-the results in order (:func:`serial_tasks` here; :meth:`slmprofile.engines.ray_engine.RayEngine.run_tasks` on a
+:func:`ingest_in_pieces` runs the rounds through any ``run_tasks(fn, argument tuples, description, progress)`` that
+yields ``(index, result)`` as tasks finish (:func:`serial_tasks` here; :meth:`slmprofile.engines.ray_engine.
+RayEngine.run_tasks` on a cluster), so the coordinator merges the samples as they come instead of holding them all.
 cluster). The calls, the report and the template ids equal ``ingest_to_parquet``'s; only where the parts are cut
 differs. The coordinator holds the reports, one sample of at most ``template_sample`` pairs, the duplicate positions
 and the outcome tables, never the calls. Every task reads the log files and reads and writes the parts directory:
@@ -32,7 +33,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from ..errors import IngestError
 from .common import DUPLICATE_ID, Skip
@@ -50,18 +51,24 @@ logger = logging.getLogger(__name__)
 BUCKET_IDS = 2_000_000
 _BATCH_FORMATS = ("openai_batch_input", "openai_batch_output")
 
-#: ``run_tasks(fn, [args, ...], description, progress) -> [fn(*args), ...]``, in order.
-RunTasks = Callable[[Callable[..., Any], list[tuple[Any, ...]], str, bool], list[Any]]
+#: ``run_tasks(fn, [args, ...], description, progress)`` yields ``(i, fn(*args[i]))`` as each task finishes.
+RunTasks = Callable[[Callable[..., Any], list[tuple[Any, ...]], str, bool], Iterable[tuple[int, Any]]]
 
 
-def serial_tasks(fn: Callable[..., Any], args: list[tuple[Any, ...]], desc: str, progress: bool = False) -> list[Any]:
+def serial_tasks(fn: Callable[..., Any], args: list[tuple[Any, ...]], desc: str,
+                 progress: bool = False) -> Iterator[tuple[int, Any]]:
     """Run the tasks one after the other, here (a bar per round with ``progress``)."""
-    calls: Iterable[tuple[Any, ...]] = args
+    calls: Iterable[tuple[int, tuple[Any, ...]]] = enumerate(args)
     if progress and len(args) > 1:
         from tqdm.auto import tqdm
 
-        calls = tqdm(args, desc=desc, unit="task")
-    return [fn(*a) for a in calls]
+        calls = tqdm(calls, total=len(args), desc=desc, unit="task")
+    for i, call in calls:
+        yield i, fn(*call)
+
+
+def _in_order(results: Iterable[tuple[int, Any]]) -> list[Any]:
+    return [value for _, value in sorted(results, key=lambda item: item[0])]
 
 
 @dataclass
@@ -245,7 +252,7 @@ def ingest_in_pieces(
     parsed = parse_mapping(mapping)
     settings = {"format": format, "mapping": parsed, "strict": strict, "estimate": estimate, "chunk_rows": chunk_rows}
     calls = [(i, os.path.abspath(f), str(f), os.path.abspath(directory), settings) for i, f in enumerate(files)]
-    pieces: list[FilePiece] = run_tasks(parse_file, calls, "ingest", progress)
+    pieces: list[FilePiece] = _in_order(run_tasks(parse_file, calls, "ingest", progress))
     # the coordinator: merged reports, then the Batch API rows joined and written as the last part
     state = StreamingIngestor(directory=directory, estimate=estimate, template_sample=template_sample,
                               chunk_rows=chunk_rows, prefix=f"{len(files):05d}-", sample=False, format=format,
@@ -262,7 +269,8 @@ def ingest_in_pieces(
     wanted = _outcome_ids(sources, outcomes_key) if sources and parts else None
     rows = sum(pl.scan_parquet(p).select(pl.len()).collect().item() for p in parts)
     buckets = max(1, -(-rows // bucket_ids))
-    found = run_tasks(find_duplicates, [(b, buckets, parts, wanted) for b in range(buckets)], "duplicate ids", progress)
+    found = _in_order(run_tasks(find_duplicates, [(b, buckets, parts, wanted) for b in range(buckets)],
+                                "duplicate ids", progress))
     drops = sorted(d for bucket_drops, _ in found for d in bucket_drops)
     known = {i for _, matched in found for i in matched}
     if strict and drops:
@@ -272,12 +280,20 @@ def ingest_in_pieces(
     by_part: dict[int, list[int]] = {}
     for p, r, _ in drops:
         by_part.setdefault(p, []).append(r)
-    finished = run_tasks(finish_part, [(p, by_part.get(i, []), template_sample, templates)
-                                       for i, p in enumerate(parts)], "duplicates + sample", progress)
-    by_name = {f.path: f for f in report.files}
+    # the samples merge as they come (order does not matter to a bottom-k); the rest is small and kept by part
     sample = None
+    finished: dict[int, tuple[int, list[dict[str, Any]]]] = {}
+    for i, (left, dropped, part_sample) in run_tasks(finish_part, [(p, by_part.get(i, []), template_sample, templates)
+                                                                   for i, p in enumerate(parts)],
+                                                     "duplicates + sample", progress):
+        finished[i] = left, dropped
+        if part_sample is not None:
+            sample = bottom_k_pairs(part_sample, template_sample, sample)
+        del part_sample
+    by_name = {f.path: f for f in report.files}
     kept_parts: list[str] = []
-    for path, owner, (left, dropped, part_sample) in zip(parts, owners, finished):
+    for i, (path, owner) in enumerate(zip(parts, owners)):
+        left, dropped = finished[i]
         for row in dropped:  # as if never read: skipped, and out of the counts the parse made for it
             file = owner or by_name[row["source"].rsplit(":", 1)[0]]
             file.rows_kept -= 1
@@ -290,8 +306,6 @@ def ingest_in_pieces(
                 report.unpriced_models[row["model"]] -= 1
         if left:
             kept_parts.append(path)
-        if part_sample is not None:
-            sample = bottom_k_pairs(part_sample, template_sample, sample)
 
     tables = []
     if sources and kept_parts:
@@ -305,10 +319,10 @@ def ingest_in_pieces(
             tables.append(table)
     fixed = learn_fixed_segments(sample) if templates and sample is not None else None
     targets = list(state.extra_targets)
-    labelled = run_tasks(label_part, [(p, fixed, tables, targets) for p in kept_parts],
-                         "templates" if not tables else "templates + outcomes", progress) if kept_parts else []
+    labelled = _in_order(run_tasks(label_part, [(p, fixed, tables, targets) for p in kept_parts],
+                                   "templates" if not tables else "templates + outcomes", progress))
     result = StreamResult(directory=directory, parts=[Path(p) for p in kept_parts], report=report)
-    rows_out = sum(left for left, _, _ in finished)
+    rows_out = sum(left for left, _ in finished.values())
     if templates and kept_parts:
         report.templates = int(result.scan().select(pl.col("template_id").n_unique()).collect().item())
     empty = [t for t in targets if kept_parts and not any(flags.get(t, False) for flags in labelled)]
