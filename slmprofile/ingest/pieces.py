@@ -319,8 +319,10 @@ def ingest_in_pieces(
             tables.append(table)
     fixed = learn_fixed_segments(sample) if templates and sample is not None else None
     targets = list(state.extra_targets)
-    labelled = _in_order(run_tasks(label_part, [(p, fixed, tables, targets) for p in kept_parts],
-                                   "templates" if not tables else "templates + outcomes", progress))
+    labelled: list[dict[str, bool]] = []
+    if fixed is not None or tables or targets:  # else nothing to write or check: no pass over the parts
+        labelled = _in_order(run_tasks(label_part, [(p, fixed, tables, targets) for p in kept_parts],
+                                       "templates" if not tables else "templates + outcomes", progress))
     result = StreamResult(directory=directory, parts=[Path(p) for p in kept_parts], report=report)
     rows_out = sum(left for left, _ in finished.values())
     if templates and kept_parts:
