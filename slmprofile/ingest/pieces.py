@@ -77,6 +77,7 @@ class FilePiece:
 
     index: int
     parts: list[str]
+    rows: int  # calls written to the parts
     report: IngestReport
     unseen: dict[str, str]
     columns_of: dict[str, str]
@@ -98,8 +99,8 @@ def parse_file(index: int, path: str, display: str, directory: str, settings: Ma
                           "log files and the output directory on storage they all see")
     state.read_file(Path(path), display)
     state.flush()
-    return FilePiece(index=index, parts=[str(p) for p in state.parts], report=state.report, unseen=state.unseen,
-                     columns_of=state.columns_of,
+    return FilePiece(index=index, parts=[str(p) for p in state.parts], rows=state.rows_out, report=state.report,
+                     unseen=state.unseen, columns_of=state.columns_of,
                      batch_inputs=[(cid, row, loc) for cid, (row, _, loc) in state.batch_inputs.items()],
                      batch_outputs=[(row, loc) for row, _, loc in state.batch_outputs])
 
@@ -267,7 +268,7 @@ def ingest_in_pieces(
 
     sources = [] if outcomes is None else [outcomes] if isinstance(outcomes, (str, Path)) else list(outcomes)
     wanted = _outcome_ids(sources, outcomes_key) if sources and parts else None
-    rows = sum(pl.scan_parquet(p).select(pl.len()).collect().item() for p in parts)
+    rows = sum(piece.rows for piece in pieces) + state.rows_out
     buckets = max(1, -(-rows // bucket_ids))
     found = _in_order(run_tasks(find_duplicates, [(b, buckets, parts, wanted) for b in range(buckets)],
                                 "duplicate ids", progress))
