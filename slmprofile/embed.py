@@ -233,10 +233,31 @@ class Embedder:
             # PyTorch: the cache folder needs only the model's identity, not the loaded model
             backend = "torch" if self.backend == "torch" else self._resolved_backend()  # sets model_id_
             self._identity()
-            root = Path(self.cache_dir) if self.cache_dir else default_cache_dir()
-            suffix = ".onnx-int8" if backend == "onnx-int8" else ""
-            self._cache = EmbeddingCache(root / "embeddings" / (self.model_id_ + suffix))
+            self._cache = self._cache_of(backend)
         return self._cache
+
+    def _cache_of(self, backend: str) -> EmbeddingCache:
+        """The cache folder of ``backend``'s vectors (int8 ONNX vectors are kept apart from the others)."""
+        root = Path(self.cache_dir) if self.cache_dir else default_cache_dir()
+        suffix = ".onnx-int8" if backend == "onnx-int8" else ""
+        return EmbeddingCache(root / "embeddings" / (self._identity() + suffix))
+
+    def _all_cached_int8(self, keys: list[str]) -> dict[str, Any] | None:
+        """``auto`` before its probe: when every key's int8 vector is cached already (only an int8 encoder that
+        passed its parity check, or one chosen by name, writes there), those vectors, and the backend is settled
+        as int8 without exporting or probing anything; else None."""
+        if self.cache_dir is False or not keys:
+            return None
+        folder = self._cache_of("onnx-int8")
+        if not folder.directory.is_dir():
+            return None
+        found, hits = folder.get(keys)
+        if len(found) < len(keys):
+            return None
+        self.backend_, self.parity_ = "onnx-int8", {"from_cache": True}
+        self._cache = folder
+        self.dim_ = int(hits.shape[1])
+        return {keys[pos]: hits[j] for j, pos in enumerate(found)}
 
     def key(self, text: str) -> str:
         """Cache key of ``text`` under this embedder's settings."""
@@ -367,18 +388,23 @@ class Embedder:
         for pos, key in enumerate(keys):
             first.setdefault(key, pos)
         distinct_keys = list(first)
-        if getattr(self, "backend_", None) is None and self.backend != "torch":
+        early = self._all_cached_int8(distinct_keys) \
+            if getattr(self, "backend_", None) is None and self.backend == "auto" else None
+        if early is None and getattr(self, "backend_", None) is None and self.backend != "torch":
             # the parity probe: a spread of the texts themselves (every k-th distinct one)
             step = max(1, len(distinct_keys) // 48)
             self._probe = [texts[first[k]] for k in distinct_keys[::step]] or None
             self._resolved_backend()
-        vectors: dict[str, Any] = {}
+        vectors: dict[str, Any] = early or {}
         cache = self.cache_
-        if cache is not None:
+        if cache is not None and early is None:
             found, hits = cache.get(distinct_keys)
             for j, pos in enumerate(found):
                 vectors[distinct_keys[pos]] = hits[j]
         todo = [k for k in distinct_keys if k not in vectors]
+        if todo and self._settled_from_cache():  # new texts after an all-cached call: export and probe now
+            self.backend_ = self._cache = None
+            return self.encode(texts)
         if todo or not vectors:
             self._resolved_backend()  # PyTorch: the model is loaded only when something is left to encode
         elif getattr(self, "dim_", None) is None:
@@ -423,14 +449,19 @@ class Embedder:
             other.backend_, other.parity_ = self.backend_, self.parity_  # the parity check is not redone
             other._onnx = getattr(self, "_onnx", None)
             for name in ("model_id_", "dim_", "device_", "max_seq_length_"):
-                setattr(other, name, getattr(self, name))
+                if hasattr(self, name):  # an embedder settled from its cache has run on no device
+                    setattr(other, name, getattr(self, name))
         return other
 
+    def _settled_from_cache(self) -> bool:
+        return getattr(self, "_onnx", None) is None and (getattr(self, "parity_", None) or {}).get("from_cache", False)
+
     def info(self) -> dict[str, Any]:
-        """Model identity and settings, for ``run.json`` and reports. A PyTorch embedder whose every vector came
-        from the cache is described without loading the model."""
+        """Model identity and settings, for ``run.json`` and reports. An embedder whose every vector came from
+        the cache is described without loading the model."""
         device = getattr(self, "device_", None)
-        if self.backend == "torch" and getattr(self, "_model", None) is None and getattr(self, "dim_", None):
+        cached_only = (self.backend == "torch" and getattr(self, "_model", None) is None) or self._settled_from_cache()
+        if cached_only and getattr(self, "dim_", None):
             self._identity()
             if device is None:  # nothing ran on a device; resolving "auto" would import PyTorch (2 s) to say so
                 device = self.device if self.device != "auto" else "none (every vector from the cache)"

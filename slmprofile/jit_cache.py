@@ -78,3 +78,21 @@ def _quiet_uncacheable() -> None:
     from numba.core.errors import NumbaWarning
 
     warnings.filterwarnings("ignore", message="Cannot cache compiled function", category=NumbaWarning)
+
+
+def compiled_marker(tag: str) -> Path:
+    """A file in the cache that says ``tag``'s code was compiled there by these versions of numba, UMAP and
+    pynndescent on this Python and machine (written by whoever compiled it ahead; see
+    :func:`slmprofile.stages.start_ahead`)."""
+    import hashlib
+    import platform
+    from importlib import metadata
+
+    parts = [sys.version, platform.machine()]
+    for name in ("numba", "umap-learn", "pynndescent"):
+        try:
+            parts.append(f"{name}={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            parts.append(f"{name}=none")
+    digest = hashlib.blake2b("|".join(parts).encode(), digest_size=6).hexdigest()
+    return jit_cache_dir() / f"{tag}-{digest}.done"

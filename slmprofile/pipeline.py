@@ -21,7 +21,7 @@ from .outputs import claim_dir
 from .rundir import RunDir
 from .settings import RunSettings, ShadowSettings
 from .stages import (ROUTER_MAX_CALLS, RunState, embed_stage, ingest_stage, redact_stage, release_memory, report_stage,
-                     router_stage, run_info_stage, run_versions, savings_stage, suitability_stage, task_types_stage,
+                     router_stage, start_ahead, run_info_stage, run_versions, savings_stage, suitability_stage, task_types_stage,
                      write_logs_stage)
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -102,9 +102,10 @@ def run(paths: Iterable[str | Path], out_dir: str | Path, settings: RunSettings 
     ``settings``: a :class:`RunSettings`, or its fields as keywords (``outcomes=...``, ``router=False``,
     ``shadow_model=...``; see :meth:`RunSettings.from_options`). ``embedder`` / ``clusterer``: the encoder and
     :class:`~slmprofile.cluster.TaskTypeClusterer` to use (defaults: the bundled MiniLM, the default clusterer).
-    ``fast_embed``: on the large-log path, an embedder on the PyTorch backend (the default) switches to ``auto``
-    (int8 ONNX once its vectors agree with PyTorch's, about 1.5x faster on a CPU; its vectors are cached apart);
-    ``run.json`` -> ``mode.embed_backend`` says so.
+    ``fast_embed``: without an ``embedder``, the bundled MiniLM on the ``auto`` backend (int8 ONNX once its
+    vectors agree with PyTorch's on a probe of the texts, about 1.5x faster on a CPU; its vectors are cached apart;
+    ``run.json`` -> ``embedding`` says which backend ran and the parity); on the large-log path an embedder on the
+    PyTorch backend switches to ``auto`` too (``run.json`` -> ``mode.embed_backend`` says so).
     ``engine``: ``"local"``, ``"ray"`` (redaction, embedding and call assignment as Ray Data pipelines on the
     cluster at ``ray_address``, or on a local Ray instance; adds ``calls_by_task_type/``) or an engine object
     (:mod:`slmprofile.engines`). ``on_stage`` is called with each stage's name as it starts (the CLI prints it).
@@ -130,21 +131,24 @@ def run(paths: Iterable[str | Path], out_dir: str | Path, settings: RunSettings 
     paths = [str(p) for p in paths]
     mode = settings.choose_path(paths)
     settings = replace(settings, stream=mode["stream"])
-    if fast_embed and mode["stream"] and (embedder is None or embedder.backend == "torch"):
+    if fast_embed and (embedder is None or (mode["stream"] and embedder.backend == "torch")):
         from .embed import Embedder
 
         embedder = embedder.clone(backend="auto") if embedder is not None else Embedder(backend="auto")
-        mode["embed_backend"] = "auto: int8 ONNX where it agrees with PyTorch (large logs; fast_embed)"
+        if mode["stream"]:
+            mode["embed_backend"] = "auto: int8 ONNX where it agrees with PyTorch (large logs; fast_embed)"
     claimed = claim_dir(out_dir, overwrite=overwrite, inputs=paths, reserved=RunDir.RUN_FILES)
     state = RunState(run=RunDir(claimed.path), paths=paths, settings=settings, engine=resolved, outputs=claimed,
                      notify=on_stage or (lambda stage: None), embedder=embedder, clusterer=clusterer, mode=mode)
     if mode["chosen"] == "auto" and mode["stream"]:
         state.notify(f"large logs: {mode['reason']}")
+    start_ahead(state, "run")  # a first run compiles UMAP's code beside its first stages
     try:
         for stage in STAGES:
             stage(state)
             if settings.stream:
                 release_memory()
+        state.ahead.wait()  # nothing left running after a run (after an error: reported at once, not waited for)
     finally:
         claimed.close()
     assert state.report is not None

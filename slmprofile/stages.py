@@ -7,7 +7,9 @@ input is missing is skipped with the reason in ``run.json``.
 from __future__ import annotations
 
 import json
+import logging
 import time
+from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,8 +29,71 @@ if TYPE_CHECKING:  # pragma: no cover
     from .engines import Engine
     from .ingest import IngestReport
 
+logger = logging.getLogger(__name__)
+
 #: Seconds of timed calls per benchmark configuration in a run (at least 10 calls each; p50 settles within ~5 %).
 BENCH_SECONDS = 0.3
+
+
+class Ahead:
+    """Work a run starts in the background, so that a first run does not wait for it later: UMAP's compiled code
+    (:func:`~slmprofile.cluster.reduce.compile_umap`, about 25 s of one core, needed by the task types; started with
+    the run, beside ingest and the embedding's export) and the router's encoder graphs
+    (:func:`~slmprofile.router.export.prebuild_encoder_graphs`, about 15 s, needed by the export; started with the
+    task types, whose UMAP and HDBSCAN use one core). Each job runs in a child process, waited on by a thread here,
+    and fills the disk cache the stage would; the stage waits for its job (:meth:`wait`), and a job that fails only
+    leaves the stage to do the work itself, as before. Once the caches hold them, nothing is started."""
+
+    def __init__(self) -> None:
+        self._threads: dict[str, Any] = {}
+        self.seconds: dict[str, float] = {}
+
+    def start(self, name: str, job: Callable[[], Any]) -> None:
+        import threading
+
+        def work() -> None:
+            started = time.perf_counter()
+            try:
+                job()
+            except Exception as exc:  # noqa: BLE001 - the stage does the work itself, as without this
+                logger.info("background %s failed (%s: %s); the stage will do it", name, type(exc).__name__, exc)
+            finally:
+                self.seconds[name] = round(time.perf_counter() - started, 1)
+
+        self._threads[name] = thread = threading.Thread(target=work, name=f"slmprofile-{name}", daemon=True)
+        thread.start()
+
+    def wait(self, name: str | None = None) -> None:
+        """Until job ``name`` (every job: None) is done; at once when there is no such job."""
+        for key in ([name] if name is not None else list(self._threads)):
+            thread = self._threads.get(key)
+            if thread is not None:
+                thread.join()
+
+
+def start_ahead(state: RunState, stage: str) -> None:
+    """Start the :class:`Ahead` job that belongs to ``stage``'s start (``run``: UMAP's code; ``task types``: the
+    router's encoder graphs) when this run will need it and the cache lacks it."""
+    import os
+
+    s = state.settings
+    if stage == "run":
+        reducer = getattr(state.clusterer, "reducer", "umap") if state.clusterer is not None else "umap"
+        if s.embed and s.cluster and reducer == "umap" and os.environ.get("SLMPROFILE_JIT_CACHE", "1") != "0":
+            from .jit_cache import compiled_marker
+
+            if not compiled_marker("umap").is_file():
+                from . import child
+                from .cluster.reduce import compile_umap
+
+                state.ahead.start("umap", lambda: child.call(compile_umap))
+    elif stage == "task types":
+        default_encoder = state.embedder is None or state.embedder.model is None
+        labels_expected = s.outcomes is not None or (isinstance(s.mapping, Mapping) and "slm_correct" in s.mapping)
+        if s.router and labels_expected and default_encoder and not s.router_settings.get("finetune"):
+            from .router.export import prebuild_encoder_graphs
+
+            state.ahead.start("router_graphs", prebuild_encoder_graphs)
 
 
 @dataclass
@@ -61,6 +126,7 @@ class RunState:
     files: dict[str, str] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
+    ahead: Ahead = field(default_factory=Ahead)
 
     @contextmanager
     def stage(self, name: str, key: str | None = None) -> Iterator[None]:
@@ -188,6 +254,7 @@ def task_types_stage(state: RunState) -> None:
     from .cluster.plots import save_task_type_plots
 
     s = state.settings
+    start_ahead(state, "task types")
     if _sampled(state):
         from .cluster.sampled import discover_task_types_sampled
 
@@ -208,6 +275,7 @@ def task_types_stage(state: RunState) -> None:
     from .cluster import discover_task_types
 
     with state.stage("task types"):
+        state.ahead.wait("umap")  # UMAP's code compiled beside the embedding (a first run)
         state.task_types = discover_task_types(state.logs, state.embeddings, clusterer=state.clusterer,
                                                embedder=state.embedder)
         _write_task_types(state, save_task_type_plots)
@@ -332,6 +400,7 @@ def router_stage(state: RunState) -> None:
         files = {f"router_{k}": str(v) for k, v in trained.write(run.router).items()}
         if s.stream:
             release_memory()
+        state.ahead.wait("router_graphs")
         exported = export_router(run.router / RunDir.ROUTER_HEAD, run.router, int8=True)
         files.update({f"router_{k}": str(v) for k, v in exported.files.items()})
     info: dict[str, Any] = {"data": data.report, "threshold": float(trained.router.threshold_),
@@ -368,6 +437,7 @@ def run_info_stage(state: RunState) -> None:
         "engine": state.engine_info(),
         "mode": state.mode,
         "timings_s": {k: round(v, 3) for k, v in state.timings.items()},
+        "ahead_s": dict(state.ahead.seconds),  # background jobs of a first run (Ahead), beside the stages
         "ingest": redact_json(state.report.to_dict()) if s.redact else state.report.to_dict(),
         "redactions": state.redactions,
         "embedding": state.embed_info,

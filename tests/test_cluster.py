@@ -517,3 +517,40 @@ def test_jit_cache_keeps_quiet_about_functions_numba_cannot_cache(tmp_path: Path
         assert enable_jit_cache([dynamic_globals_mod.pick], packages=()) == 1
         assert dynamic_globals_mod.pick(3) == 3.0
     assert not [w for w in caught if "Cannot cache" in str(w.message)]
+
+
+def test_compile_umap_fills_the_disk_cache_that_a_later_process_loads(tmp_path: Path) -> None:
+    """What a first run does in the background (``stages.Ahead``): UMAP's numba code compiled into the disk cache,
+    and the marker that tells the next run not to do it again. A later process then loads the layout's machine code
+    from there: numba reports it as cache hits, not compilations."""
+    pytest.importorskip("umap")
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba"), "SLMPROFILE_JIT_CACHE": "1"}
+    first = subprocess.run([sys.executable, "-c", "from slmprofile.cluster.reduce import compile_umap; "
+                            "from slmprofile.jit_cache import compiled_marker; compile_umap(n=200); "
+                            "print(compiled_marker('umap'))"], env=env, capture_output=True, text=True, timeout=600)
+    assert first.returncode == 0, first.stderr[-2000:]
+    marker = Path(first.stdout.strip().splitlines()[-1])
+    assert marker.is_file() and marker.parent == tmp_path / "numba"
+    index = [p.name for p in (tmp_path / "numba").rglob("*.nbi")]
+    assert any("optimize_layout_euclidean" in name for name in index), index
+    later = subprocess.run([sys.executable, "-c", """
+import sys
+import numpy as np
+from numba.core.registry import CPUDispatcher
+from slmprofile.cluster.reduce import umap_reducer
+X = np.random.default_rng(1).standard_normal((150, 384)).astype(np.float32)
+umap_reducer(n_components=10, random_state=0).fit_transform(X / np.linalg.norm(X, axis=1, keepdims=True))
+heavy = ("_nb_optimize_layout_euclidean_single_epoch", "smooth_knn_dist", "compute_membership_strengths")
+jitted = {n: f for name, module in list(sys.modules.items()) if name.split(".")[0] == "umap"
+          for n, f in vars(module).items() if isinstance(f, CPUDispatcher) and n in heavy}
+print(len(jitted), sum(sum(f.stats.cache_hits.values()) for f in jitted.values()),
+      sum(sum(f.stats.cache_misses.values()) for f in jitted.values()))
+"""], env=env, capture_output=True, text=True, timeout=600)
+    assert later.returncode == 0, later.stderr[-2000:]
+    found, hits, misses = map(int, later.stdout.split()[-3:])
+    # the layout and the fuzzy graph: what takes numba seconds to compile (tiny helpers compiled at import are not)
+    assert found == 3 and hits >= 3 and misses == 0, later.stdout

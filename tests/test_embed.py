@@ -140,6 +140,16 @@ def test_auto_backend_uses_int8_onnx_when_it_agrees_with_pytorch(tmp_path: Path,
     assert {p.name for p in (tmp_path / "embeddings").iterdir()} == {f"{info['model_id']}.onnx-int8"}
     again = Embedder(backend="auto", cache_dir=tmp_path, device="cpu", progress=False)
     assert np.array_equal(again.encode(sample_prompts), vecs) and again.stats_.encoded == 0
+    # ... and settles on int8 from that cache alone: no export, no probe, no model (a warm run starts nothing)
+    warm = again.info()
+    assert warm["backend"] == "onnx-int8" and warm["onnx_parity"] == {"from_cache": True}, warm
+    assert warm["dim"] == 384 and warm["max_seq_length"] == 256
+    assert getattr(again, "_onnx", None) is None and getattr(again, "_model", None) is None
+    # new texts after an all-cached call: the export and the probe run then, and the cached vectors still serve
+    more = again.encode(sample_prompts[:5] + ["a prompt no earlier call embedded"])
+    assert again.info()["onnx_parity"]["min_cosine"] >= 0.99 and again.stats_.encoded == 1
+    assert np.array_equal(more[:5], vecs[:5])
+    assert float(more[5] @ embedder.encode(["a prompt no earlier call embedded"])[0]) >= 0.99
 
 
 def test_onnx_fp32_matches_pytorch_and_auto_falls_back_below_the_parity_bar(

@@ -216,3 +216,50 @@ def _first_parquet_source(tmp_path: Path) -> Path:
     if not path.exists():
         pl.DataFrame({"prompt": [f"question {i}" for i in range(250)]}).write_parquet(path)
     return path
+
+
+def test_a_first_run_starts_its_one_off_work_in_the_background_and_a_later_run_does_not(tmp_path: Path,
+                                                                                         monkeypatch) -> None:
+    """``start_ahead``: UMAP's code is compiled beside the first stages when the numba cache lacks it, the router's
+    encoder graphs beside the task types when a router will be trained on the default encoder; a failing job is
+    logged and leaves the stage to do the work itself."""
+    from types import SimpleNamespace
+
+    from slmprofile.embed import Embedder
+    from slmprofile.jit_cache import compiled_marker
+    from slmprofile.settings import RunSettings
+    from slmprofile.stages import Ahead, start_ahead
+
+    monkeypatch.setenv("SLMPROFILE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.delenv("SLMPROFILE_JIT_CACHE", raising=False)
+
+    def started(stage: str, embedder=None, **settings) -> list[str]:
+        names: list[str] = []
+        state = SimpleNamespace(settings=RunSettings(**settings), clusterer=None, embedder=embedder,
+                                ahead=SimpleNamespace(start=lambda name, job: names.append(name)))
+        start_ahead(state, stage)
+        return names
+
+    assert started("run") == ["umap"]
+    assert started("run", cluster=False) == [] and started("run", embed=False) == []
+    monkeypatch.setenv("SLMPROFILE_JIT_CACHE", "0")
+    assert started("run") == []
+    monkeypatch.delenv("SLMPROFILE_JIT_CACHE")
+    compiled_marker("umap").parent.mkdir(parents=True)
+    compiled_marker("umap").write_text("done")
+    assert started("run") == []  # compiled by an earlier run
+    assert started("task types", outcomes="evals.csv") == ["router_graphs"]
+    assert started("task types", mapping={"slm_correct": "ok"}) == ["router_graphs"]
+    assert started("task types") == []  # no outcomes: no router to export
+    assert started("task types", outcomes="evals.csv", router=False) == []
+    assert started("task types", outcomes="evals.csv", embedder=Embedder(tmp_path)) == []  # another encoder
+
+    ahead = Ahead()
+    done: list[str] = []
+    ahead.start("fails", lambda: 1 / 0)
+    ahead.start("works", lambda: done.append("works"))
+    ahead.wait("works")
+    ahead.wait("no such job")
+    ahead.wait()
+    assert done == ["works"] and set(ahead.seconds) == {"fails", "works"}

@@ -34,7 +34,7 @@ ApiModelOpt = Annotated[Optional[list[str]], typer.Option("--api-model", help="A
 GpuOpt = Annotated[Optional[list[str]], typer.Option("--gpu", help="Self-host GPU type (repeat): L4, A10G, L40S, "
                                                                    "A100-80GB, H100-80GB.")]
 BackendOpt = Annotated[Literal["torch", "onnx", "onnx-int8", "auto"], typer.Option("--embed-backend", help="torch (sentence-transformers), onnx, onnx-int8, or auto (int8 ONNX on a CPU when its vectors agree with PyTorch to cosine >= 0.99; about 1.5x faster).")]
-RunBackendOpt = Annotated[Optional[Literal["torch", "onnx", "onnx-int8", "auto"]], typer.Option("--embed-backend", help="torch (sentence-transformers), onnx, onnx-int8, or auto (int8 ONNX on a CPU when its vectors agree with PyTorch to cosine >= 0.99; about 1.5x faster). Default: torch, and auto on the large-log path.", show_default=False)]
+RunBackendOpt = Annotated[Optional[Literal["torch", "onnx", "onnx-int8", "auto"]], typer.Option("--embed-backend", help="torch (sentence-transformers), onnx, onnx-int8, or auto (int8 ONNX on a CPU when its vectors agree with PyTorch to cosine >= 0.99; about 1.5x faster). Default: auto (PyTorch on a GPU).", show_default=False)]
 
 
 def read_parquet(path: Path, what: str = "logs"):

@@ -242,7 +242,7 @@ def run(
             html_report=report, engine=engine, ray_address=ray_address, stream=stream,
             auto_stream_calls=auto_stream_calls, sampled_settings={"fit_sample": fit_sample},
             overwrite=overwrite,
-            embedder=Embedder(model, device=device, cache_dir=cache_dir, backend=backend or "torch"),
+            embedder=Embedder(model, device=device, cache_dir=cache_dir, backend=backend or "auto"),
             fast_embed=backend is None,
             on_stage=lambda stage: progress.print(f"== {stage}", style="bold cyan"),
         )

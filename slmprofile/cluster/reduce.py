@@ -103,3 +103,23 @@ def make_reducer(reducer: str | Any, *, n_components: int, n_neighbors: int, ran
     except KeyError:
         raise ValueError(f"unknown reducer {reducer!r}; choose one of {sorted(REDUCERS)} or pass an object") from None
     return factory(n_components=n_components, n_neighbors=n_neighbors, random_state=random_state)
+
+
+def compile_umap(n: int = 600, dim: int = 384, seed: int = 0) -> int:
+    """Fit :func:`umap_reducer` on ``n`` random unit vectors so that UMAP's numba code (the small-data path, the
+    fuzzy graph, the layout) is compiled into the disk cache (:mod:`slmprofile.jit_cache`); returns ``n``. Run in a
+    child process beside the embedding (see :func:`slmprofile.stages.compile_ahead`), a first run's task types then
+    load that code instead of compiling it (about 25 s on 2 cores). Writes the ``umap`` marker of
+    :func:`~slmprofile.jit_cache.compiled_marker` when done."""
+    import numpy as np
+
+    from ..jit_cache import compiled_marker
+
+    X = np.random.default_rng(seed).standard_normal((n, dim)).astype(np.float32)
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    for components in (10, 2):  # the clustering's reduction and the report's map
+        umap_reducer(n_components=components, random_state=seed).fit_transform(X)
+    marker = compiled_marker("umap")
+    if marker.parent.is_dir():
+        marker.write_text("compiled by slmprofile.cluster.reduce.compile_umap\n", encoding="utf-8")
+    return n

@@ -225,6 +225,43 @@ def build_encoder_graphs(model_path: str, directory: str, opset: int) -> dict[st
     return write_graphs(build_pooled_encoder(encoder), Path(directory), opset=opset, int8=True, max_length=length)[1]
 
 
+def _build_encoder_graphs_here_or_in_child(model_path: Path, staging: Path, opset: int,
+                                           nice: int = 0) -> dict[str, Any]:
+    if _torch_loaded() and not nice:  # PyTorch is loaded already: building here costs no more memory
+        return build_encoder_graphs(str(model_path), str(staging), opset)
+    from .. import child
+
+    return child.call(build_encoder_graphs_niced, str(model_path), str(staging), opset, nice)
+
+
+def build_encoder_graphs_niced(model_path: str, directory: str, opset: int, nice: int) -> dict[str, Any]:
+    """:func:`build_encoder_graphs` at a lower CPU priority (``os.nice``; a background build yields to the run)."""
+    import os
+
+    if nice and hasattr(os, "nice"):
+        os.nice(nice)
+    return build_encoder_graphs(model_path, directory, opset)
+
+
+def prebuild_encoder_graphs(model: str | Path | None = None, *, opset: int = OPSET,
+                            cache_dir: str | Path | None = None, nice: int = 10) -> bool:
+    """Build the cached encoder graphs that :func:`export_router` joins a head to, ahead of the export (a run
+    starts this in the background, at CPU priority ``nice`` below its own); False when they are cached already or
+    the model is not a transformer encoder."""
+    from ..static_embed import is_static_folder
+    from .graft import DONE_FILE, cached_encoder_graphs, encoder_cache_dir
+
+    model_path = Path(model) if model else default_model_path()
+    if is_static_folder(model_path) or transformer_shape(model_path) is None:
+        return False
+    if (encoder_cache_dir(model_path, opset=opset, cache_dir=cache_dir) / DONE_FILE).is_file():
+        return False
+    cached_encoder_graphs(model_path, lambda staging: _build_encoder_graphs_here_or_in_child(model_path, staging,
+                                                                                            opset, nice),
+                          opset=opset, cache_dir=cache_dir)
+    return True
+
+
 def write_graphs(module: Any, directory: Path, *, opset: int, int8: bool,
                  max_length: int = 128) -> tuple[dict[str, Path], dict[str, Any]]:
     """Export ``module`` to ``router.onnx`` (+ ``router.int8.onnx``), fused by :func:`fuse_graph` when that works.
@@ -353,11 +390,7 @@ def export_router(router: SlmRouter | str | Path, directory: str | Path, *, mode
         from .graft import write_joined_graphs
 
         def build_encoder(staging: Path) -> dict[str, Any]:
-            if _torch_loaded():  # PyTorch is loaded already: building here costs no more memory
-                return build_encoder_graphs(str(model_path), str(staging), opset)
-            from .. import child
-
-            return child.call(build_encoder_graphs, str(model_path), str(staging), opset)
+            return _build_encoder_graphs_here_or_in_child(model_path, staging, opset)
 
         head = build_head_graph(router, shape["max_length"], opset=opset)  # no PyTorch: built from .head_math
         try:
