@@ -612,3 +612,24 @@ def test_a_router_on_too_few_prompts_to_score_any_fold_trains_and_says_why():
     assert "too few prompts" in router.selection_["why"]
     p = router.predict_proba(features)
     assert p.shape == (36,) and np.all((p >= 0) & (p <= 1))
+
+
+def test_the_held_out_and_final_fits_give_the_same_router_side_by_side_or_one_after_the_other(monkeypatch):
+    """Above ``SIDE_BY_SIDE_MAX_PROMPTS`` (large logs) the two fits run one after the other, for memory: the router
+    is fitted on all prompts all the same, with the side-by-side router's decisions."""
+    from slmprofile.router import SlmRouter, train_router
+    from slmprofile.router import train as train_module
+
+    feats, s, f, groups = overfitting_groups()
+    texts = [f"prompt {i}" for i in range(len(s))]
+
+    def trained(limit: int):
+        monkeypatch.setattr(train_module, "SIDE_BY_SIDE_MAX_PROMPTS", limit)
+        return train_router(texts, s, f, features=feats, groups=groups, test_size=0.25,
+                            router=SlmRouter(cv=4, C=1.0, target="share", target_value=0.5)).router
+
+    together, apart = trained(10**9), trained(0)
+    apart.check_fitted()
+    assert apart.selection_["chosen"] == together.selection_["chosen"]
+    assert apart.predict_proba(feats) == pytest.approx(together.predict_proba(feats), abs=1e-6)
+    assert apart.threshold_ == pytest.approx(together.threshold_, abs=1e-6)

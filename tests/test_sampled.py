@@ -196,3 +196,83 @@ def test_router_sample_draws_from_the_fit_sample_first_and_tops_up_from_the_rest
     keep, report = _sample_calls(calls.lazy(), 80, None, 0)  # no fit sample: a plain seeded sample
     assert len(set(keep.tolist())) == 80 and report == {"sampled_from": 200}
     assert _sample_calls(calls.lazy(), 200, preferred, 0) == (None, {})
+
+
+def test_thinning_keeps_at_most_the_cap_of_a_group_and_weighs_what_it_kept() -> None:
+    from slmprofile.cluster.sampled import _thin_groups
+
+    groups = np.array(["big"] * 90 + ["small"] * 10 + [None] * 100 + ["huge"] * 300, dtype=object)
+    idx = np.arange(500)
+    kept, weight = _thin_groups(idx, groups, 30, seed=0)
+    by_group = pl.DataFrame({"group": groups[kept].tolist(), "w": weight}).group_by("group").agg(
+        pl.len(), pl.col("w").first(), pl.col("w").sum().alias("stands_for"))
+    rows = {r["group"]: r for r in by_group.to_dicts()}
+    assert rows["big"]["len"] == 30 and rows["big"]["w"] == 3.0  # 90 sampled, 30 kept: each stands for 3
+    assert rows["small"]["len"] == 10 and rows["small"]["w"] == 1.0
+    assert rows[None]["len"] == 100 and rows[None]["w"] == 1.0  # no template: always kept
+    assert rows["huge"]["len"] == 300 and rows["huge"]["w"] == 1.0  # 60 % of the sample: no evidence of one task
+    assert weight.sum() == len(idx) and list(kept) == sorted(kept)
+    again, _ = _thin_groups(idx, groups, 30, seed=0)
+    assert np.array_equal(kept, again) and not np.array_equal(kept, _thin_groups(idx, groups, 30, seed=1)[0])
+    assert np.array_equal(_thin_groups(idx, groups, None, seed=0)[0], idx)
+
+
+def test_a_thinned_fit_embeds_less_and_gives_back_a_group_that_spans_several_task_types(sample_parts,
+                                                                                        embedder) -> None:
+    """Thinned to 40 prompts a template, the sample's task types hold against the generator. A system prompt
+    shared by calls of several tasks (15 % of them here) is thinned at first, shows in several types, and gets all
+    its sampled prompts back: the fit that counts is the unthinned one, to the label."""
+    from sklearn.metrics import adjusted_rand_score, homogeneity_score
+
+    from slmprofile.cluster.sampled import FIT_WEIGHT_COLUMN, discover_task_types_sampled
+
+    truth = pl.read_csv(DATA / "truth.csv").select("id", pl.col("task_type").alias("truth"))
+    thin = discover_task_types_sampled(sample_parts.scan(), embedder=embedder, fit_sample=1500, audit=200,
+                                       fit_per_group=40)
+    info = thin.info
+    assert info["uniform_sample"] == 1500 and info["groups_thinned"] >= 10 and info["fit_sample"] < 0.9 * 1500
+    fit = thin.embeddings.filter(pl.col("fit_sample"))
+    assert fit.height == info["fit_sample"] and fit[FIT_WEIGHT_COLUMN].sum() == pytest.approx(1500)
+    assert thin.embeddings.filter(~pl.col("fit_sample"))[FIT_WEIGHT_COLUMN].null_count() == \
+        thin.embeddings.height - fit.height
+    scored = thin.result.clusters.join(truth, on="id")
+    ari = adjusted_rand_score(scored["truth"], scored["cluster_id"])
+    hom = homogeneity_score(scored["truth"], scored["cluster_id"])
+    print(f"thinned fit on the sample: {info}; ARI {ari:.3f}, homogeneity {hom:.3f}")
+    assert hom >= 0.95 and ari >= 0.6
+
+    generic = sample_parts.scan().with_columns(
+        pl.when(pl.col("prompt_hash").hash(7) % 100 < 15)
+        .then(pl.lit("You are a helpful assistant. Answer the user."))
+        .otherwise(pl.col("system_prompt")).alias("system_prompt"))
+    settings = dict(embedder=embedder, fit_sample=1000, audit=100)
+    mixed = discover_task_types_sampled(generic, fit_per_group=100, **settings)
+    assert mixed.info["groups_thinned"] >= 1 and mixed.info["groups_restored"] == mixed.info["groups_thinned"]
+    assert mixed.info["fit_sample"] == 1000 and mixed.embeddings[FIT_WEIGHT_COLUMN].max() == 1.0
+    plain = discover_task_types_sampled(generic, fit_per_group=None, **settings)
+    assert mixed.result.clusters["cluster_id"].equals(plain.result.clusters["cluster_id"])
+
+
+def test_router_calls_from_a_thinned_fit_sample_weigh_what_their_prompt_stands_for(tmp_path: Path) -> None:
+    from slmprofile.cluster.sampled import FIT_SAMPLE_COLUMN, FIT_WEIGHT_COLUMN
+    from slmprofile.router.data import load_run_data
+    from slmprofile.rundir import RunDir
+
+    run = RunDir(tmp_path)
+    hashes = [f"h{i % 40}" for i in range(200)]
+    pl.DataFrame({"id": [f"c{i}" for i in range(200)], "prompt_hash": hashes,
+                  "prompt_text": [f"prompt {h}" for h in hashes],
+                  "slm_correct": [i % 3 != 0 for i in range(200)]}).write_parquet(run.logs)
+    fit = [f"h{i}" for i in range(20)]  # half the prompts in the fit sample; h0-h4 of a group thinned 4 to 1
+    pl.DataFrame({"prompt_hash": [f"h{i}" for i in range(40)],
+                  "embedding": np.eye(40, 8, dtype=np.float32).tolist(),
+                  FIT_SAMPLE_COLUMN: [i < 20 for i in range(40)],
+                  FIT_WEIGHT_COLUMN: [4.0 if i < 5 else 1.0 if i < 20 else None for i in range(40)]},
+                 schema_overrides={"embedding": pl.Array(pl.Float32, 8)}).write_parquet(run.embeddings)
+    data = load_run_data(tmp_path, groups=None, max_calls=60)
+    assert data.report["sampled_from_fit_sample"] == 60 and len(data.texts) == 60
+    weight = dict(zip(data.texts, data.sample_weight))
+    assert all(w == (4.0 if text.split()[-1] in fit[:5] else 1.0) for text, w in weight.items())
+    assert data.report["calls_weighted_by_fit_sample"] == sum(t in {f"prompt {h}" for h in fit[:5]}
+                                                             for t in data.texts) > 0
+    assert (load_run_data(tmp_path, groups=None).sample_weight == 1).all()  # every call read: nothing to weigh

@@ -218,6 +218,9 @@ def run(
                                                    "reading) above which the run streams by itself.")] = 50_000,
     fit_sample: Annotated[int, typer.Option("--fit-sample", min=10, help="When streaming: distinct prompts embedded "
                                             "to fit task types on.")] = 50_000,
+    fit_per_group: Annotated[Optional[int], typer.Option("--fit-per-group", min=0, help="When streaming: at most "
+                                                         "this many prompts of one template group in the fit sample "
+                                                         "(0: no cap). Default: 200.", show_default=False)] = None,
     overwrite: OverwriteOpt = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout instead of the tables "
                                            "(progress stays on stderr).")] = False,
@@ -240,7 +243,8 @@ def run(
             shadow_price=parse_prices(slm_price, "--price"),
             savings_options=savings_options(api_model, gpu) if (api_model or gpu) else None,
             html_report=report, engine=engine, ray_address=ray_address, stream=stream,
-            auto_stream_calls=auto_stream_calls, sampled_settings={"fit_sample": fit_sample},
+            auto_stream_calls=auto_stream_calls, sampled_settings={
+                "fit_sample": fit_sample, **({} if fit_per_group is None else {"fit_per_group": fit_per_group or None})},
             overwrite=overwrite,
             embedder=Embedder(model, device=device, cache_dir=cache_dir, backend=backend or "auto"),
             fast_embed=backend is None,

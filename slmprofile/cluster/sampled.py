@@ -5,7 +5,12 @@ real logs are one of a few hundred templates filled with different data. :func:`
 therefore embeds only what it needs:
 
 1. the distinct prompts are collected lazily (one row per prompt, no per-call text kept);
-2. a seeded random sample of ``fit_sample`` of them is embedded and the :class:`TaskTypeClusterer` is fit on it;
+2. a seeded random sample of ``fit_sample`` of them is drawn; of a template group the sample holds more than
+   ``fit_per_group`` prompts of (and at most a fifth of the sample), only that many are kept (a template filled with different data is one task type
+   long before its thousandth prompt: embedding them all was most of a large run's time); the kept prompts are
+   embedded and the :class:`TaskTypeClusterer` is fit on them. A thinned group the fit does not show in one task
+   type (a generic system prompt shared by different tasks, say) gets all its sampled prompts back and the
+   clusterer is fit again, so only groups that are one task type stay thinned;
 3. a template group (:func:`~slmprofile.cluster.template_groups`) with at least ``template_min`` prompts in the
    sample, at least ``template_purity`` of them in one task type, gives that type to its prompts outside the sample
    without embedding them (flag ``template``, no distance);
@@ -36,12 +41,23 @@ if TYPE_CHECKING:  # pragma: no cover
 
 logger = logging.getLogger(__name__)
 
+#: At most this many prompts of one template group in the fit sample (see the module docs, step 2): plenty to show
+#: whether the group is one task type (``template_min`` = 20 decide it) and to give its type a shape.
+FIT_PER_GROUP = 200
+#: ... unless the group holds more than this share of the uniform sample: a system prompt shared by most calls (a
+#: generic "You are a helpful assistant") is no evidence of one task, and thinned it would leave the fit little else.
+THIN_MAX_SHARE = 0.2
 
-#: Column of the sampled path's ``embeddings.parquet``: True for the prompts of the seeded uniform fit sample. Their
-#: calls are a uniform sample of all calls (each distinct prompt was drawn with the same chance, whatever its
-#: frequency, template or outcome), so the router draws its training calls from them first and embeds nothing new
-#: (:func:`slmprofile.router.data.load_run_data`).
+
+#: Column of the sampled path's ``embeddings.parquet``: True for the prompts of the fit sample: a seeded uniform
+#: sample of the distinct prompts (each drawn with the same chance, whatever its frequency, template or outcome),
+#: thinned within large template groups. The router draws its training calls from them first and embeds nothing
+#: new (:func:`slmprofile.router.data.load_run_data`).
 FIT_SAMPLE_COLUMN = "fit_sample"
+#: Column beside it: how many of the uniform sample's prompts each fit prompt stands for (1, or more in a template
+#: group thinned to ``fit_per_group``; null outside the fit sample). The router weighs the calls it draws from the
+#: fit sample by it, so that its training calls stand for all calls as a uniform sample would.
+FIT_WEIGHT_COLUMN = "fit_weight"
 
 
 @dataclass
@@ -109,6 +125,45 @@ def _template_groups_chunked(distinct: pl.DataFrame, *, chunk: int = 100_000) ->
                        for k, t in zip(keys, templates)], dtype=object)
 
 
+def _thin_groups(idx: np.ndarray, groups: np.ndarray, cap: int | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``idx`` with at most ``cap`` positions of any template group that holds at most :data:`THIN_MAX_SHARE` of
+    them (a seeded choice; prompts without a group, and a group so large that the fit would see little else, all
+    kept), and each kept position's weight: its group's positions in ``idx`` over those kept."""
+    import numpy as np
+    import polars as pl
+
+    if cap is None or not len(idx):
+        return idx, np.ones(len(idx))
+    frame = pl.DataFrame({"pos": idx, "group": [None if g is None else str(g) for g in groups[idx].tolist()],
+                          "r": np.random.default_rng(seed).random(len(idx))},
+                         schema={"pos": pl.Int64, "group": pl.Utf8, "r": pl.Float64})
+    frame = frame.with_columns(pl.col("r").rank("ordinal").over("group").alias("rank"),
+                               pl.len().over("group").alias("size"))
+    whole = pl.col("group").is_null() | (pl.col("size") > THIN_MAX_SHARE * len(idx))
+    kept = frame.filter(whole | (pl.col("rank") <= cap)).sort("pos")
+    weight = kept.select(pl.when(whole).then(1.0)
+                         .otherwise(pl.col("size") / pl.min_horizontal(pl.col("size"), cap))).to_series()
+    return kept["pos"].to_numpy(), weight.to_numpy()
+
+
+def _pure_groups(groups: list[Any], labels: np.ndarray, *, template_min: int, purity: float) -> dict[str, int]:
+    """Template groups with at least ``template_min`` prompts among ``groups``, at least ``purity`` of them in one
+    task type (not noise): group -> that type."""
+    import polars as pl
+
+    fitted = pl.DataFrame({"group": [None if g is None else str(g) for g in groups],
+                           "label": labels.astype("int64")},
+                          schema={"group": pl.Utf8, "label": pl.Int64}).drop_nulls("group")
+    per_group = (fitted.group_by("group", "label").len()
+                 .sort(["group", "len", "label"], descending=[False, True, False])
+                 .group_by("group", maintain_order=True)
+                 .agg(pl.col("len").sum().alias("n"), pl.col("label").first().alias("top"),
+                      pl.col("len").first().alias("top_n")))
+    pure = per_group.filter((pl.col("n") >= template_min) & (pl.col("top") >= 0)
+                            & (pl.col("top_n") >= purity * pl.col("n")))
+    return dict(zip(pure["group"].to_list(), pure["top"].to_list()))
+
+
 def _sample_views(logs: pl.DataFrame | pl.LazyFrame, hashes: pl.Series, prompt_col: pl.Series,
                   fit_system: pl.Series, fit_idx: np.ndarray, embedder: Any) -> PromptViews:
     """Request and response views of the fitted sample; responses are looked up in ``logs`` (one lazy pass) only
@@ -138,6 +193,7 @@ def _sample_views(logs: pl.DataFrame | pl.LazyFrame, hashes: pl.Series, prompt_c
 
 def discover_task_types_sampled(logs: pl.DataFrame | pl.LazyFrame, *, embedder: Any,
                                 clusterer: TaskTypeClusterer | None = None, fit_sample: int = 50_000,
+                                fit_per_group: int | None = FIT_PER_GROUP,
                                 template_min: int = 20, template_purity: float = 0.95, audit: int = 1000,
                                 random_state: int = 0, n_keywords: int = 5, n_examples: int = 3,
                                 use_form: bool = True) -> SampledResult:
@@ -150,26 +206,49 @@ def discover_task_types_sampled(logs: pl.DataFrame | pl.LazyFrame, *, embedder: 
         raise ValueError(f"template_purity must be in (0, 1]; got {template_purity!r}")
     if fit_sample < 10:
         raise ValueError(f"fit_sample must be at least 10; got {fit_sample!r}")
+    if fit_per_group is not None and fit_per_group < template_min:
+        raise ValueError(f"fit_per_group must be None or at least template_min ({template_min}); got "
+                         f"{fit_per_group!r}")
     distinct = distinct_prompts_lazy(logs)
     n = distinct.height
     groups = _template_groups_chunked(distinct)
     rng = np.random.default_rng(random_state)
-    fit_idx = np.sort(rng.choice(n, fit_sample, replace=False)) if n > fit_sample else np.arange(n)
+    uniform_idx = np.sort(rng.choice(n, fit_sample, replace=False)) if n > fit_sample else np.arange(n)
+    fit_idx, fit_weight = _thin_groups(uniform_idx, groups, fit_per_group, random_state)
     system_col = distinct["system_prompt"]  # for the form signals of the prompts embedded later
-    fit_system = system_col.gather(fit_idx.tolist())
     distinct = distinct.drop("system_prompt")
     prompt_col = distinct["prompt_text"].fill_null("")  # no Python list of every prompt: fetched where needed
-
-    logger.info("task types: embedding a sample of %d of %d distinct prompts", len(fit_idx), n)
-    X_fit = embedder.encode(_texts(prompt_col, fit_idx))
-    form_fit = FormSignals.from_texts(fit_system.to_list(), _texts(prompt_col, fit_idx), embedder.encode) \
-        if use_form else None
     clusterer = clusterer or TaskTypeClusterer(random_state=random_state, keep_reducer=False)
-    if clusterer.max_fit_samples < len(fit_idx):
-        clusterer.max_fit_samples = len(fit_idx)
-    clusterer.fit(X_fit, groups=groups[fit_idx].tolist(),
-                  views=_sample_views(logs, distinct["prompt_hash"], prompt_col, fit_system, fit_idx, embedder),
-                  form=form_fit)
+
+    def fit(idx: np.ndarray, systems: pl.Series, prompts: pl.Series, hashes: pl.Series) -> tuple[Any, Any]:
+        logger.info("task types: embedding a sample of %d of %d distinct prompts", len(idx), n)
+        fit_system = systems.gather(idx.tolist())
+        X = embedder.encode(_texts(prompts, idx))
+        form = FormSignals.from_texts(fit_system.to_list(), _texts(prompts, idx), embedder.encode) \
+            if use_form else None
+        if clusterer.max_fit_samples < len(idx):
+            clusterer.max_fit_samples = len(idx)
+        clusterer.fit(X, groups=groups[idx].tolist(),
+                      views=_sample_views(logs, hashes, prompts, fit_system, idx, embedder), form=form)
+        return X, form
+
+    X_fit, form_fit = fit(fit_idx, system_col, prompt_col, distinct["prompt_hash"])
+    thinned = {str(g) for g, w in zip(groups[fit_idx].tolist(), fit_weight) if w > 1}
+    restored: list[str] = []
+    if thinned:  # a thinned group the fit splits over types, or leaves as noise: all its sampled prompts, refit
+        pure = _pure_groups(groups[fit_idx].tolist(), clusterer.labels_, template_min=template_min,
+                            purity=template_purity)
+        restored = sorted(thinned - set(pure))
+        if restored:
+            back = set(restored)
+            weight_of = dict(zip(fit_idx.tolist(), fit_weight.tolist()))
+            fit_idx = np.union1d(fit_idx, uniform_idx[[g is not None and str(g) in back
+                                                       for g in groups[uniform_idx].tolist()]])
+            fit_weight = np.array([1.0 if g is not None and str(g) in back else weight_of[i]
+                                   for i, g in zip(fit_idx.tolist(), groups[fit_idx].tolist())])
+            logger.info("task types: %d thinned template groups span several types; fitting again on %d prompts",
+                        len(restored), len(fit_idx))
+            X_fit, form_fit = fit(fit_idx, system_col, prompt_col, distinct["prompt_hash"])
 
     labels = np.full(n, -1, dtype=np.int64)
     distances = np.full(n, np.nan)
@@ -181,16 +260,8 @@ def discover_task_types_sampled(logs: pl.DataFrame | pl.LazyFrame, *, embedder: 
     # which template groups the sample shows in one task type
     in_sample = np.zeros(n, dtype=bool)
     in_sample[fit_idx] = True
-    fitted = pl.DataFrame({"group": groups[fit_idx].tolist(), "label": clusterer.labels_.astype(np.int64)},
-                          schema={"group": pl.Utf8, "label": pl.Int64}).drop_nulls("group")
-    per_group = (fitted.group_by("group", "label").len()
-                 .sort(["group", "len", "label"], descending=[False, True, False])
-                 .group_by("group", maintain_order=True)
-                 .agg(pl.col("len").sum().alias("n"), pl.col("label").first().alias("top"),
-                      pl.col("len").first().alias("top_n")))
-    pure = per_group.filter((pl.col("n") >= template_min) & (pl.col("top") >= 0)
-                            & (pl.col("top_n") >= template_purity * pl.col("n")))
-    pure_label = dict(zip(pure["group"].to_list(), pure["top"].to_list()))
+    pure_label = _pure_groups(groups[fit_idx].tolist(), clusterer.labels_, template_min=template_min,
+                              purity=template_purity)
     rest = np.flatnonzero(~in_sample)
     by_template = np.array([i for i in rest if groups[i] is not None and str(groups[i]) in pure_label], dtype=np.int64)
     to_embed = np.setdiff1d(rest, by_template)
@@ -233,13 +304,21 @@ def discover_task_types_sampled(logs: pl.DataFrame | pl.LazyFrame, *, embedder: 
         pl.Series("flags", flags.tolist(), dtype=pl.Utf8))
     in_fit = np.zeros(len(all_embedded), dtype=bool)
     in_fit[:len(fit_idx)] = True
+    weights = np.full(len(all_embedded), np.nan)
+    weights[:len(fit_idx)] = fit_weight
+    weight_col = pl.Series(FIT_WEIGHT_COLUMN, weights, dtype=pl.Float64)
     embeddings = distinct[all_embedded.tolist()].select("prompt_hash", "n_calls", "template_id").with_columns(
         pl.Series("embedding", X_all, dtype=pl.Array(pl.Float32, X_all.shape[1])),
-        pl.Series(FIT_SAMPLE_COLUMN, in_fit, dtype=pl.Boolean))
+        pl.Series(FIT_SAMPLE_COLUMN, in_fit, dtype=pl.Boolean),
+        pl.when(weight_col.is_nan()).then(None).otherwise(weight_col).alias(FIT_WEIGHT_COLUMN))
     del distinct, prompt_col  # the prompt texts: only the embedded ones are needed from here on
     info = {
         "distinct_prompts": n,
         "fit_sample": int(len(fit_idx)),
+        "uniform_sample": int(len(uniform_idx)),
+        "fit_per_group": fit_per_group,
+        "groups_thinned": len(thinned),
+        "groups_restored": len(restored),
         "pure_templates": len(pure_label),
         "template_min": template_min,
         "template_purity": template_purity,

@@ -70,19 +70,21 @@ def default_max_calls(source: str | Path) -> int | None:
     return ROUTER_MAX_CALLS if mode.get("stream") else None
 
 
-def _fit_sample_hashes(path: Path) -> Any:
-    """The prompt hashes of a sampled run's uniform fit sample (``embeddings.parquet`` rows flagged
-    :data:`~slmprofile.cluster.sampled.FIT_SAMPLE_COLUMN`), or None when the file has no such column."""
+def _fit_sample(path: Path) -> Any:
+    """``prompt_hash`` (and ``fit_weight`` where written) of a sampled run's fit sample (``embeddings.parquet`` rows
+    flagged :data:`~slmprofile.cluster.sampled.FIT_SAMPLE_COLUMN`), or None when the file has no such column."""
     import polars as pl
 
-    from ..cluster.sampled import FIT_SAMPLE_COLUMN
+    from ..cluster.sampled import FIT_SAMPLE_COLUMN, FIT_WEIGHT_COLUMN
 
     if not path.is_file():
         return None
     scan = pl.scan_parquet(path)
-    if FIT_SAMPLE_COLUMN not in scan.collect_schema().names():
+    names = scan.collect_schema().names()
+    if FIT_SAMPLE_COLUMN not in names:
         return None
-    return scan.filter(pl.col(FIT_SAMPLE_COLUMN)).select("prompt_hash").collect()["prompt_hash"]
+    return scan.filter(pl.col(FIT_SAMPLE_COLUMN)).select(
+        "prompt_hash", *([FIT_WEIGHT_COLUMN] if FIT_WEIGHT_COLUMN in names else [])).collect()
 
 
 def _sample_calls(scan: Any, max_calls: int, preferred: Any, random_state: int) -> tuple[Any, dict[str, int]]:
@@ -124,8 +126,10 @@ def load_run_data(source: str | Path, *, label_column: str = "slm_correct",
     calls without an outcome, each with ``weak_weight``. ``max_calls``: train on a seeded random sample of at most
     this many calls (of the labelled ones when there are no weak labels), read lazily: for logs of millions of
     calls, whose full text need not be in memory to train a router. On a sampled run (``embeddings.parquet`` with
-    a ``fit_sample`` column) the calls are drawn from those of the task types' uniform fit sample first, whose
-    prompts are embedded already (``report["sampled_from_fit_sample"]``).
+    a ``fit_sample`` column) the calls are drawn from those of the task types' fit sample first, whose prompts are
+    embedded already (``report["sampled_from_fit_sample"]``); a call of a template group the fit sample thinned
+    weighs what its prompt stands for (``fit_weight``), so that the sample stands for all calls as a uniform one
+    would (``report["calls_weighted_by_fit_sample"]``).
     """
     import numpy as np
     import polars as pl
@@ -141,14 +145,25 @@ def load_run_data(source: str | Path, *, label_column: str = "slm_correct",
     if max_calls is not None:
         if label_column in scan.collect_schema().names() and weak_labels is None:
             scan = scan.filter(pl.col(label_column).is_not_null())
-        keep, sampled = _sample_calls(scan, max_calls, _fit_sample_hashes(emb_path), random_state)
+        fit_sample = _fit_sample(emb_path)
+        keep, sampled = _sample_calls(scan, max_calls, None if fit_sample is None else fit_sample["prompt_hash"],
+                                      random_state)
         if keep is not None:
             scan = scan.with_row_index("__row").filter(pl.col("__row").is_in(keep.tolist())).drop("__row")
     logs = scan.collect()
+    fit_weight = None
+    if sampled.get("sampled_from_fit_sample") and fit_sample is not None and fit_sample.width == 2 \
+            and "prompt_hash" in logs.columns:
+        # calls of a template group thinned in the fit sample stand for more calls: weighted as a uniform sample
+        fit_weight = logs.select("prompt_hash").join(fit_sample, on="prompt_hash", how="left",
+                                                     maintain_order="left")[fit_sample.columns[1]]
     for column in ("prompt_text",):
         if column not in logs.columns:
             raise SlmprofileError(f"{logs_path}: missing column {column!r} (is it a normalized logs file?)")
     report: dict[str, Any] = {"calls": logs.height, **sampled}
+    if fit_weight is not None:
+        logs = logs.with_columns(fit_weight.fill_null(1.0).alias("__fit_weight"))
+        report["calls_weighted_by_fit_sample"] = int((logs["__fit_weight"] > 1).sum())
     logs = logs.filter(pl.col("prompt_text").is_not_null() & (pl.col("prompt_text").str.len_chars() > 0))
     report["skipped_empty_prompt"] = report["calls"] - logs.height
 
@@ -177,7 +192,8 @@ def load_run_data(source: str | Path, *, label_column: str = "slm_correct",
         frontier = logs[frontier_column].cast(pl.Float64, strict=False).to_numpy()
         if np.isnan(frontier).all():
             frontier = None
-    weight = np.ones(logs.height)
+    weight = logs["__fit_weight"].to_numpy().astype(np.float64) if "__fit_weight" in logs.columns \
+        else np.ones(logs.height)
     report["labelled"] = int(np.isfinite(slm).sum())
     if weak_labels is not None:
         table = _read_table(Path(weak_labels))
@@ -193,7 +209,7 @@ def load_run_data(source: str | Path, *, label_column: str = "slm_correct",
                          for k in logs[weak_key].cast(pl.String).to_list()], dtype=np.float64)
         fill = ~np.isfinite(slm) & np.isfinite(weak)
         slm = np.where(fill, weak, slm)
-        weight[fill] = weak_weight
+        weight[fill] *= weak_weight
         report["weak_labelled"] = int(fill.sum())
 
     vectors = None

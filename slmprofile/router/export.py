@@ -231,7 +231,9 @@ def _build_encoder_graphs_here_or_in_child(model_path: Path, staging: Path, opse
         return build_encoder_graphs(str(model_path), str(staging), opset)
     from .. import child
 
-    return child.call(build_encoder_graphs_niced, str(model_path), str(staging), opset, nice)
+    if nice:
+        return child.call(build_encoder_graphs_niced, str(model_path), str(staging), opset, nice)
+    return child.call(build_encoder_graphs, str(model_path), str(staging), opset)
 
 
 def build_encoder_graphs_niced(model_path: str, directory: str, opset: int, nice: int) -> dict[str, Any]:
