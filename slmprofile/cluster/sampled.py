@@ -206,9 +206,8 @@ def discover_task_types_sampled(logs: pl.DataFrame | pl.LazyFrame, *, embedder: 
         raise ValueError(f"template_purity must be in (0, 1]; got {template_purity!r}")
     if fit_sample < 10:
         raise ValueError(f"fit_sample must be at least 10; got {fit_sample!r}")
-    if fit_per_group is not None and fit_per_group < template_min:
-        raise ValueError(f"fit_per_group must be None or at least template_min ({template_min}); got "
-                         f"{fit_per_group!r}")
+    if fit_per_group is not None and fit_per_group < 1:
+        raise ValueError(f"fit_per_group must be None (no thinning) or at least 1; got {fit_per_group!r}")
     distinct = distinct_prompts_lazy(logs)
     n = distinct.height
     groups = _template_groups_chunked(distinct)
